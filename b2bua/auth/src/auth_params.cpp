@@ -118,13 +118,15 @@ std::string printable(std::string_view s) {
     return out;
 }
 
-sb::Result<AuthHeader> parse_auth_header(std::string_view value) {
+sb::Result<AuthHeader> parse_auth_header(std::string_view value, std::string_view expected_scheme) {
     AuthHeader h;
     Cursor c(value);
     if (!c.skip_lws()) return sb::fail("line break in header value");
     h.scheme = c.token(kMaxParamNameBytes);
     if (h.scheme.empty()) return sb::fail("missing authentication scheme");
-    if (h.scheme.size() > kMaxParamNameBytes) return sb::fail("authentication scheme too long");
+    if (h.scheme.size() > kMaxParamNameBytes || !iequals(h.scheme, expected_scheme)) {
+        return sb::fail(fmt::format("unsupported authentication scheme '{}'", printable(h.scheme)));
+    }
     std::size_t after_scheme = c.pos();
     if (!c.skip_lws()) return sb::fail("line break after the authentication scheme");
     if (c.at_end()) return h;  // a scheme with no parameters; the caller decides

@@ -21,7 +21,9 @@ struct AuthHeader {
 };
 
 // Enforces the bounds of credentials.h (value size, name size, parameter count, duplicates).
-sb::Result<AuthHeader> parse_auth_header(std::string_view value);
+// The scheme is checked (case-insensitively) before the parameters, because other schemes have
+// other syntax (Basic's token68, RFC 7235 2.1).
+sb::Result<AuthHeader> parse_auth_header(std::string_view value, std::string_view expected_scheme);
 
 // Input echoed into an error message: at most 32 bytes, printable ASCII only.
 std::string printable(std::string_view s);

@@ -33,12 +33,9 @@ std::uint32_t parse_hex32(std::string_view s) {
 }  // namespace
 
 sb::Result<Credentials> parse_credentials(std::string_view authorization_value) {
-    auto header = detail::parse_auth_header(authorization_value);
-    if (!header) return sb::unexpected(header.error());
     // RFC 3261 22.4 / RFC 7616 3.4: scheme names are case-insensitive.
-    if (!iequals(header->scheme, "Digest")) {
-        return sb::fail(fmt::format("unsupported authentication scheme '{}'", printable(header->scheme)));
-    }
+    auto header = detail::parse_auth_header(authorization_value, "Digest");
+    if (!header) return sb::unexpected(header.error());
     if (header->params.empty()) return sb::fail("Digest credentials have no parameters");
 
     Credentials cr;

@@ -169,7 +169,8 @@ TEST(Credentials, RejectsOtherSchemesAndEmptyValues) {
     EXPECT_EQ(error_of(""), "missing authentication scheme");
     EXPECT_EQ(error_of("Digest"), "Digest credentials have no parameters");
     EXPECT_EQ(error_of("Digest   "), "Digest credentials have no parameters");
-    EXPECT_EQ(error_of("Digestusername=\"u\""), "expected whitespace after scheme 'Digestusername'");
+    EXPECT_EQ(error_of("Digestusername=\"u\""), "unsupported authentication scheme 'Digestusername'");
+    EXPECT_EQ(error_of("Digest, username=\"u\""), "expected whitespace after scheme 'Digest'");
     EXPECT_EQ(error_of(minimal(", opaque=")), "parameter 'opaque' has an empty or invalid value");
     EXPECT_EQ(error_of(minimal(", opaque")), "parameter 'opaque' has no '='");
     EXPECT_EQ(error_of(minimal(" garbage")), "expected ',' after parameter 'response'");
