@@ -1,0 +1,61 @@
+#pragma once
+// Extensions: the phones and users that register and call. Passwords are never stored; only
+// the digest HA1 values H(number ":" realm ":" password) for MD5 and SHA-256 (RFC 7616 3.4.2),
+// so the digest check needs no plaintext and a database leak does not reveal passwords directly.
+//
+// All functions run their own transaction on `conn` (use them inside Pool jobs or from the CLI)
+// and turn database errors into sb::Error with an Errc code.
+#include "sb/common/result.h"
+
+#include <pqxx/connection>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sb::db {
+
+enum class DigestAlgorithm { md5, sha256 };
+
+struct Extension {
+    std::string number;
+    std::string display_name;
+    std::string realm;
+    std::string ha1_md5;     // lower-case hex, 32 digits
+    std::string ha1_sha256;  // lower-case hex, 64 digits
+    bool enabled = true;
+};
+
+// Lower-case hex of H(user ":" realm ":" password).
+std::string compute_ha1(DigestAlgorithm algorithm, std::string_view user, std::string_view realm,
+                        std::string_view password);
+
+// Input checks used by the functions below; exposed so the CLI and web admin can check early.
+Status validate_number(std::string_view number);      // 1..32 of [0-9A-Za-z_.+-]
+Status validate_password(std::string_view password);  // 8..128 bytes, no control characters
+Status validate_display_name(std::string_view name);  // <= 128 characters, UTF-8, no control chars
+Status validate_realm(std::string_view realm);        // non-empty, no control characters
+
+Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
+                                std::string_view password, std::string_view display_name,
+                                std::string_view realm);
+// Ordered by number.
+Result<std::vector<Extension>> list_extensions(pqxx::connection& conn);
+// nullopt when there is no such extension.
+Result<std::optional<Extension>> get_extension(pqxx::connection& conn, std::string_view number);
+// Changes only what is given. `realm` is used with a new password: both HA1 values are
+// recomputed for that realm (HA1 depends on it, so a realm change needs the password).
+Result<Extension> update_extension(pqxx::connection& conn, std::string_view number,
+                                   std::optional<std::string_view> password,
+                                   std::optional<std::string_view> display_name,
+                                   std::optional<bool> enabled, std::string_view realm);
+// Errc::not_found when absent.
+Status delete_extension(pqxx::connection& conn, std::string_view number);
+// Every enabled extension, for the credential cache.
+Result<std::vector<Extension>> load_credentials(pqxx::connection& conn);
+
+// NOTIFY channel for changes to extensions; payload is the number, or empty for "reload all".
+inline constexpr const char* kExtensionsChannel = "sb_extensions";
+
+}  // namespace sb::db

@@ -1,0 +1,177 @@
+#include "sb/db/extensions.h"
+#include "sb/db/errors.h"
+#include "test_cluster.h"
+
+#include <gtest/gtest.h>
+#include <pqxx/nontransaction>
+
+namespace sb::db::test {
+namespace {
+
+constexpr const char* kRealm = "pbx.example";
+
+TEST(Ha1, MatchesKnownVectors) {
+    // RFC 2617 3.5's example credentials; MD5 from the RFC, SHA-256 from `printf ... | sha256sum`.
+    EXPECT_EQ(compute_ha1(DigestAlgorithm::md5, "Mufasa", "testrealm@host.com", "Circle Of Life"),
+              "939e7578ed9e3c518a452acee763bce9");
+    EXPECT_EQ(compute_ha1(DigestAlgorithm::sha256, "Mufasa", "testrealm@host.com", "Circle Of Life"),
+              "3ba6cd94661c5ef34598040c868f13b8775df29109986be50ad35ae537dd3aa4");
+}
+
+TEST(Validation, NumbersPasswordsAndNames) {
+    EXPECT_TRUE(validate_number("1001"));
+    EXPECT_TRUE(validate_number("sales.desk-2+x_y"));
+    EXPECT_TRUE(validate_number(std::string(32, '9')));
+    EXPECT_FALSE(validate_number(""));
+    EXPECT_FALSE(validate_number(std::string(33, '9')));
+    EXPECT_FALSE(validate_number("10 01"));
+    EXPECT_FALSE(validate_number("1001@x"));
+    EXPECT_FALSE(validate_number("ab\xc3\xa9"));
+
+    EXPECT_TRUE(validate_password("12345678"));
+    EXPECT_TRUE(validate_password(std::string(128, 'p')));
+    EXPECT_FALSE(validate_password("1234567"));
+    EXPECT_FALSE(validate_password(std::string(129, 'p')));
+    EXPECT_FALSE(validate_password("good\npassword"));
+
+    EXPECT_TRUE(validate_display_name(""));
+    EXPECT_TRUE(validate_display_name("Jos\xc3\xa9 Garc\xc3\xad" "a"));
+    std::string e_acute_128;
+    for (int i = 0; i < 128; ++i) e_acute_128 += "\xc3\xa9";
+    EXPECT_TRUE(validate_display_name(e_acute_128)) << "the limit counts characters, not bytes";
+    EXPECT_FALSE(validate_display_name(e_acute_128 + "x"));
+    EXPECT_FALSE(validate_display_name("Evil\r\nVia: x"));
+    EXPECT_FALSE(validate_display_name("\xff\xfe"));
+
+    EXPECT_FALSE(validate_realm(""));
+}
+
+TEST_F(DbTest, AddListGetUpdateDelete) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "Front Desk", kRealm);
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->ha1_md5, "fdc99d734db4c3b2163d8497bea660ad");  // printf '1001:pbx.example:s3cret-pass' | md5sum
+    EXPECT_EQ(added->ha1_sha256, "81f4032a4929b36ef2d59a842e44bb551efe77fcc38cb70b992b9481bdd56666");
+    ASSERT_TRUE(add_extension(conn(), "1002", "another-pass", "", kRealm));
+
+    auto list = list_extensions(conn());
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].number, "1001");
+    EXPECT_EQ((*list)[0].display_name, "Front Desk");
+    EXPECT_EQ((*list)[0].realm, kRealm);
+    EXPECT_EQ((*list)[0].ha1_md5, added->ha1_md5);
+    EXPECT_TRUE((*list)[0].enabled);
+    EXPECT_EQ((*list)[1].number, "1002");
+
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got);
+    ASSERT_TRUE(got->has_value());
+    EXPECT_EQ((*got)->display_name, "Front Desk");
+    auto missing = get_extension(conn(), "9999");
+    ASSERT_TRUE(missing);
+    EXPECT_FALSE(missing->has_value());
+
+    // Display name only: the digests stay.
+    auto renamed = update_extension(conn(), "1001", std::nullopt, "Reception", std::nullopt, kRealm);
+    ASSERT_TRUE(renamed) << renamed.error().message;
+    EXPECT_EQ(renamed->display_name, "Reception");
+    EXPECT_EQ(renamed->ha1_md5, added->ha1_md5);
+
+    // New password: both digests recomputed.
+    auto repassed = update_extension(conn(), "1001", "new-password", std::nullopt, std::nullopt, kRealm);
+    ASSERT_TRUE(repassed) << repassed.error().message;
+    EXPECT_EQ(repassed->ha1_md5, compute_ha1(DigestAlgorithm::md5, "1001", kRealm, "new-password"));
+    EXPECT_EQ(repassed->ha1_sha256, compute_ha1(DigestAlgorithm::sha256, "1001", kRealm, "new-password"));
+    EXPECT_EQ(repassed->display_name, "Reception");
+
+    // Disabled extensions drop out of the credential cache's load.
+    ASSERT_TRUE(update_extension(conn(), "1002", std::nullopt, std::nullopt, false, kRealm));
+    auto creds = load_credentials(conn());
+    ASSERT_TRUE(creds);
+    ASSERT_EQ(creds->size(), 1u);
+    EXPECT_EQ((*creds)[0].number, "1001");
+
+    ASSERT_TRUE(delete_extension(conn(), "1001"));
+    auto after = list_extensions(conn());
+    ASSERT_TRUE(after);
+    ASSERT_EQ(after->size(), 1u);
+    EXPECT_EQ((*after)[0].number, "1002");
+    EXPECT_FALSE((*after)[0].enabled);
+}
+
+TEST_F(DbTest, UpdateTouchesUpdatedAt) {
+    ASSERT_TRUE(add_extension(conn(), "1001", "s3cret-pass", "", kRealm));
+    {
+        pqxx::nontransaction tx(conn());
+        tx.exec("update extensions set updated_at = '2000-01-01' where number = '1001'");
+    }
+    ASSERT_TRUE(update_extension(conn(), "1001", std::nullopt, "X", std::nullopt, kRealm));
+    pqxx::nontransaction tx(conn());
+    EXPECT_TRUE(tx.exec("select updated_at > '2001-01-01' from extensions")[0][0].as<bool>());
+}
+
+TEST_F(DbTest, DuplicateIsAClearError) {
+    ASSERT_TRUE(add_extension(conn(), "1001", "s3cret-pass", "", kRealm));
+    auto dup = add_extension(conn(), "1001", "other-pass", "", kRealm);
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, code(Errc::already_exists));
+    EXPECT_EQ(dup.error().message, "extension 1001 already exists");
+}
+
+TEST_F(DbTest, BadInputIsRejectedBeforeTheDatabase) {
+    auto bad_number = add_extension(conn(), "10 01", "s3cret-pass", "", kRealm);
+    ASSERT_FALSE(bad_number);
+    EXPECT_EQ(bad_number.error().code, code(Errc::invalid_argument));
+    EXPECT_NE(bad_number.error().message.find("10 01"), std::string::npos);
+
+    auto short_password = add_extension(conn(), "1001", "short", "", kRealm);
+    ASSERT_FALSE(short_password);
+    EXPECT_EQ(short_password.error().code, code(Errc::invalid_argument));
+    EXPECT_NE(short_password.error().message.find("too short"), std::string::npos);
+
+    auto long_name = add_extension(conn(), "1001", "s3cret-pass", std::string(129, 'n'), kRealm);
+    ASSERT_FALSE(long_name);
+
+    auto short_update = update_extension(conn(), "1001", "short", std::nullopt, std::nullopt, kRealm);
+    ASSERT_FALSE(short_update);
+    EXPECT_EQ(short_update.error().code, code(Errc::invalid_argument));
+
+    auto list = list_extensions(conn());
+    ASSERT_TRUE(list);
+    EXPECT_TRUE(list->empty());
+}
+
+TEST_F(DbTest, DatabaseConstraintsBackTheValidation) {
+    pqxx::nontransaction tx(conn());
+    EXPECT_THROW(tx.exec("insert into extensions (number, realm, ha1_md5, ha1_sha256) "
+                         "values ('bad number', 'r', repeat('a', 32), repeat('a', 64))"),
+                 pqxx::check_violation);
+    EXPECT_THROW(tx.exec("insert into extensions (number, realm, ha1_md5, ha1_sha256) "
+                         "values ('1001', 'r', 'plaintext', repeat('a', 64))"),
+                 pqxx::check_violation);
+}
+
+TEST_F(DbTest, MissingExtensionErrors) {
+    auto del = delete_extension(conn(), "4040");
+    ASSERT_FALSE(del);
+    EXPECT_EQ(del.error().code, code(Errc::not_found));
+    EXPECT_EQ(del.error().message, "extension 4040 does not exist");
+
+    auto upd = update_extension(conn(), "4040", std::nullopt, "x", std::nullopt, kRealm);
+    ASSERT_FALSE(upd);
+    EXPECT_EQ(upd.error().code, code(Errc::not_found));
+}
+
+TEST_F(DbTest, BrokenConnectionBecomesUnavailableError) {
+    {
+        pqxx::connection killer(shared_conninfo());
+        pqxx::nontransaction tx(killer);
+        tx.exec_params("select pg_terminate_backend($1)", conn().backendpid());
+    }
+    auto list = list_extensions(conn());
+    ASSERT_FALSE(list);
+    EXPECT_EQ(list.error().code, code(Errc::unavailable)) << list.error().message;
+}
+
+}  // namespace
+}  // namespace sb::db::test
