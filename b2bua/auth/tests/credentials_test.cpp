@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace sb::auth {
@@ -208,6 +209,30 @@ TEST(Credentials, ErrorMessagesAreSafeReasonPhrases) {
     EXPECT_FALSE(parse_credentials(minimal(", opaque=\"a\x01z\"")));
     EXPECT_FALSE(parse_credentials(minimal(", opaque=\"a\x7fz\"")));
     EXPECT_TRUE(parse_credentials(minimal(", opaque=\"caf\xc3\xa9\"")));  // UTF8-NONASCII
+}
+
+// Not a fuzzer (tests/fuzz holds those), but a cheap guard in every run: mutated and truncated
+// inputs never crash, and every error is a printable reason phrase.
+TEST(Credentials, SurvivesRandomMutations) {
+    std::mt19937 rng(7616);
+    const std::string base = kRfc7616Md5;
+    const char alphabet[] = "\"\\,= \t\r\nDigestauthnc0x\x01\xff";
+    for (int i = 0; i < 20000; ++i) {
+        std::string v = base;
+        int edits = 1 + static_cast<int>(rng() % 4);
+        for (int e = 0; e < edits; ++e) {
+            std::size_t pos = rng() % (v.size() + 1);
+            switch (rng() % 3) {
+                case 0: v.insert(v.begin() + pos, alphabet[rng() % (sizeof alphabet - 1)]); break;
+                case 1: if (pos < v.size()) v.erase(pos, 1); break;
+                default: v.resize(pos); break;
+            }
+        }
+        auto r = parse_credentials(v);
+        if (!r) {
+            for (char c : r.error().message) ASSERT_TRUE(c >= 0x20 && c < 0x7f) << v;
+        }
+    }
 }
 
 }  // namespace
