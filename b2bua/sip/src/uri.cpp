@@ -221,7 +221,9 @@ bool params_equivalent(const Uri& a, const Uri& b) {
         std::size_t eq = one.find('=');
         std::string_view name = one.substr(0, eq);
         std::string_view value = eq == std::string_view::npos ? std::string_view{} : one.substr(eq + 1);
-        if (auto other = b.param(name); other && !iequals_unescaped(value, *other)) return false;
+        // Only the first occurrence of a repeated name counts, as in Uri::param (keeps a == a).
+        (void)value;
+        if (auto other = b.param(name); other && !iequals_unescaped(*a.param(name), *other)) return false;
         if (semi == std::string_view::npos) break;
         ps = ps.substr(semi);
     }

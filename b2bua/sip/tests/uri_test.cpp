@@ -71,3 +71,13 @@ TEST(Uri, Equivalence) {
 
 }  // namespace
 }  // namespace sb::sip
+
+namespace sb::sip {
+namespace {
+TEST(Uri, EquivalenceIsReflexiveWithRepeatedParams) {  // found by the fuzzer
+    auto u = parse_uri("sip:a@b;x=1;x=2;transport=udp;transport=tcp");
+    ASSERT_TRUE(u);
+    EXPECT_TRUE(uri_equivalent(*u, *u));
+}
+}  // namespace
+}  // namespace sb::sip
