@@ -459,9 +459,10 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
             const char* locale = locale_available("C.UTF-8") ? "C.UTF-8" : "C";
             SB_INFO("db", "creating PostgreSQL cluster in {} (initdb from {})", s.pgdata.string(),
                     s.bin_dir.string());
-            if (auto st = s.run("initdb",
-                                {"-D", s.pgdata.string(), "--auth=trust", "--encoding=UTF8",
-                                 std::string("--locale=") + locale, "--no-instructions"},
+            std::vector<std::string> args{"-D", s.pgdata.string(), "--auth=trust", "--encoding=UTF8",
+                                          std::string("--locale=") + locale, "--no-instructions"};
+            if (options.initdb_no_sync) args.push_back("--no-sync");
+            if (auto st = s.run("initdb", std::move(args),
                                 "creating the database cluster (initdb)",
                                 "check free disk space and the permissions of " + s.data_dir.string());
                 !st) {

@@ -2,12 +2,13 @@
 
 #include "db_error.h"
 
-#include <pqxx/array>
+#include <pqxx/except>
 #include <pqxx/transaction>
 #include <pqxx/result>
 
 #include <charconv>
 #include <map>
+#include <string_view>
 #include <utility>
 
 namespace sb::db {
@@ -58,12 +59,36 @@ std::string text_array_literal(const std::vector<std::string>& v) {
     return a.str();
 }
 
+// Parses PostgreSQL's output form of a one-dimensional text[] ({a,"b c",NULL}). Ours rather than
+// libpqxx 6's array_parser, which splits unquoted elements at ';' (and SIP URIs are full of them).
 std::vector<std::string> parse_text_array(const pqxx::field& f) {
     std::vector<std::string> out;
     if (f.is_null()) return out;
-    auto parser = f.as_array();
-    for (auto next = parser.get_next(); next.first != pqxx::array_parser::done; next = parser.get_next()) {
-        if (next.first == pqxx::array_parser::string_value) out.push_back(std::move(next.second));
+    std::string_view s(f.c_str(), f.size());
+    if (!s.empty() && s.front() == '[') {  // "[2:3]={...}": explicit bounds, only the values matter
+        auto eq = s.find('=');
+        s.remove_prefix(eq == std::string_view::npos ? s.size() : eq + 1);
+    }
+    if (s.size() < 2 || s.front() != '{' || s.back() != '}') throw pqxx::conversion_error("bad text[] value");
+    s = s.substr(1, s.size() - 2);
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::string elem;
+        if (s[i] == '"') {
+            for (++i; i < s.size() && s[i] != '"'; ++i) {
+                if (s[i] == '\\' && i + 1 < s.size()) ++i;
+                elem += s[i];
+            }
+            ++i;  // closing quote
+            out.push_back(std::move(elem));
+        } else {
+            std::size_t end = s.find(',', i);
+            if (end == std::string_view::npos) end = s.size();
+            std::string_view raw = s.substr(i, end - i);
+            if (raw != "NULL") out.emplace_back(raw);  // a NULL element carries no hop; skip it
+            i = end;
+        }
+        if (i < s.size() && s[i] == ',') ++i;
     }
     return out;
 }

@@ -3,10 +3,27 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
+
+namespace sb::db {
+// Readable failure output for EXPECT_EQ on bindings.
+void PrintTo(const Binding& b, std::ostream* os) {
+    *os << "{aor=" << b.aor << " contact=" << b.contact << " expires_at=" << b.expires_at
+        << " q=" << (b.q ? std::to_string(*b.q) : "none") << " instance_id=" << b.instance_id
+        << " reg_id=" << (b.reg_id ? std::to_string(*b.reg_id) : "none") << " path=[";
+    for (const auto& p : b.path) *os << p << "|";
+    *os << "] call_id=" << b.call_id << " cseq=" << b.cseq << " user_agent=" << b.user_agent
+        << " received=" << b.received << " transport=" << b.transport << "}";
+}
+
+}  // namespace sb::db
+
 namespace sb::db::test {
 namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
+
+
 
 Binding binding(std::string aor, std::string contact, std::int64_t expires_at, std::int64_t cseq = 1) {
     Binding b;

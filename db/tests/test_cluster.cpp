@@ -59,6 +59,7 @@ EmbeddedPostgresOptions throwaway_options(const std::filesystem::path& dir) {
     EmbeddedPostgresOptions o;
     o.data_dir = dir;
     o.settings = {{"fsync", "off"}, {"synchronous_commit", "off"}, {"full_page_writes", "off"}};
+    o.initdb_no_sync = true;
     return o;
 }
 

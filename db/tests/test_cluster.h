@@ -26,7 +26,7 @@ private:
     std::filesystem::path path_;
 };
 
-// Options for a throwaway cluster: no fsync (faster, and durability does not matter here).
+// Options for a throwaway cluster: no fsync anywhere (faster; durability does not matter here).
 EmbeddedPostgresOptions throwaway_options(const std::filesystem::path& dir);
 
 // The shared cluster's connection string (migrated); valid during tests.
