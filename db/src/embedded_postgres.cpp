@@ -186,21 +186,23 @@ Status check_searchable(const fs::path& dir, const SystemUser& user) {
     return {};
 }
 
-// An exclusive flock held for the lifetime of the object; serializes setup between processes.
+// An flock held for the lifetime of the object (or until its descriptor is released).
 class FileLock {
 public:
-    static Result<FileLock> acquire(const fs::path& path) {
+    // op: LOCK_EX or LOCK_SH, optionally | LOCK_NB (then a held lock fails with Errc::busy).
+    static Result<FileLock> acquire(const fs::path& path, int op = LOCK_EX) {
         int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
             return fail(Errc::setup_failed,
                         "cannot create " + path.string() + ": " + errno_text() +
                             "; check that the data directory is writable by this user");
         }
-        while (::flock(fd, LOCK_EX) != 0) {
+        while (::flock(fd, op) != 0) {
             if (errno != EINTR) {
                 int e = errno;
                 ::close(fd);
-                return fail(Errc::setup_failed, "cannot lock " + path.string() + ": " + errno_text(e));
+                return fail(e == EWOULDBLOCK ? Errc::busy : Errc::setup_failed,
+                            "cannot lock " + path.string() + ": " + errno_text(e));
             }
         }
         return FileLock(fd);
@@ -210,6 +212,7 @@ public:
     ~FileLock() {
         if (fd_ >= 0) ::close(fd_);  // closing releases the lock
     }
+    int release() { return std::exchange(fd_, -1); }
 
 private:
     explicit FileLock(int fd) : fd_(fd) {}
@@ -429,8 +432,9 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
         return fail(Errc::setup_failed, "cannot create data directory " + s.data_dir.string() + ": " +
                                             ec.message());
     }
-    auto lock = FileLock::acquire(s.data_dir / "pg-setup.lock");
-    if (!lock) return Unexpected<Error>{lock.error()};
+    auto setup_lock = FileLock::acquire(s.data_dir / "pg-setup.lock");
+    if (!setup_lock) return Unexpected<Error>{setup_lock.error()};
+    std::optional<FileLock> lock(std::move(*setup_lock));
 
     if (s.run_as) {
         if (auto st = check_searchable(s.data_dir, *s.run_as); !st) return Unexpected<Error>{st.error()};
@@ -448,6 +452,7 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
     s.bin_dir = *bin;
 
     std::unique_ptr<EmbeddedPostgres> pg(new EmbeddedPostgres());  // private constructor
+    pg->data_dir_ = s.data_dir;
     auto running = detect_running(s);
     if (!running) return Unexpected<Error>{running.error()};
 
@@ -504,11 +509,17 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
             auto again = detect_running(s);
             if (!again || !*again) return Unexpected<Error>{started.error()};
         } else {
-            pg->owned_ = true;
+            pg->started_ = true;
+            std::ofstream(s.data_dir / "pg-started") << "started by pid " << ::getpid() << "\n";
         }
     }
 
-    // From here on the object owns the server (if it started it), so an error below stops it.
+    // Counted as a user from here on (still under the setup lock, so no stop() runs meanwhile).
+    auto users = FileLock::acquire(s.data_dir / "pg-users.lock", LOCK_SH);
+    if (!users) return Unexpected<Error>{users.error()};
+    pg->users_fd_ = users->release();
+
+    // From here on an error below ends in stop(), which stops a server nobody else uses.
     pg->data_dir_ = s.data_dir;
     pg->pgdata_ = s.pgdata;
     pg->socket_dir_ = s.socket_dir;
@@ -519,6 +530,7 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
     pg->conninfo_ = s.conninfo(options.database);
 
     if (auto st = ensure_database(s, options.database); !st) {
+        lock.reset();  // `pg` goes next, and its stop() takes the setup lock
         Error e = st.error();
         e.code = code(Errc::setup_failed);
         e.message += s.log_excerpt();
@@ -533,8 +545,27 @@ std::string EmbeddedPostgres::connection_string_for(const std::string& database)
 }
 
 Status EmbeddedPostgres::stop() {
-    if (!owned_) return {};
-    owned_ = false;
+    if (users_fd_ < 0) return {};
+    struct CloseUsers {  // our shared lock goes last, whatever happens below
+        int& fd;
+        ~CloseUsers() {
+            ::close(fd);
+            fd = -1;
+        }
+    } close_users{users_fd_};
+
+    auto setup_lock = FileLock::acquire(data_dir_ / "pg-setup.lock");
+    if (!setup_lock) return Unexpected<Error>{setup_lock.error()};
+    // Converting our shared lock to an exclusive one succeeds only if no one else holds theirs.
+    if (::flock(users_fd_, LOCK_EX | LOCK_NB) != 0) {
+        SB_INFO("db", "leaving PostgreSQL in {} running: another Switchboard process uses it", pgdata_.string());
+        return {};
+    }
+    std::error_code ec;
+    if (!fs::exists(data_dir_ / "pg-started", ec)) {
+        SB_INFO("db", "leaving PostgreSQL in {} running: it was not started by Switchboard", pgdata_.string());
+        return {};
+    }
     Setup s;
     s.data_dir = data_dir_;
     s.pgdata = pgdata_;
@@ -544,8 +575,10 @@ Status EmbeddedPostgres::stop() {
     s.user = user_;
     if (as_postgres_user_) s.run_as = lookup_user("postgres", 0, true);
     SB_INFO("db", "stopping PostgreSQL in {}", pgdata_.string());
-    return s.run("pg_ctl", {"stop", "-D", pgdata_.string(), "-m", "fast", "-w", "-t", "60"},
-                 "stopping PostgreSQL (pg_ctl stop)", "see the PostgreSQL log " + log_file_.string());
+    auto st = s.run("pg_ctl", {"stop", "-D", pgdata_.string(), "-m", "fast", "-w", "-t", "60"},
+                    "stopping PostgreSQL (pg_ctl stop)", "see the PostgreSQL log " + log_file_.string());
+    if (st) fs::remove(data_dir_ / "pg-started", ec);
+    return st;
 }
 
 EmbeddedPostgres::~EmbeddedPostgres() {

@@ -9,9 +9,11 @@
 
 #include <pwd.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -40,7 +42,7 @@ TEST(EmbeddedPostgres, StartsSocketOnlyClusterWithDatabase) {
     TempDir dir;
     auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
     ASSERT_TRUE(pg) << pg.error().message;
-    EXPECT_TRUE((*pg)->owns_server());
+    EXPECT_TRUE((*pg)->started_server());
     EXPECT_TRUE(fs::exists(dir.path() / "pg" / "PG_VERSION"));
     EXPECT_TRUE(fs::exists(dir.path() / "pg-run" / ".s.PGSQL.5432"));
     const std::string& ci = (*pg)->connection_string();
@@ -55,13 +57,13 @@ TEST(EmbeddedPostgres, ReusesRunningClusterWithoutStoppingIt) {
     TempDir dir;
     auto first = EmbeddedPostgres::start(throwaway_options(dir.path()));
     ASSERT_TRUE(first) << first.error().message;
-    ASSERT_TRUE((*first)->owns_server());
+    ASSERT_TRUE((*first)->started_server());
     const std::string ci = (*first)->connection_string();
     {
         // e.g. `switchboard ext add` while `switchboard run` holds the cluster
         auto second = EmbeddedPostgres::start(throwaway_options(dir.path()));
         ASSERT_TRUE(second) << second.error().message;
-        EXPECT_FALSE((*second)->owns_server());
+        EXPECT_FALSE((*second)->started_server());
         EXPECT_EQ((*second)->connection_string(), ci);
         EXPECT_EQ(query_one(ci, "select 1"), "1");
     }
@@ -74,10 +76,66 @@ TEST(EmbeddedPostgres, ReusesRunningClusterWithoutStoppingIt) {
     // An existing, stopped cluster starts again without initdb.
     auto again = EmbeddedPostgres::start(throwaway_options(dir.path()));
     ASSERT_TRUE(again) << again.error().message;
-    EXPECT_TRUE((*again)->owns_server());
+    EXPECT_TRUE((*again)->started_server());
     EXPECT_EQ(query_one(ci, "select 1"), "1");
     again->reset();
     EXPECT_FALSE(server_answers(ci)) << "the destructor stops a server it started";
+}
+
+TEST(EmbeddedPostgres, LastUserOutStopsTheServer) {
+    TempDir dir;
+    auto first = EmbeddedPostgres::start(throwaway_options(dir.path()));  // `switchboard ext add`
+    ASSERT_TRUE(first) << first.error().message;
+    const std::string ci = (*first)->connection_string();
+    auto second = EmbeddedPostgres::start(throwaway_options(dir.path()));  // `switchboard run`
+    ASSERT_TRUE(second) << second.error().message;
+    EXPECT_FALSE((*second)->started_server());
+    first->reset();
+    EXPECT_TRUE(server_answers(ci)) << "the starter must not stop a server another user still has";
+    second->reset();
+    EXPECT_FALSE(server_answers(ci)) << "the last user stops a server Switchboard started";
+}
+
+TEST(EmbeddedPostgres, ServerOfADeadProcessIsStoppedByItsNextUser) {
+    TempDir dir;
+    std::fflush(nullptr);
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // A `switchboard run` that dies without cleaning up: no destructor runs.
+        auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
+        ::_exit(pg ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
+    ASSERT_TRUE(pg) << pg.error().message;
+    EXPECT_FALSE((*pg)->started_server()) << "the orphaned server is reused";
+    const std::string ci = (*pg)->connection_string();
+    EXPECT_EQ(query_one(ci, "select 1"), "1");
+    pg->reset();
+    EXPECT_FALSE(server_answers(ci)) << "and stopped by its last user";
+}
+
+TEST(EmbeddedPostgres, ServerStartedByOthersIsNeverStopped) {
+    TempDir dir;
+    std::string ci;
+    {
+        auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
+        ASSERT_TRUE(pg) << pg.error().message;
+        ci = (*pg)->connection_string();
+        // As if an administrator had started it with pg_ctl: no Switchboard marker.
+        std::filesystem::remove(dir.path() / "pg-started");
+    }
+    EXPECT_TRUE(server_answers(ci));
+    // Clean up by hand, as its administrator would.
+    auto again = EmbeddedPostgres::start(throwaway_options(dir.path()));
+    ASSERT_TRUE(again);
+    { std::ofstream(dir.path() / "pg-started") << "test"; }
+    again->reset();
+    EXPECT_FALSE(server_answers(ci));
 }
 
 TEST(EmbeddedPostgres, StalePidFileDoesNotBlockStart) {
@@ -95,7 +153,7 @@ TEST(EmbeddedPostgres, StalePidFileDoesNotBlockStart) {
     { std::ofstream(pidfile) << stale; }
     auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
     ASSERT_TRUE(pg) << pg.error().message;
-    EXPECT_TRUE((*pg)->owns_server());
+    EXPECT_TRUE((*pg)->started_server());
     EXPECT_EQ(query_one((*pg)->connection_string(), "select 1"), "1");
 }
 
