@@ -15,7 +15,7 @@ std::string clean(std::string m) {
     }
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
     for (auto& c : m) {
-        if (c == '\n') c = ' ';
+        if (c == '\n' || c == '\t') c = ' ';
     }
     return m;
 }

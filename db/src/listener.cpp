@@ -24,7 +24,7 @@ constexpr int kConnectTimeoutSeconds = 5;
 // pqxx delivers notifications per channel to a receiver object; this one forwards to the callback.
 class Receiver final : public pqxx::notification_receiver {
 public:
-    Receiver(pqxx::connection_base& c, const std::string& channel, const Listener::Notify& notify)
+    Receiver(pqxx::connection& c, const std::string& channel, const Listener::Notify& notify)
         : pqxx::notification_receiver(c, channel), notify_(notify) {}
     void operator()(const std::string& payload, int) override {
         try {

@@ -39,12 +39,14 @@ std::string read_file(const fs::path& p) {
 }
 
 TEST(EmbeddedPostgres, StartsSocketOnlyClusterWithDatabase) {
-    TempDir dir;
-    auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
+    TempDir tmp;
+    // A space and a quote: the path goes through conninfo, postgresql.conf and pg_ctl's shell.
+    const fs::path dir = tmp.path() / "it's data";
+    auto pg = EmbeddedPostgres::start(throwaway_options(dir));
     ASSERT_TRUE(pg) << pg.error().message;
     EXPECT_TRUE((*pg)->started_server());
-    EXPECT_TRUE(fs::exists(dir.path() / "pg" / "PG_VERSION"));
-    EXPECT_TRUE(fs::exists(dir.path() / "pg-run" / ".s.PGSQL.5432"));
+    EXPECT_TRUE(fs::exists(dir / "pg" / "PG_VERSION"));
+    EXPECT_TRUE(fs::exists(dir / "pg-run" / ".s.PGSQL.5432"));
     const std::string& ci = (*pg)->connection_string();
     EXPECT_NE(ci.find("dbname='switchboard'"), std::string::npos) << ci;
     EXPECT_EQ(query_one(ci, "select current_database()"), "switchboard");
