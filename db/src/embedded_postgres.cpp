@@ -17,6 +17,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 
+#include <locale.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -24,7 +25,6 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
-#include <locale.h>
 #include <sstream>
 #include <thread>
 
@@ -57,7 +57,9 @@ std::optional<SystemUser> lookup_user(const char* name, uid_t uid, bool by_name)
     return SystemUser{pw.pw_name, pw.pw_uid, pw.pw_gid};
 }
 
-std::string errno_text(int e = errno) { return std::strerror(e); }
+std::string errno_text(int e = errno) {
+    return std::strerror(e);
+}
 
 // Paths reach pg_ctl, which starts the postmaster through `/bin/sh -c` with each path inside
 // double quotes; these characters would be interpreted there, so refuse them outright.
@@ -77,9 +79,12 @@ Status check_path_characters(const std::string& path) {
 std::string quote_conf_value(const std::string& v) {
     std::string out = "'";
     for (char c : v) {
-        if (c == '\'') out += "''";
-        else if (c == '\\') out += "\\\\";
-        else out += c;
+        if (c == '\'')
+            out += "''";
+        else if (c == '\\')
+            out += "\\\\";
+        else
+            out += c;
     }
     return out + "'";
 }
@@ -171,16 +176,19 @@ Status check_searchable(const fs::path& dir, const SystemUser& user) {
         struct stat st {};
         if (::stat(p.c_str(), &st) != 0) continue;
         bool ok = false;
-        if (st.st_uid == user.uid) ok = st.st_mode & S_IXUSR;
+        if (st.st_uid == user.uid)
+            ok = st.st_mode & S_IXUSR;
         else if (std::find(groups.begin(), groups.end(), st.st_gid) != groups.end())
             ok = st.st_mode & S_IXGRP;
-        else ok = st.st_mode & S_IXOTH;
+        else
+            ok = st.st_mode & S_IXOTH;
         if (!ok) {
-            return fail(Errc::setup_failed,
-                        "PostgreSQL runs as the '" + user.name + "' user (it refuses to run as "
-                        "root), which cannot enter " + p.string() +
-                            "; allow it with `chmod o+x " + p.string() +
-                            "` or choose a data directory it can reach");
+            return fail(Errc::setup_failed, "PostgreSQL runs as the '" + user.name +
+                                                "' user (it refuses to run as "
+                                                "root), which cannot enter " +
+                                                p.string() + "; allow it with `chmod o+x " +
+                                                p.string() +
+                                                "` or choose a data directory it can reach");
         }
     }
     return {};
@@ -188,7 +196,7 @@ Status check_searchable(const fs::path& dir, const SystemUser& user) {
 
 // An flock held for the lifetime of the object (or until its descriptor is released).
 class FileLock {
-public:
+  public:
     // op: LOCK_EX or LOCK_SH, optionally | LOCK_NB (then a held lock fails with Errc::busy).
     static Result<FileLock> acquire(const fs::path& path, int op = LOCK_EX) {
         int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -214,7 +222,7 @@ public:
     }
     int release() { return std::exchange(fd_, -1); }
 
-private:
+  private:
     explicit FileLock(int fd) : fd_(fd) {}
     int fd_;
 };
@@ -226,8 +234,9 @@ struct Setup {
     std::string user;                  // the database role we connect as
 
     std::string conninfo(const std::string& db) const {
-        return "host=" + quote_conninfo_value(socket_dir.string()) + " port=" + std::to_string(kPort) +
-               " dbname=" + quote_conninfo_value(db) + " user=" + quote_conninfo_value(user);
+        return "host=" + quote_conninfo_value(socket_dir.string()) +
+               " port=" + std::to_string(kPort) + " dbname=" + quote_conninfo_value(db) +
+               " user=" + quote_conninfo_value(user);
     }
 
     // argv for a PostgreSQL program, through runuser when we are root.
@@ -258,14 +267,16 @@ struct Setup {
                const std::string& advice) const {
         auto r = detail::run_process(argv(program, std::move(args)));
         if (!r) {
-            return fail(Errc::setup_failed, doing + " failed: " + r.error().message +
-                                                (run_as ? " (is util-linux's runuser installed?)" : ""));
+            return fail(Errc::setup_failed,
+                        doing + " failed: " + r.error().message +
+                            (run_as ? " (is util-linux's runuser installed?)" : ""));
         }
         if (r->exit_code != 0) {
             std::string out = detail::tail_lines(r->output, 15);
             return fail(Errc::setup_failed,
-                        doing + " failed (" + program + " exit status " + std::to_string(r->exit_code) +
-                            "); " + advice + (out.empty() ? "" : "\n--- " + program + " said ---\n" + out) +
+                        doing + " failed (" + program + " exit status " +
+                            std::to_string(r->exit_code) + "); " + advice +
+                            (out.empty() ? "" : "\n--- " + program + " said ---\n" + out) +
                             log_excerpt());
         }
         return {};
@@ -282,8 +293,8 @@ struct Setup {
 
     Status own(const fs::path& p, mode_t mode) const {
         if (run_as && ::chown(p.c_str(), run_as->uid, run_as->gid) != 0) {
-            return fail(Errc::setup_failed, "cannot chown " + p.string() + " to " + run_as->name + ": " +
-                                                errno_text());
+            return fail(Errc::setup_failed,
+                        "cannot chown " + p.string() + " to " + run_as->name + ": " + errno_text());
         }
         if (::chmod(p.c_str(), mode) != 0) {
             return fail(Errc::setup_failed, "cannot chmod " + p.string() + ": " + errno_text());
@@ -313,7 +324,9 @@ std::optional<pid_t> read_postmaster_pid(const fs::path& pgdata) {
     return std::nullopt;
 }
 
-bool process_alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+bool process_alive(pid_t pid) {
+    return ::kill(pid, 0) == 0 || errno == EPERM;
+}
 
 // After a crash the recorded PID may belong to an unrelated process by now (containers reuse
 // PIDs quickly). Unreadable /proc counts as "postgres", the careful answer.
@@ -325,7 +338,9 @@ bool process_is_postgres(pid_t pid) {
     return comm == "postgres" || comm == "postmaster";
 }
 
-PGPing ping(const std::string& conninfo) { return ::PQping(conninfo.c_str()); }
+PGPing ping(const std::string& conninfo) {
+    return ::PQping(conninfo.c_str());
+}
 
 // Is a server for this cluster up (or coming up) on our socket? Waits while it starts.
 Result<bool> detect_running(const Setup& s) {
@@ -335,8 +350,8 @@ Result<bool> detect_running(const Setup& s) {
     if (!process_is_postgres(*pid)) {
         // Safe to remove: the lock file names a process that is not PostgreSQL at all, and the
         // postmaster would refuse to start while it exists.
-        SB_WARN("db", "removing stale {} (pid {} is not PostgreSQL)", (s.pgdata / "postmaster.pid").string(),
-                *pid);
+        SB_WARN("db", "removing stale {} (pid {} is not PostgreSQL)",
+                (s.pgdata / "postmaster.pid").string(), *pid);
         std::error_code ec;
         fs::remove(s.pgdata / "postmaster.pid", ec);
         return false;
@@ -355,10 +370,11 @@ Result<bool> detect_running(const Setup& s) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return fail(Errc::setup_failed,
-                "a PostgreSQL server (pid " + std::to_string(*pid) + ") holds " + s.pgdata.string() +
-                    " but does not answer on " + s.socket_dir.string() +
-                    "; stop it (pg_ctl stop -D " + s.pgdata.string() + ") and try again" + s.log_excerpt());
+    return fail(Errc::setup_failed, "a PostgreSQL server (pid " + std::to_string(*pid) +
+                                        ") holds " + s.pgdata.string() +
+                                        " but does not answer on " + s.socket_dir.string() +
+                                        "; stop it (pg_ctl stop -D " + s.pgdata.string() +
+                                        ") and try again" + s.log_excerpt());
 }
 
 Status ensure_database(const Setup& s, const std::string& database) {
@@ -397,19 +413,22 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
     if (ec) return fail(Errc::invalid_argument, "bad data directory: " + ec.message());
     if (s.data_dir.has_filename() == false && s.data_dir.has_parent_path())
         s.data_dir = s.data_dir.parent_path();  // drop a trailing slash
-    if (auto st = check_path_characters(s.data_dir.string()); !st) return Unexpected<Error>{st.error()};
+    if (auto st = check_path_characters(s.data_dir.string()); !st)
+        return Unexpected<Error>{st.error()};
     s.pgdata = s.data_dir / "pg";
     s.socket_dir = s.data_dir / "pg-run";
     s.log_file = s.pgdata / "log" / "postgresql.log";
 
     const std::string socket_path = (s.socket_dir / kSocketFile).string();
     if (socket_path.size() > kMaxSocketPath) {
-        return fail(Errc::invalid_argument,
-                    "data directory path is too long: PostgreSQL's socket " + socket_path + " would be " +
-                        std::to_string(socket_path.size()) + " bytes, and Unix socket paths are limited to " +
-                        std::to_string(kMaxSocketPath) + "; use a data directory path of at most " +
-                        std::to_string(kMaxSocketPath - (socket_path.size() - s.data_dir.string().size())) +
-                        " bytes (a short symbolic link to it works)");
+        return fail(
+            Errc::invalid_argument,
+            "data directory path is too long: PostgreSQL's socket " + socket_path + " would be " +
+                std::to_string(socket_path.size()) +
+                " bytes, and Unix socket paths are limited to " + std::to_string(kMaxSocketPath) +
+                "; use a data directory path of at most " +
+                std::to_string(kMaxSocketPath - (socket_path.size() - s.data_dir.string().size())) +
+                " bytes (a short symbolic link to it works)");
     }
 
     if (::geteuid() == 0) {
@@ -423,27 +442,31 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
         s.user = s.run_as->name;
     } else {
         auto me = lookup_user(nullptr, ::geteuid(), false);
-        if (!me) return fail(Errc::setup_failed, "cannot find the name of uid " + std::to_string(::geteuid()));
+        if (!me)
+            return fail(Errc::setup_failed,
+                        "cannot find the name of uid " + std::to_string(::geteuid()));
         s.user = me->name;
     }
 
     fs::create_directories(s.data_dir, ec);
     if (ec) {
-        return fail(Errc::setup_failed, "cannot create data directory " + s.data_dir.string() + ": " +
-                                            ec.message());
+        return fail(Errc::setup_failed,
+                    "cannot create data directory " + s.data_dir.string() + ": " + ec.message());
     }
     auto setup_lock = FileLock::acquire(s.data_dir / "pg-setup.lock");
     if (!setup_lock) return Unexpected<Error>{setup_lock.error()};
     std::optional<FileLock> lock(std::move(*setup_lock));
 
     if (s.run_as) {
-        if (auto st = check_searchable(s.data_dir, *s.run_as); !st) return Unexpected<Error>{st.error()};
+        if (auto st = check_searchable(s.data_dir, *s.run_as); !st)
+            return Unexpected<Error>{st.error()};
         struct stat st {};
         if (::stat(s.pgdata.c_str(), &st) == 0 && st.st_uid != s.run_as->uid) {
-            return fail(Errc::setup_failed,
-                        s.pgdata.string() + " belongs to uid " + std::to_string(st.st_uid) +
-                            ", but as root Switchboard runs PostgreSQL as '" + s.run_as->name +
-                            "'; fix it with `chown -R " + s.run_as->name + ": " + s.pgdata.string() + "`");
+            return fail(Errc::setup_failed, s.pgdata.string() + " belongs to uid " +
+                                                std::to_string(st.st_uid) +
+                                                ", but as root Switchboard runs PostgreSQL as '" +
+                                                s.run_as->name + "'; fix it with `chown -R " +
+                                                s.run_as->name + ": " + s.pgdata.string() + "`");
         }
     }
 
@@ -464,12 +487,16 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
             const char* locale = locale_available("C.UTF-8") ? "C.UTF-8" : "C";
             SB_INFO("db", "creating PostgreSQL cluster in {} (initdb from {})", s.pgdata.string(),
                     s.bin_dir.string());
-            std::vector<std::string> args{"-D", s.pgdata.string(), "--auth=trust", "--encoding=UTF8",
-                                          std::string("--locale=") + locale, "--no-instructions"};
+            std::vector<std::string> args{"-D",
+                                          s.pgdata.string(),
+                                          "--auth=trust",
+                                          "--encoding=UTF8",
+                                          std::string("--locale=") + locale,
+                                          "--no-instructions"};
             if (options.initdb_no_sync) args.push_back("--no-sync");
-            if (auto st = s.run("initdb", std::move(args),
-                                "creating the database cluster (initdb)",
-                                "check free disk space and the permissions of " + s.data_dir.string());
+            if (auto st =
+                    s.run("initdb", std::move(args), "creating the database cluster (initdb)",
+                          "check free disk space and the permissions of " + s.data_dir.string());
                 !st) {
                 return Unexpected<Error>{st.error()};
             }
@@ -479,7 +506,9 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
             std::ofstream conf(s.pgdata / "postgresql.conf", std::ios::app);
             conf << "\n# Added by Switchboard: socket-only settings, rewritten at every start.\n"
                     "include = 'switchboard.conf'\n";
-            if (!conf) return fail(Errc::setup_failed, "cannot append to " + (s.pgdata / "postgresql.conf").string());
+            if (!conf)
+                return fail(Errc::setup_failed,
+                            "cannot append to " + (s.pgdata / "postgresql.conf").string());
         }
         // The socket directory is private: authentication is `trust`, so reaching the socket
         // must already mean being the cluster's owner (or root).
@@ -488,22 +517,29 @@ Result<std::unique_ptr<EmbeddedPostgres>> EmbeddedPostgres::start(EmbeddedPostgr
         std::string conf =
             "# Written by Switchboard at every start; put your own settings in postgresql.conf.\n"
             "listen_addresses = ''\n"
-            "port = " + std::to_string(kPort) + "\n"
-            "unix_socket_directories = " + quote_conf_value(s.socket_dir.string()) + "\n"
+            "port = " +
+            std::to_string(kPort) +
+            "\n"
+            "unix_socket_directories = " +
+            quote_conf_value(s.socket_dir.string()) +
+            "\n"
             "unix_socket_permissions = 0700\n";
         for (const auto& [name, value] : options.settings) {
-            if (name.empty() || !std::all_of(name.begin(), name.end(),
-                                             [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; })) {
+            if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.';
+                })) {
                 return fail(Errc::invalid_argument, "bad PostgreSQL setting name '" + name + "'");
             }
             conf += name + " = " + quote_conf_value(value) + "\n";
         }
-        if (auto st = s.write_file(s.pgdata / "switchboard.conf", conf); !st) return Unexpected<Error>{st.error()};
+        if (auto st = s.write_file(s.pgdata / "switchboard.conf", conf); !st)
+            return Unexpected<Error>{st.error()};
 
         SB_INFO("db", "starting PostgreSQL in {}", s.pgdata.string());
-        auto started = s.run("pg_ctl", {"start", "-D", s.pgdata.string(), "-w", "-t", "120", "-l", s.log_file.string()},
-                             "starting PostgreSQL (pg_ctl start)",
-                             "see the PostgreSQL log " + s.log_file.string());
+        auto started = s.run(
+            "pg_ctl",
+            {"start", "-D", s.pgdata.string(), "-w", "-t", "120", "-l", s.log_file.string()},
+            "starting PostgreSQL (pg_ctl start)", "see the PostgreSQL log " + s.log_file.string());
         if (!started) {
             // Someone outside our lock (an administrator's pg_ctl) may have won the race.
             auto again = detect_running(s);
@@ -558,12 +594,14 @@ Status EmbeddedPostgres::stop() {
     if (!setup_lock) return Unexpected<Error>{setup_lock.error()};
     // Converting our shared lock to an exclusive one succeeds only if no one else holds theirs.
     if (::flock(users_fd_, LOCK_EX | LOCK_NB) != 0) {
-        SB_INFO("db", "leaving PostgreSQL in {} running: another Switchboard process uses it", pgdata_.string());
+        SB_INFO("db", "leaving PostgreSQL in {} running: another Switchboard process uses it",
+                pgdata_.string());
         return {};
     }
     std::error_code ec;
     if (!fs::exists(data_dir_ / "pg-started", ec)) {
-        SB_INFO("db", "leaving PostgreSQL in {} running: it was not started by Switchboard", pgdata_.string());
+        SB_INFO("db", "leaving PostgreSQL in {} running: it was not started by Switchboard",
+                pgdata_.string());
         return {};
     }
     Setup s;
@@ -575,8 +613,9 @@ Status EmbeddedPostgres::stop() {
     s.user = user_;
     if (as_postgres_user_) s.run_as = lookup_user("postgres", 0, true);
     SB_INFO("db", "stopping PostgreSQL in {}", pgdata_.string());
-    auto st = s.run("pg_ctl", {"stop", "-D", pgdata_.string(), "-m", "fast", "-w", "-t", "60"},
-                    "stopping PostgreSQL (pg_ctl stop)", "see the PostgreSQL log " + log_file_.string());
+    auto st =
+        s.run("pg_ctl", {"stop", "-D", pgdata_.string(), "-m", "fast", "-w", "-t", "60"},
+              "stopping PostgreSQL (pg_ctl stop)", "see the PostgreSQL log " + log_file_.string());
     if (st) fs::remove(data_dir_ / "pg-started", ec);
     return st;
 }

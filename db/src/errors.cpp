@@ -36,7 +36,8 @@ Error current_exception_error(std::string_view what) {
         return make(Errc::unavailable, what, "database unavailable: " + clean(e.what()));
     } catch (const pqxx::in_doubt_error& e) {
         // The connection broke during COMMIT: the outcome is unknown, the database unreachable.
-        return make(Errc::unavailable, what, "outcome unknown, connection lost: " + clean(e.what()));
+        return make(Errc::unavailable, what,
+                    "outcome unknown, connection lost: " + clean(e.what()));
     } catch (const pqxx::unique_violation& e) {
         return make(Errc::already_exists, what, clean(e.what()));
     } catch (const pqxx::check_violation& e) {

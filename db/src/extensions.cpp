@@ -4,8 +4,8 @@
 
 #include <openssl/evp.h>
 
-#include <pqxx/transaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include <memory>
 
@@ -33,7 +33,11 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
     std::size_t count = 0;
     for (std::size_t i = 0; i < s.size();) {
         unsigned char c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        std::size_t len = c < 0x80           ? 1
+                          : (c >> 5) == 0x6  ? 2
+                          : (c >> 4) == 0xe  ? 3
+                          : (c >> 3) == 0x1e ? 4
+                                             : 0;
         if (len == 0 || i + len > s.size()) return std::nullopt;
         for (std::size_t k = 1; k < len; ++k) {
             if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return std::nullopt;
@@ -49,7 +53,9 @@ Extension from_row(const pqxx::row& r) {
                      r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<bool>()};
 }
 
-std::string not_found(std::string_view number) { return "extension " + std::string(number) + " does not exist"; }
+std::string not_found(std::string_view number) {
+    return "extension " + std::string(number) + " does not exist";
+}
 
 }  // namespace
 
@@ -84,8 +90,8 @@ Status validate_number(std::string_view number) {
         return fail(Errc::invalid_argument, "extension number must be 1 to 32 characters long");
     }
     for (char c : number) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
-                  c == '.' || c == '+' || c == '-';
+        bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                  c == '_' || c == '.' || c == '+' || c == '-';
         if (!ok) {
             return fail(Errc::invalid_argument,
                         "extension number '" + std::string(number) +
@@ -97,14 +103,15 @@ Status validate_number(std::string_view number) {
 
 Status validate_password(std::string_view password) {
     if (password.size() < kMinPassword) {
-        return fail(Errc::invalid_argument,
-                    "password is too short: at least " + std::to_string(kMinPassword) + " characters");
+        return fail(Errc::invalid_argument, "password is too short: at least " +
+                                                std::to_string(kMinPassword) + " characters");
     }
     if (password.size() > kMaxPassword) {
-        return fail(Errc::invalid_argument,
-                    "password is too long: at most " + std::to_string(kMaxPassword) + " characters");
+        return fail(Errc::invalid_argument, "password is too long: at most " +
+                                                std::to_string(kMaxPassword) + " characters");
     }
-    if (has_control(password)) return fail(Errc::invalid_argument, "password must not contain control characters");
+    if (has_control(password))
+        return fail(Errc::invalid_argument, "password must not contain control characters");
     return {};
 }
 
@@ -112,38 +119,45 @@ Status validate_display_name(std::string_view name) {
     auto len = utf8_length(name);
     if (!len) return fail(Errc::invalid_argument, "display name is not valid UTF-8");
     if (*len > kMaxDisplayName) {
-        return fail(Errc::invalid_argument,
-                    "display name is too long: at most " + std::to_string(kMaxDisplayName) + " characters");
+        return fail(Errc::invalid_argument, "display name is too long: at most " +
+                                                std::to_string(kMaxDisplayName) + " characters");
     }
     // It ends up in SIP From/To headers; a CR or LF there would be header injection.
-    if (has_control(name)) return fail(Errc::invalid_argument, "display name must not contain control characters");
+    if (has_control(name))
+        return fail(Errc::invalid_argument, "display name must not contain control characters");
     return {};
 }
 
 Status validate_realm(std::string_view realm) {
     if (realm.empty()) return fail(Errc::invalid_argument, "realm must not be empty");
     if (realm.size() > kMaxRealm || has_control(realm) || !utf8_length(realm)) {
-        return fail(Errc::invalid_argument, "realm must be at most 255 bytes of UTF-8 without control characters");
+        return fail(Errc::invalid_argument,
+                    "realm must be at most 255 bytes of UTF-8 without control characters");
     }
     return {};
 }
 
-Result<Extension> add_extension(pqxx::connection& conn, std::string_view number, std::string_view password,
-                                std::string_view display_name, std::string_view realm) {
+Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
+                                std::string_view password, std::string_view display_name,
+                                std::string_view realm) {
     for (const Status& st : {validate_number(number), validate_password(password),
                              validate_display_name(display_name), validate_realm(realm)}) {
         if (!st) return Unexpected<Error>{st.error()};
     }
-    Extension ext{std::string(number), std::string(display_name), std::string(realm),
+    Extension ext{std::string(number),
+                  std::string(display_name),
+                  std::string(realm),
                   compute_ha1(DigestAlgorithm::md5, number, realm, password),
-                  compute_ha1(DigestAlgorithm::sha256, number, realm, password), true};
+                  compute_ha1(DigestAlgorithm::sha256, number, realm, password),
+                  true};
     return detail::guarded("add extension " + ext.number, [&]() -> Result<Extension> {
         pqxx::work tx(conn);
         auto r = tx.exec_params(
             "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256) "
             "values ($1, $2, $3, $4, $5) on conflict (number) do nothing returning number",
             ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256);
-        if (r.empty()) return fail(Errc::already_exists, "extension " + ext.number + " already exists");
+        if (r.empty())
+            return fail(Errc::already_exists, "extension " + ext.number + " already exists");
         tx.commit();
         return ext;
     });
@@ -153,26 +167,29 @@ Result<std::vector<Extension>> list_extensions(pqxx::connection& conn) {
     return detail::guarded("list extensions", [&]() -> Result<std::vector<Extension>> {
         pqxx::read_transaction tx(conn);
         std::vector<Extension> out;
-        for (const auto& row : tx.exec(std::string("select ") + kColumns + " from extensions order by number"))
+        for (const auto& row :
+             tx.exec(std::string("select ") + kColumns + " from extensions order by number"))
             out.push_back(from_row(row));
         return out;
     });
 }
 
 Result<std::optional<Extension>> get_extension(pqxx::connection& conn, std::string_view number) {
-    return detail::guarded("get extension " + std::string(number), [&]() -> Result<std::optional<Extension>> {
-        pqxx::read_transaction tx(conn);
-        auto r = tx.exec_params(std::string("select ") + kColumns + " from extensions where number = $1",
-                                std::string(number));
-        if (r.empty()) return std::optional<Extension>{};
-        return std::optional<Extension>{from_row(r[0])};
-    });
+    return detail::guarded(
+        "get extension " + std::string(number), [&]() -> Result<std::optional<Extension>> {
+            pqxx::read_transaction tx(conn);
+            auto r = tx.exec_params(
+                std::string("select ") + kColumns + " from extensions where number = $1",
+                std::string(number));
+            if (r.empty()) return std::optional<Extension>{};
+            return std::optional<Extension>{from_row(r[0])};
+        });
 }
 
 Result<Extension> update_extension(pqxx::connection& conn, std::string_view number,
                                    std::optional<std::string_view> password,
-                                   std::optional<std::string_view> display_name, std::optional<bool> enabled,
-                                   std::string_view realm) {
+                                   std::optional<std::string_view> display_name,
+                                   std::optional<bool> enabled, std::string_view realm) {
     if (auto st = validate_number(number); !st) return Unexpected<Error>{st.error()};
     std::optional<std::string> md5, sha256, new_realm, name;
     if (password) {
@@ -183,7 +200,8 @@ Result<Extension> update_extension(pqxx::connection& conn, std::string_view numb
         new_realm = std::string(realm);
     }
     if (display_name) {
-        if (auto st = validate_display_name(*display_name); !st) return Unexpected<Error>{st.error()};
+        if (auto st = validate_display_name(*display_name); !st)
+            return Unexpected<Error>{st.error()};
         name = std::string(*display_name);
     }
     const std::string num(number);
@@ -220,8 +238,8 @@ Result<std::vector<Extension>> load_credentials(pqxx::connection& conn) {
     return detail::guarded("load credentials", [&]() -> Result<std::vector<Extension>> {
         pqxx::read_transaction tx(conn);
         std::vector<Extension> out;
-        for (const auto& row :
-             tx.exec(std::string("select ") + kColumns + " from extensions where enabled order by number"))
+        for (const auto& row : tx.exec(std::string("select ") + kColumns +
+                                       " from extensions where enabled order by number"))
             out.push_back(from_row(row));
         return out;
     });

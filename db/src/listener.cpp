@@ -23,7 +23,7 @@ constexpr int kConnectTimeoutSeconds = 5;
 
 // pqxx delivers notifications per channel to a receiver object; this one forwards to the callback.
 class Receiver final : public pqxx::notification_receiver {
-public:
+  public:
     Receiver(pqxx::connection& c, const std::string& channel, const Listener::Notify& notify)
         : pqxx::notification_receiver(c, channel), notify_(notify) {}
     void operator()(const std::string& payload, int) override {
@@ -36,17 +36,20 @@ public:
         }
     }
 
-private:
+  private:
     const Listener::Notify& notify_;
 };
 
 }  // namespace
 
 Listener::Listener(ListenerOptions options, Notify on_notify, Reconnect on_reconnect)
-    : options_(std::move(options)), on_notify_(std::move(on_notify)), on_reconnect_(std::move(on_reconnect)) {
+    : options_(std::move(options)),
+      on_notify_(std::move(on_notify)),
+      on_reconnect_(std::move(on_reconnect)) {
     options_.conninfo = detail::with_connect_timeout(options_.conninfo, kConnectTimeoutSeconds);
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd_ < 0) SB_ERROR("db", "listener: eventfd failed; stop() will wait for the next timeout");
+    if (wake_fd_ < 0)
+        SB_ERROR("db", "listener: eventfd failed; stop() will wait for the next timeout");
     thread_ = std::thread([this] { run(); });
 }
 
@@ -56,12 +59,16 @@ Listener::~Listener() {
 }
 
 void Listener::stop() {
-    stopping_ = true;
+    {
+        std::lock_guard lock(mutex_);  // so a wait_listening() in progress cannot miss it
+        stopping_ = true;
+    }
     if (wake_fd_ >= 0) {
         std::uint64_t one = 1;
         [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
     }
     cv_.notify_all();
+    std::lock_guard join_lock(join_mutex_);
     if (thread_.joinable()) thread_.join();
 }
 
@@ -111,7 +118,8 @@ void Listener::run() {
             const int idle_ms = static_cast<int>(options_.idle_check.count());
             while (!stopping_) {
                 pollfd fds[2] = {{conn.sock(), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-                int n = ::poll(fds, wake_fd_ >= 0 ? 2 : 1, wake_fd_ >= 0 ? idle_ms : std::min(idle_ms, 100));
+                int n = ::poll(fds, wake_fd_ >= 0 ? 2 : 1,
+                               wake_fd_ >= 0 ? idle_ms : std::min(idle_ms, 100));
                 if (n < 0 && errno == EINTR) continue;
                 if (stopping_) break;
                 if (n == 0) {
@@ -120,7 +128,8 @@ void Listener::run() {
                     tx.exec("select 1");
                 }
                 conn.get_notifs();  // dispatches to the receivers
-                if (!conn.is_open()) throw pqxx::broken_connection("connection to the database lost");
+                if (!conn.is_open())
+                    throw pqxx::broken_connection("connection to the database lost");
             }
             listening_ = false;
             receivers.clear();

@@ -32,8 +32,9 @@ Status check_list(const std::vector<Migration>& migrations) {
                             std::to_string(migrations[i].version) + "; versions start at 1");
         }
         if (i > 0 && migrations[i].version <= migrations[i - 1].version) {
-            return fail(Errc::invalid_argument, "migrations are not in strictly increasing order at version " +
-                                                    std::to_string(migrations[i].version));
+            return fail(Errc::invalid_argument,
+                        "migrations are not in strictly increasing order at version " +
+                            std::to_string(migrations[i].version));
         }
     }
     return {};
@@ -47,13 +48,16 @@ std::string label(const Migration& m) {
 
 std::set<int> read_applied(pqxx::transaction_base& tx) {
     std::set<int> applied;
-    for (const auto& row : tx.exec("select version from schema_migrations")) applied.insert(row[0].as<int>());
+    for (const auto& row : tx.exec("select version from schema_migrations"))
+        applied.insert(row[0].as<int>());
     return applied;
 }
 
 }  // namespace
 
-Result<std::vector<int>> migrate(pqxx::connection& conn) { return migrate(conn, builtin_migrations()); }
+Result<std::vector<int>> migrate(pqxx::connection& conn) {
+    return migrate(conn, builtin_migrations());
+}
 
 Result<std::vector<int>> migrate(pqxx::connection& conn, const std::vector<Migration>& migrations) {
     if (auto st = check_list(migrations); !st) return Unexpected<Error>{st.error()};
@@ -71,7 +75,8 @@ Result<std::vector<int>> migrate(pqxx::connection& conn, const std::vector<Migra
     if (!prepared) return Unexpected<Error>{prepared.error()};
 
     if (!applied.empty() && !migrations.empty() && *applied.rbegin() > migrations.back().version) {
-        SB_WARN("db", "the database schema is at version {}, newer than this build knows ({}); "
+        SB_WARN("db",
+                "the database schema is at version {}, newer than this build knows ({}); "
                 "continuing, but an older Switchboard may misread it",
                 *applied.rbegin(), migrations.back().version);
     }
@@ -86,11 +91,13 @@ Result<std::vector<int>> migrate(pqxx::connection& conn, const std::vector<Migra
             pqxx::work tx(conn);
             tx.exec_params("select pg_advisory_xact_lock($1)", kLockKey);
             // Another process may have applied it while we waited for the lock.
-            if (!tx.exec_params("select 1 from schema_migrations where version = $1", m.version).empty()) {
+            if (!tx.exec_params("select 1 from schema_migrations where version = $1", m.version)
+                     .empty()) {
                 return {};
             }
             tx.exec(m.sql);
-            tx.exec_params("insert into schema_migrations (version, name) values ($1, $2)", m.version, m.name);
+            tx.exec_params("insert into schema_migrations (version, name) values ($1, $2)",
+                           m.version, m.name);
             tx.commit();
             ran = true;
             return {};
@@ -113,7 +120,8 @@ Result<std::vector<int>> applied_migrations(pqxx::connection& conn) {
         pqxx::read_transaction tx(conn);
         std::vector<int> versions;
         if (tx.exec("select to_regclass('schema_migrations') is not null")[0][0].as<bool>()) {
-            for (const auto& row : tx.exec("select version from schema_migrations order by version"))
+            for (const auto& row :
+                 tx.exec("select version from schema_migrations order by version"))
                 versions.push_back(row[0].as<int>());
         }
         return versions;

@@ -28,10 +28,13 @@ Pool::Pool(PoolOptions options, const Clock& clock) : options_(std::move(options
     options_.threads = std::max<std::size_t>(options_.threads, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
     threads_.reserve(options_.threads);
-    for (std::size_t i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run_thread(i); });
+    for (std::size_t i = 0; i < options_.threads; ++i)
+        threads_.emplace_back([this, i] { run_thread(i); });
 }
 
-Pool::~Pool() { shutdown(); }
+Pool::~Pool() {
+    shutdown();
+}
 
 bool Pool::submit(Job job, Failure on_failure) {
     {
@@ -57,6 +60,7 @@ void Pool::shutdown() {
         }
     }
     cv_.notify_all();
+    std::lock_guard join_lock(join_mutex_);
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
@@ -81,7 +85,8 @@ void Pool::run_thread(std::size_t index) {
             expired = stopping_ && clock_.now() >= deadline_;
         }
         if (expired) {
-            call_failure(item.on_failure, Error{code(Errc::unavailable), "database pool shut down before the job ran"});
+            call_failure(item.on_failure, Error{code(Errc::unavailable),
+                                                "database pool shut down before the job ran"});
             continue;
         }
 
@@ -93,14 +98,16 @@ void Pool::run_thread(std::size_t index) {
                 // shed load (a 503) instead of every job waiting out a connect timeout.
                 auto wait = std::chrono::duration_cast<Duration>(retry_at - now).count();
                 call_failure(item.on_failure,
-                             Error{code(Errc::unavailable), last_connect_error + " (next connect attempt in " +
+                             Error{code(Errc::unavailable), last_connect_error +
+                                                                " (next connect attempt in " +
                                                                 std::to_string(wait) + " ms)"});
                 continue;
             }
             try {
                 conn = std::make_unique<pqxx::connection>(options_.conninfo);
                 if (options_.on_connect) options_.on_connect(*conn);
-                if (backing_off) SB_INFO("db", "pool thread {}: connected to the database again", index);
+                if (backing_off)
+                    SB_INFO("db", "pool thread {}: connected to the database again", index);
                 backing_off = false;
                 backoff = options_.reconnect_min;
             } catch (...) {
@@ -109,8 +116,8 @@ void Pool::run_thread(std::size_t index) {
                 last_connect_error = e.message;
                 backing_off = true;
                 retry_at = now + backoff;
-                SB_WARN("db", "pool thread {}: cannot connect ({}); next attempt in {} ms", index, e.message,
-                        backoff.count());
+                SB_WARN("db", "pool thread {}: cannot connect ({}); next attempt in {} ms", index,
+                        e.message, backoff.count());
                 backoff = std::min(backoff * 2, options_.reconnect_max);
                 call_failure(item.on_failure, Error{code(Errc::unavailable), e.message});
                 continue;

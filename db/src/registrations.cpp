@@ -3,8 +3,8 @@
 #include "db_error.h"
 
 #include <pqxx/except>
-#include <pqxx/transaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 #include <charconv>
 #include <map>
@@ -17,7 +17,7 @@ namespace {
 // PostgreSQL array literals, passed as ordinary parameters (data, never SQL): every element is
 // double-quoted with \ and " escaped, NULL unquoted.
 class ArrayLiteral {
-public:
+  public:
     void add(const std::string& s) {
         sep();
         out_ += '"';
@@ -44,7 +44,7 @@ public:
     }
     std::string str() const { return "{" + out_ + "}"; }
 
-private:
+  private:
     void sep() {
         if (!first_) out_ += ',';
         first_ = false;
@@ -69,7 +69,8 @@ std::vector<std::string> parse_text_array(const pqxx::field& f) {
         auto eq = s.find('=');
         s.remove_prefix(eq == std::string_view::npos ? s.size() : eq + 1);
     }
-    if (s.size() < 2 || s.front() != '{' || s.back() != '}') throw pqxx::conversion_error("bad text[] value");
+    if (s.size() < 2 || s.front() != '{' || s.back() != '}')
+        throw pqxx::conversion_error("bad text[] value");
     s = s.substr(1, s.size() - 2);
     std::size_t i = 0;
     while (i < s.size()) {
@@ -93,7 +94,9 @@ std::vector<std::string> parse_text_array(const pqxx::field& f) {
     return out;
 }
 
-std::string text_or_empty(const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); }
+std::string text_or_empty(const pqxx::field& f) {
+    return f.is_null() ? std::string() : f.as<std::string>();
+}
 
 }  // namespace
 
@@ -103,7 +106,8 @@ Status upsert_bindings(pqxx::connection& conn, const std::vector<Binding>& bindi
     std::map<std::pair<std::string, std::string>, const Binding*> latest;
     for (const auto& b : bindings) latest[{b.aor, b.contact}] = &b;
 
-    ArrayLiteral aor, contact, expires, q, instance, reg_id, path, call_id, cseq, ua, received, transport;
+    ArrayLiteral aor, contact, expires, q, instance, reg_id, path, call_id, cseq, ua, received,
+        transport;
     for (const auto& [key, b] : latest) {
         aor.add(b->aor);
         contact.add(b->contact);
@@ -124,22 +128,26 @@ Status upsert_bindings(pqxx::connection& conn, const std::vector<Binding>& bindi
         // them back into rows. The WHERE keeps an older refresh of the same registration (same
         // Call-ID, lower CSeq) from overwriting a newer one (RFC 3261 10.3 step 7).
         tx.exec_params(
-            "insert into registrations as r (aor, contact, expires_at, q, instance_id, reg_id, path, "
+            "insert into registrations as r (aor, contact, expires_at, q, instance_id, reg_id, "
+            "path, "
             "  call_id, cseq, user_agent, received, transport, updated_at) "
             "select aor, contact, to_timestamp(expires), q, instance_id, reg_id, path::text[], "
             "  call_id, cseq, user_agent, received, transport, now() "
             "from unnest($1::text[], $2::text[], $3::bigint[], $4::real[], $5::text[], $6::int[], "
             "  $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[], $12::text[]) "
-            "  as b(aor, contact, expires, q, instance_id, reg_id, path, call_id, cseq, user_agent, "
+            "  as b(aor, contact, expires, q, instance_id, reg_id, path, call_id, cseq, "
+            "user_agent, "
             "  received, transport) "
             "on conflict (aor, contact) do update set "
-            "  expires_at = excluded.expires_at, q = excluded.q, instance_id = excluded.instance_id, "
+            "  expires_at = excluded.expires_at, q = excluded.q, instance_id = "
+            "excluded.instance_id, "
             "  reg_id = excluded.reg_id, path = excluded.path, call_id = excluded.call_id, "
-            "  cseq = excluded.cseq, user_agent = excluded.user_agent, received = excluded.received, "
+            "  cseq = excluded.cseq, user_agent = excluded.user_agent, received = "
+            "excluded.received, "
             "  transport = excluded.transport, updated_at = now() "
             "where r.call_id <> excluded.call_id or r.cseq <= excluded.cseq",
-            aor.str(), contact.str(), expires.str(), q.str(), instance.str(), reg_id.str(), path.str(),
-            call_id.str(), cseq.str(), ua.str(), received.str(), transport.str());
+            aor.str(), contact.str(), expires.str(), q.str(), instance.str(), reg_id.str(),
+            path.str(), call_id.str(), cseq.str(), ua.str(), received.str(), transport.str());
         tx.commit();
         return {};
     });
@@ -150,8 +158,9 @@ Result<std::size_t> delete_bindings(pqxx::connection& conn, const std::string& a
     if (contacts.empty()) return std::size_t{0};
     return detail::guarded("delete registrations of " + aor, [&]() -> Result<std::size_t> {
         pqxx::work tx(conn);
-        auto r = tx.exec_params("delete from registrations where aor = $1 and contact = any($2::text[])", aor,
-                                text_array_literal(contacts));
+        auto r =
+            tx.exec_params("delete from registrations where aor = $1 and contact = any($2::text[])",
+                           aor, text_array_literal(contacts));
         tx.commit();
         return static_cast<std::size_t>(r.affected_rows());
     });
@@ -170,7 +179,8 @@ Result<std::vector<Binding>> load_bindings(pqxx::connection& conn, std::int64_t 
     return detail::guarded("load registrations", [&]() -> Result<std::vector<Binding>> {
         pqxx::read_transaction tx(conn);
         auto rows = tx.exec_params(
-            "select aor, contact, extract(epoch from expires_at)::bigint, q, instance_id, reg_id, path, "
+            "select aor, contact, extract(epoch from expires_at)::bigint, q, instance_id, reg_id, "
+            "path, "
             "  call_id, cseq, user_agent, received, transport "
             "from registrations where expires_at > to_timestamp($1) "
             "order by aor, q desc nulls last, contact",
@@ -200,7 +210,8 @@ Result<std::vector<Binding>> load_bindings(pqxx::connection& conn, std::int64_t 
 Result<std::size_t> purge_expired(pqxx::connection& conn, std::int64_t now_unix) {
     return detail::guarded("purge expired registrations", [&]() -> Result<std::size_t> {
         pqxx::work tx(conn);
-        auto r = tx.exec_params("delete from registrations where expires_at <= to_timestamp($1)", now_unix);
+        auto r = tx.exec_params("delete from registrations where expires_at <= to_timestamp($1)",
+                                now_unix);
         tx.commit();
         return static_cast<std::size_t>(r.affected_rows());
     });

@@ -4,8 +4,8 @@
 
 #include <openssl/rand.h>
 
-#include <pqxx/transaction>
 #include <pqxx/result>
+#include <pqxx/transaction>
 
 namespace sb::db {
 
@@ -22,9 +22,10 @@ Status set_setting(pqxx::connection& conn, const std::string& key, const std::st
     if (key.empty()) return detail::fail(Errc::invalid_argument, "setting name must not be empty");
     return detail::guarded("write setting " + key, [&]() -> Status {
         pqxx::work tx(conn);
-        tx.exec_params("insert into settings (key, value) values ($1, $2) "
-                       "on conflict (key) do update set value = excluded.value",
-                       key, value);
+        tx.exec_params(
+            "insert into settings (key, value) values ($1, $2) "
+            "on conflict (key) do update set value = excluded.value",
+            key, value);
         tx.commit();
         return {};
     });
@@ -45,9 +46,11 @@ Result<std::string> server_secret(pqxx::connection& conn) {
         pqxx::work tx(conn);
         // Whoever inserts first wins; everyone reads the winner's value back. DO NOTHING waits
         // for a concurrent inserter's commit, so the SELECT then sees its row.
-        tx.exec_params("insert into settings (key, value) values ($1, $2) on conflict (key) do nothing",
-                       std::string(kServerSecretKey), candidate);
-        auto r = tx.exec_params("select value from settings where key = $1", std::string(kServerSecretKey));
+        tx.exec_params(
+            "insert into settings (key, value) values ($1, $2) on conflict (key) do nothing",
+            std::string(kServerSecretKey), candidate);
+        auto r = tx.exec_params("select value from settings where key = $1",
+                                std::string(kServerSecretKey));
         tx.commit();
         return r[0][0].as<std::string>();
     });

@@ -29,7 +29,9 @@ std::string query_one(const std::string& conninfo, const std::string& sql) {
     return tx.exec(sql)[0][0].as<std::string>();
 }
 
-bool server_answers(const std::string& conninfo) { return PQping(conninfo.c_str()) == PQPING_OK; }
+bool server_answers(const std::string& conninfo) {
+    return PQping(conninfo.c_str()) == PQPING_OK;
+}
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p);
@@ -171,7 +173,8 @@ TEST(EmbeddedPostgres, RecoversAfterPostmasterIsKilled) {
         in >> pid;
         ASSERT_GT(pid, 0);
         ASSERT_EQ(::kill(pid, SIGKILL), 0);
-        for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
         // The object still believes it owns the server; its stop() fails and is only logged.
     }
     auto pg = EmbeddedPostgres::start(throwaway_options(dir.path()));
@@ -208,7 +211,8 @@ TEST(EmbeddedPostgres, InitdbFailureReportsProgramOutput) {
     // A non-empty, non-cluster directory where the cluster should go makes initdb refuse.
     fs::create_directories(dir.path() / "pg");
     { std::ofstream(dir.path() / "pg" / "junk") << "x"; }
-    if (::geteuid() == 0) {  // as root the cluster must belong to postgres, else another check fires
+    if (::geteuid() ==
+        0) {  // as root the cluster must belong to postgres, else another check fires
         passwd* pw = ::getpwnam("postgres");
         ASSERT_NE(pw, nullptr);
         ASSERT_EQ(::chown((dir.path() / "pg").c_str(), pw->pw_uid, pw->pw_gid), 0);

@@ -14,8 +14,9 @@ TEST(Ha1, MatchesKnownVectors) {
     // RFC 2617 3.5's example credentials; MD5 from the RFC, SHA-256 from `printf ... | sha256sum`.
     EXPECT_EQ(compute_ha1(DigestAlgorithm::md5, "Mufasa", "testrealm@host.com", "Circle Of Life"),
               "939e7578ed9e3c518a452acee763bce9");
-    EXPECT_EQ(compute_ha1(DigestAlgorithm::sha256, "Mufasa", "testrealm@host.com", "Circle Of Life"),
-              "3ba6cd94661c5ef34598040c868f13b8775df29109986be50ad35ae537dd3aa4");
+    EXPECT_EQ(
+        compute_ha1(DigestAlgorithm::sha256, "Mufasa", "testrealm@host.com", "Circle Of Life"),
+        "3ba6cd94661c5ef34598040c868f13b8775df29109986be50ad35ae537dd3aa4");
 }
 
 TEST(Validation, NumbersPasswordsAndNames) {
@@ -35,7 +36,9 @@ TEST(Validation, NumbersPasswordsAndNames) {
     EXPECT_FALSE(validate_password("good\npassword"));
 
     EXPECT_TRUE(validate_display_name(""));
-    EXPECT_TRUE(validate_display_name("Jos\xc3\xa9 Garc\xc3\xad" "a"));
+    EXPECT_TRUE(
+        validate_display_name("Jos\xc3\xa9 Garc\xc3\xad"
+                              "a"));
     std::string e_acute_128;
     for (int i = 0; i < 128; ++i) e_acute_128 += "\xc3\xa9";
     EXPECT_TRUE(validate_display_name(e_acute_128)) << "the limit counts characters, not bytes";
@@ -49,8 +52,11 @@ TEST(Validation, NumbersPasswordsAndNames) {
 TEST_F(DbTest, AddListGetUpdateDelete) {
     auto added = add_extension(conn(), "1001", "s3cret-pass", "Front Desk", kRealm);
     ASSERT_TRUE(added) << added.error().message;
-    EXPECT_EQ(added->ha1_md5, "fdc99d734db4c3b2163d8497bea660ad");  // printf '1001:pbx.example:s3cret-pass' | md5sum
-    EXPECT_EQ(added->ha1_sha256, "81f4032a4929b36ef2d59a842e44bb551efe77fcc38cb70b992b9481bdd56666");
+    EXPECT_EQ(
+        added->ha1_md5,
+        "fdc99d734db4c3b2163d8497bea660ad");  // printf '1001:pbx.example:s3cret-pass' | md5sum
+    EXPECT_EQ(added->ha1_sha256,
+              "81f4032a4929b36ef2d59a842e44bb551efe77fcc38cb70b992b9481bdd56666");
     ASSERT_TRUE(add_extension(conn(), "1002", "another-pass", "", kRealm));
 
     auto list = list_extensions(conn());
@@ -72,16 +78,19 @@ TEST_F(DbTest, AddListGetUpdateDelete) {
     EXPECT_FALSE(missing->has_value());
 
     // Display name only: the digests stay.
-    auto renamed = update_extension(conn(), "1001", std::nullopt, "Reception", std::nullopt, kRealm);
+    auto renamed =
+        update_extension(conn(), "1001", std::nullopt, "Reception", std::nullopt, kRealm);
     ASSERT_TRUE(renamed) << renamed.error().message;
     EXPECT_EQ(renamed->display_name, "Reception");
     EXPECT_EQ(renamed->ha1_md5, added->ha1_md5);
 
     // New password: both digests recomputed.
-    auto repassed = update_extension(conn(), "1001", "new-password", std::nullopt, std::nullopt, kRealm);
+    auto repassed =
+        update_extension(conn(), "1001", "new-password", std::nullopt, std::nullopt, kRealm);
     ASSERT_TRUE(repassed) << repassed.error().message;
     EXPECT_EQ(repassed->ha1_md5, compute_ha1(DigestAlgorithm::md5, "1001", kRealm, "new-password"));
-    EXPECT_EQ(repassed->ha1_sha256, compute_ha1(DigestAlgorithm::sha256, "1001", kRealm, "new-password"));
+    EXPECT_EQ(repassed->ha1_sha256,
+              compute_ha1(DigestAlgorithm::sha256, "1001", kRealm, "new-password"));
     EXPECT_EQ(repassed->display_name, "Reception");
 
     // Disabled extensions drop out of the credential cache's load.
@@ -132,7 +141,8 @@ TEST_F(DbTest, BadInputIsRejectedBeforeTheDatabase) {
     auto long_name = add_extension(conn(), "1001", "s3cret-pass", std::string(129, 'n'), kRealm);
     ASSERT_FALSE(long_name);
 
-    auto short_update = update_extension(conn(), "1001", "short", std::nullopt, std::nullopt, kRealm);
+    auto short_update =
+        update_extension(conn(), "1001", "short", std::nullopt, std::nullopt, kRealm);
     ASSERT_FALSE(short_update);
     EXPECT_EQ(short_update.error().code, code(Errc::invalid_argument));
 

@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 
 // Collects notifications from the listener thread for the test thread to wait on.
 class Inbox {
-public:
+  public:
     void push(const std::string& channel, const std::string& payload) {
         {
             std::lock_guard lock(m_);
@@ -48,7 +48,7 @@ public:
         return reconnects_;
     }
 
-private:
+  private:
     std::mutex m_;
     std::condition_variable cv_;
     std::deque<std::pair<std::string, std::string>> items_;
@@ -65,7 +65,8 @@ TEST_F(DbTest, ListenerReceivesExtensionChanges) {
 
     ASSERT_TRUE(add_extension(conn(), "2001", "s3cret-pass", "", "pbx.example"));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
-    ASSERT_TRUE(update_extension(conn(), "2001", std::nullopt, "Desk", std::nullopt, "pbx.example"));
+    ASSERT_TRUE(
+        update_extension(conn(), "2001", std::nullopt, "Desk", std::nullopt, "pbx.example"));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
     ASSERT_TRUE(delete_extension(conn(), "2001"));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
@@ -83,16 +84,20 @@ TEST_F(DbTest, ListenerReceivesExtensionChanges) {
 
 TEST_F(DbTest, ListenerReconnectsAndAsksForAReload) {
     Inbox inbox;
-    Listener listener({shared_conninfo() + " application_name=sb_listener_test", {kExtensionsChannel}, Duration(50)},
-                      [&](const std::string& c, const std::string& p) { inbox.push(c, p); },
-                      [&] { inbox.reconnected(); });
+    Listener listener(
+        {shared_conninfo() + " application_name=sb_listener_test",
+         {kExtensionsChannel},
+         Duration(50)},
+        [&](const std::string& c, const std::string& p) { inbox.push(c, p); },
+        [&] { inbox.reconnected(); });
     ASSERT_TRUE(listener.wait_listening(Duration(30000)));
     ASSERT_TRUE(inbox.wait_reconnects(1)) << "called for the first LISTEN too";
 
     {
         pqxx::nontransaction tx(conn());
-        auto r = tx.exec("select pg_terminate_backend(pid) from pg_stat_activity "
-                         "where application_name = 'sb_listener_test'");
+        auto r = tx.exec(
+            "select pg_terminate_backend(pid) from pg_stat_activity "
+            "where application_name = 'sb_listener_test'");
         ASSERT_EQ(r.size(), 1u);
     }
     ASSERT_TRUE(inbox.wait_reconnects(2)) << "on_reconnect after the lost connection";
@@ -103,8 +108,9 @@ TEST_F(DbTest, ListenerReconnectsAndAsksForAReload) {
 
 TEST(Listener, StopsWhileTheDatabaseIsUnreachable) {
     int notes = 0;
-    Listener listener({"host=/tmp/sbdb-no-such-dir dbname=x", {"c"}, Duration(60000), Duration(60000)},
-                      [&](const std::string&, const std::string&) { ++notes; });
+    Listener listener(
+        {"host=/tmp/sbdb-no-such-dir dbname=x", {"c"}, Duration(60000), Duration(60000)},
+        [&](const std::string&, const std::string&) { ++notes; });
     EXPECT_FALSE(listener.wait_listening(Duration(200)));
     listener.stop();  // must not wait out the 60 s backoff
     EXPECT_FALSE(listener.listening());

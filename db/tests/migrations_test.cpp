@@ -19,7 +19,7 @@ bool table_exists(pqxx::connection& c, const std::string& name) {
 
 // A scratch database in the shared cluster, so these tests start from an empty schema.
 class ScratchDbTest : public DbTest {
-protected:
+  protected:
     void SetUp() override {
         DbTest::SetUp();
         static std::atomic<int> counter{0};
@@ -38,7 +38,7 @@ protected:
     pqxx::connection& scratch() { return *scratch_; }
     const std::string& scratch_conninfo() const { return scratch_conninfo_; }
 
-private:
+  private:
     std::string name_, scratch_conninfo_;
     std::unique_ptr<pqxx::connection> scratch_;
 };
@@ -57,7 +57,8 @@ TEST_F(DbTest, SharedClusterIsMigratedAndRecorded) {
     ASSERT_EQ(applied->size(), builtin_migrations().size());
     EXPECT_EQ(applied->front(), 1);
     pqxx::nontransaction tx(conn());
-    auto r = tx.exec("select name, applied_at is not null from schema_migrations where version = 1");
+    auto r =
+        tx.exec("select name, applied_at is not null from schema_migrations where version = 1");
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0][0].as<std::string>(), "initial");
     EXPECT_TRUE(r[0][1].as<bool>());
@@ -127,8 +128,10 @@ TEST_F(ScratchDbTest, ConcurrentMigratorsApplyEachMigrationOnce) {
         pqxx::connection c(scratch_conninfo());
         auto r = migrate(c, list);
         std::lock_guard lock(m);
-        if (r) out = *r;
-        else err += r.error().message;
+        if (r)
+            out = *r;
+        else
+            err += r.error().message;
     };
     std::thread t1(worker, std::ref(a)), t2(worker, std::ref(b));
     t1.join();

@@ -19,7 +19,8 @@ using namespace std::chrono_literals;
 // Waits (real time) for a future the pool fulfils; generous, since a slow machine is no failure.
 template <class T>
 T get(std::future<T>& f) {
-    if (f.wait_for(60s) != std::future_status::ready) throw std::runtime_error("pool job never finished");
+    if (f.wait_for(60s) != std::future_status::ready)
+        throw std::runtime_error("pool job never finished");
     return f.get();
 }
 
@@ -144,7 +145,8 @@ TEST(Pool, FailsFastWithBackoffWhileTheDatabaseIsDown) {
     auto run = [&] {
         std::promise<Error> p;
         bool ran = false;
-        EXPECT_TRUE(pool.submit([&](pqxx::connection&) { ran = true; }, [&](const Error& e) { p.set_value(e); }));
+        EXPECT_TRUE(pool.submit([&](pqxx::connection&) { ran = true; },
+                                [&](const Error& e) { p.set_value(e); }));
         auto f = p.get_future();
         Error e = get(f);
         EXPECT_FALSE(ran);
@@ -152,9 +154,11 @@ TEST(Pool, FailsFastWithBackoffWhileTheDatabaseIsDown) {
         return e.message;
     };
     EXPECT_EQ(run().find("next connect attempt"), std::string::npos) << "first job: a real attempt";
-    EXPECT_NE(run().find("next connect attempt in 1000 ms"), std::string::npos) << "within backoff: no attempt";
+    EXPECT_NE(run().find("next connect attempt in 1000 ms"), std::string::npos)
+        << "within backoff: no attempt";
     clock.advance(Duration(1000));
-    EXPECT_EQ(run().find("next connect attempt"), std::string::npos) << "backoff over: a new attempt";
+    EXPECT_EQ(run().find("next connect attempt"), std::string::npos)
+        << "backoff over: a new attempt";
     EXPECT_NE(run().find("in 2000 ms"), std::string::npos) << "backoff doubles";
 }
 
@@ -187,7 +191,8 @@ TEST(Pool, ShutdownDropsJobsPastTheDeadline) {
     started.get_future().wait();
     std::atomic<int> ran{0}, dropped{0};
     for (int i = 0; i < 3; ++i) {
-        ASSERT_TRUE(pool.submit([&](pqxx::connection&) { ++ran; }, [&](const Error&) { ++dropped; }));
+        ASSERT_TRUE(
+            pool.submit([&](pqxx::connection&) { ++ran; }, [&](const Error&) { ++dropped; }));
     }
     auto stopper = std::async(std::launch::async, [&] { pool.shutdown(); });
     while (pool.submit([](pqxx::connection&) {})) {  // until shutdown has begun; these run

@@ -23,9 +23,8 @@ namespace {
 
 constexpr std::int64_t kNow = 1'700'000'000;
 
-
-
-Binding binding(std::string aor, std::string contact, std::int64_t expires_at, std::int64_t cseq = 1) {
+Binding binding(std::string aor, std::string contact, std::int64_t expires_at,
+                std::int64_t cseq = 1) {
     Binding b;
     b.aor = std::move(aor);
     b.contact = std::move(contact);
@@ -36,7 +35,8 @@ Binding binding(std::string aor, std::string contact, std::int64_t expires_at, s
 }
 
 TEST_F(DbTest, UpsertRoundTripsEveryField) {
-    Binding full = binding("sip:1001@pbx.example", "<sip:1001@192.0.2.10:5060;transport=udp>", kNow + 3600, 42);
+    Binding full = binding("sip:1001@pbx.example", "<sip:1001@192.0.2.10:5060;transport=udp>",
+                           kNow + 3600, 42);
     full.q = 0.7f;
     full.instance_id = "<urn:uuid:00000000-0000-1000-8000-AABBCCDDEEFF>";
     full.reg_id = 1;
@@ -84,7 +84,8 @@ TEST_F(DbTest, UpsertUpdatesButNeverWithAnOlderRefresh) {
 
 TEST_F(DbTest, SameKeyTwiceInABatchKeepsTheLast) {
     const std::string aor = "sip:1001@pbx.example";
-    ASSERT_TRUE(upsert_bindings(conn(), {binding(aor, "<sip:a>", kNow + 100, 1), binding(aor, "<sip:a>", kNow + 900, 2)}));
+    ASSERT_TRUE(upsert_bindings(
+        conn(), {binding(aor, "<sip:a>", kNow + 100, 1), binding(aor, "<sip:a>", kNow + 900, 2)}));
     auto loaded = load_bindings(conn(), kNow);
     ASSERT_TRUE(loaded);
     ASSERT_EQ(loaded->size(), 1u);
@@ -94,7 +95,8 @@ TEST_F(DbTest, SameKeyTwiceInABatchKeepsTheLast) {
 TEST_F(DbTest, LargeBatchInOneCall) {
     std::vector<Binding> batch;
     for (int i = 0; i < 500; ++i)
-        batch.push_back(binding("sip:" + std::to_string(1000 + i) + "@pbx.example", "<sip:x>", kNow + 60));
+        batch.push_back(
+            binding("sip:" + std::to_string(1000 + i) + "@pbx.example", "<sip:x>", kNow + 60));
     ASSERT_TRUE(upsert_bindings(conn(), batch));
     auto loaded = load_bindings(conn(), kNow);
     ASSERT_TRUE(loaded);

@@ -11,7 +11,7 @@ namespace sb::db::test {
 namespace {
 
 class SharedCluster : public ::testing::Environment {
-public:
+  public:
     void SetUp() override {
         dir_ = std::make_unique<TempDir>();
         auto pg = EmbeddedPostgres::start(throwaway_options(dir_->path()));
@@ -31,13 +31,14 @@ public:
         return s;
     }
 
-private:
+  private:
     std::unique_ptr<TempDir> dir_;
     std::unique_ptr<EmbeddedPostgres> pg_;
 };
 
 // gtest owns environments it is given (its API takes a raw pointer).
-[[maybe_unused]] ::testing::Environment* const g_env = ::testing::AddGlobalTestEnvironment(new SharedCluster);
+[[maybe_unused]] ::testing::Environment* const g_env =
+    ::testing::AddGlobalTestEnvironment(new SharedCluster);
 
 }  // namespace
 
@@ -46,7 +47,8 @@ TempDir::TempDir() {
     if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
     // mkdtemp makes it 0700; as root, PostgreSQL runs as `postgres` and must enter it.
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all |
+                                            std::filesystem::perms::group_exec |
                                             std::filesystem::perms::others_exec);
 }
 

@@ -15,14 +15,14 @@ namespace sb::db::test {
 // A fresh directory under /tmp (short, so the socket path fits), traversable by the postgres
 // user when tests run as root; removed with its contents on destruction.
 class TempDir {
-public:
+  public:
     TempDir();
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 
@@ -34,11 +34,11 @@ const std::string& shared_conninfo();
 
 // Fixture: a connection to the shared, migrated database with the data tables emptied.
 class DbTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override;
     pqxx::connection& conn() { return *conn_; }
 
-private:
+  private:
     std::unique_ptr<pqxx::connection> conn_;
 };
 

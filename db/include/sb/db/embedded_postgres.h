@@ -29,7 +29,8 @@ struct EmbeddedPostgresOptions {
     // Where initdb/pg_ctl live; empty picks the newest /usr/lib/postgresql/*/bin (or, for an
     // existing cluster, the version recorded in its PG_VERSION).
     std::filesystem::path bin_dir;
-    // Extra postgresql.conf settings (name, value), e.g. {"fsync", "off"} for throwaway test clusters.
+    // Extra postgresql.conf settings (name, value), e.g. {"fsync", "off"} for throwaway test
+    // clusters.
     std::vector<std::pair<std::string, std::string>> settings;
     // initdb --no-sync: seconds faster, but a crash right after may corrupt the new cluster.
     // Only for throwaway clusters (tests).
@@ -37,7 +38,7 @@ struct EmbeddedPostgresOptions {
 };
 
 class EmbeddedPostgres {
-public:
+  public:
     // Ensures the cluster exists, is running and has the database. A server already running in
     // the same directory (e.g. `switchboard run` while `switchboard ext add` is invoked) is reused.
     static Result<std::unique_ptr<EmbeddedPostgres>> start(EmbeddedPostgresOptions options);
@@ -68,7 +69,7 @@ public:
     // process dies, so a crash never leaves a phantom user. Idempotent.
     Status stop();
 
-private:
+  private:
     EmbeddedPostgres() = default;
 
     std::filesystem::path data_dir_, pgdata_, socket_dir_, log_file_, bin_dir_;

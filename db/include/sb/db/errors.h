@@ -14,6 +14,8 @@ enum class Errc : int {
     busy = 7,              // pool queue full
 };
 
-constexpr int code(Errc e) { return static_cast<int>(e); }
+constexpr int code(Errc e) {
+    return static_cast<int>(e);
+}
 
 }  // namespace sb::db

@@ -26,7 +26,7 @@ struct ListenerOptions {
 };
 
 class Listener {
-public:
+  public:
     using Notify = std::function<void(const std::string& channel, const std::string& payload)>;
     // Called each time LISTEN is (re)established, the first time included: loading caches there
     // closes the window between a load and the LISTEN in which a change would go unnoticed.
@@ -46,7 +46,7 @@ public:
     // Blocks until LISTEN is established or the timeout passes (real time; for startup and tests).
     bool wait_listening(Duration timeout) const;
 
-private:
+  private:
     void run();
     bool sleep_for(Duration d);  // false when stopped
 
@@ -58,6 +58,7 @@ private:
     std::atomic<bool> listening_{false};
     mutable std::mutex mutex_;
     mutable std::condition_variable cv_;
+    std::mutex join_mutex_;
     std::thread thread_;
 };
 

@@ -38,7 +38,7 @@ struct PoolOptions {
 };
 
 class Pool {
-public:
+  public:
     using Job = std::function<void(pqxx::connection&)>;
     // Called, on a pool thread, instead of a normal completion when the job could not run
     // (no connection, shutdown) or threw. Exactly one of "job returned" or "on_failure called"
@@ -64,7 +64,7 @@ public:
     // Idempotent; must not be called from a job.
     void shutdown();
 
-private:
+  private:
     struct Item {
         Job job;
         Failure on_failure;
@@ -78,6 +78,7 @@ private:
     std::deque<Item> queue_;
     bool stopping_ = false;
     TimePoint deadline_{};
+    std::mutex join_mutex_;  // shutdown() from two threads must not join the same thread twice
     std::vector<std::thread> threads_;
 };
 
