@@ -26,6 +26,8 @@ AuthOutcome Authenticator::check(const sip::Message& req, std::string_view sourc
     const char* parse_error = nullptr;
     for (const sip::HeaderField& f : req.headers()) {
         if (f.id != (proxy ? sip::HeaderId::proxy_authorization : sip::HeaderId::authorization)) continue;
+        // Other schemes (Basic, or anything unknown) are not ours to judge: challenge instead.
+        if (!sip::istarts_with(sip::trim(f.value), "digest")) continue;
         auto c = auth::parse_credentials(f.value);
         if (!c) {
             parse_error = "Malformed Authorization header";

@@ -84,11 +84,12 @@ Result<void, SipError> Parser::start_line(std::string_view line, Message& m) {
 Result<void, SipError> Parser::from_or_to(std::string_view value, std::string_view& whole,
                                           std::string_view& tag, const char* duplicate_reason) {
     if (!whole.empty()) return unexpected(SipError{400, duplicate_reason});
+    // Kept even when malformed, so that the 400 can echo it (RFC 3261 8.2.6.2).
+    whole = value.empty() ? std::string_view(" ", 1) : value;
     auto na = parse_name_addr(value);
     if (!na) return unexpected(na.error());
     auto uri = parse_uri(na->uri);
     if (!uri) return unexpected(uri.error());
-    whole = value;
     tag = na->tag();
     return {};
 }
@@ -113,13 +114,18 @@ Result<void, SipError> Parser::eager_headers(const Limits& limits, Message& m) {
                         note(SipError{400, "Too many Via headers"});
                         break;
                     }
-                    auto via = parse_via(*v);
-                    if (!via) {
-                        note(via.error());
+                    Via via;
+                    if (auto err = parse_via_into(*v, via)) {
+                        note(*err);
+                        // A top Via broken only in its parameters still says where to answer.
+                        if (m.via_count_ == 0 && !via.transport.empty() && is_valid_host(via.host)) {
+                            m.top_via_ = via;
+                            m.via_count_ = 1;
+                        }
                         if (m.via_count_ == 0) return unexpected(*first_error);  // cannot answer
                         continue;
                     }
-                    if (++m.via_count_ == 1) m.top_via_ = *via;
+                    if (++m.via_count_ == 1) m.top_via_ = via;
                 }
                 break;
             }
@@ -142,7 +148,7 @@ Result<void, SipError> Parser::eager_headers(const Limits& limits, Message& m) {
                 break;
             }
             case HeaderId::cseq: {
-                if (!m.cseq_method_text_.empty()) {
+                if (!m.cseq_raw_.empty()) {
                     note(SipError{400, "Multiple CSeq headers"});
                     break;
                 }
@@ -151,6 +157,7 @@ Result<void, SipError> Parser::eager_headers(const Limits& limits, Message& m) {
                 while (n < v.size() && is_digit(v[n])) ++n;
                 auto num = parse_decimal(v.substr(0, n), 10);
                 std::string_view meth = trim(v.substr(n));
+                m.cseq_raw_ = f.value;  // echoed as received in responses
                 if (!num || *num > 0xffffffffULL) {
                     note(SipError{400, "Bad CSeq number"});
                 } else if (n == v.size() || !is_ws(v[n]) || !is_token(meth)) {

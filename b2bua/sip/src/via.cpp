@@ -25,21 +25,26 @@ bool take_char(std::string_view& s, char c) {
 
 Result<Via, SipError> parse_via(std::string_view value) {
     Via v;
+    if (auto err = parse_via_into(value, v)) return unexpected(*err);
+    return v;
+}
+
+std::optional<SipError> parse_via_into(std::string_view value, Via& v) {
     std::string_view s = value;
     // sent-protocol = protocol-name SLASH protocol-version SLASH transport, LWS allowed around SLASH
     std::string_view name = take_token(s);
-    if (!iequals(name, "SIP") || !take_char(s, '/')) return unexpected(SipError{400, "Bad Via protocol"});
+    if (!iequals(name, "SIP") || !take_char(s, '/')) return SipError{400, "Bad Via protocol"};
     v.protocol_version = take_token(s);
-    if (v.protocol_version != "2.0") return unexpected(SipError{400, "Bad Via version"});
-    if (!take_char(s, '/')) return unexpected(SipError{400, "Bad Via protocol"});
+    if (v.protocol_version.empty()) return SipError{400, "Bad Via version"};
+    if (!take_char(s, '/')) return SipError{400, "Bad Via protocol"};
     v.transport = take_token(s);
-    if (v.transport.empty()) return unexpected(SipError{400, "Bad Via transport"});
+    if (v.transport.empty()) return SipError{400, "Bad Via transport"};
 
     s = trim_left(s);
     std::size_t host_end;
     if (!s.empty() && s[0] == '[') {
         host_end = s.find(']');
-        if (host_end == std::string_view::npos) return unexpected(SipError{400, "Bad Via host"});
+        if (host_end == std::string_view::npos) return SipError{400, "Bad Via host"};
         ++host_end;
     } else {
         host_end = 0;
@@ -47,14 +52,14 @@ Result<Via, SipError> parse_via(std::string_view value) {
             ++host_end;
     }
     v.host = s.substr(0, host_end);
-    if (!is_valid_host(v.host)) return unexpected(SipError{400, "Bad Via host"});
+    if (!is_valid_host(v.host)) return SipError{400, "Bad Via host"};
     s = trim_left(s.substr(host_end));
     if (!s.empty() && s[0] == ':') {
         s = trim_left(s.substr(1));
         std::size_t p = 0;
         while (p < s.size() && is_digit(s[p])) ++p;
         auto port = parse_decimal(s.substr(0, p), 5);
-        if (!port || *port > 65535 || *port == 0) return unexpected(SipError{400, "Bad Via port"});
+        if (!port || *port > 65535 || *port == 0) return SipError{400, "Bad Via port"};
         v.port = static_cast<std::uint16_t>(*port);
         v.has_port = true;
         s = s.substr(p);
@@ -63,7 +68,7 @@ Result<Via, SipError> parse_via(std::string_view value) {
     ParamIterator it(v.params);
     while (auto p = it.next()) {
         if (iequals(p->name, "branch")) {
-            if (p->value.empty()) return unexpected(SipError{400, "Empty Via branch"});
+            if (p->value.empty()) return SipError{400, "Empty Via branch"};
             v.branch = p->value;
         } else if (iequals(p->name, "received")) {
             v.received = p->value;
@@ -72,8 +77,8 @@ Result<Via, SipError> parse_via(std::string_view value) {
             v.rport = p->value;
         }
     }
-    if (it.failed()) return unexpected(SipError{400, "Bad Via parameter"});
-    return v;
+    if (it.failed()) return SipError{400, "Bad Via parameter"};
+    return std::nullopt;
 }
 
 }  // namespace sb::sip

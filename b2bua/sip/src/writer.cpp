@@ -104,9 +104,7 @@ void start_response(MessageWriter& w, const Message& req, int code, std::string_
         w.header("To", req.to());
     }
     w.header("Call-ID", req.call_id());
-    out.append("CSeq: ");
-    append_int(out, req.cseq());
-    out.append(" ").append(req.cseq_method_text()).append("\r\n");
+    w.header("CSeq", req.cseq_raw());  // as received (RFC 3261 8.2.6.2), even when malformed
 }
 
 std::string_view default_reason(int code) {

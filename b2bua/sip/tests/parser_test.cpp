@@ -221,7 +221,8 @@ TEST(Via, Forms) {
     EXPECT_EQ(v->rport, "5");
     EXPECT_FALSE(parse_via("SIP/2.0/UDP"));
     EXPECT_FALSE(parse_via("SIP/2.0/UDP h:99999"));
-    EXPECT_FALSE(parse_via("SIP/3.0/UDP h"));
+    EXPECT_FALSE(parse_via("SIP//UDP h"));
+    EXPECT_TRUE(parse_via("SIP/7.0/UDP h"));  // the version is judged on the request line (505)
     EXPECT_FALSE(parse_via("SIP/2.0/UDP h;branch="));
 }
 

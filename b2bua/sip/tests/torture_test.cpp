@@ -75,10 +75,9 @@ TEST_P(TortureMessage, ParserVerdict) {
     } else {
         ASSERT_FALSE(r.has_value()) << file << " parsed but should fail with " << expected;
         EXPECT_EQ(r.error().status, expected) << file << ": " << r.error().reason;
-        if (expected != 0 && m.is_request()) {
-            // A 400 needs the headers a response copies, when they could be read.
-            SCOPED_TRACE(r.error().reason);
-        }
+        // Every rejected request can be answered, except insuf.dat, which lacks Call-ID, From
+        // and To (a response cannot be built without them).
+        if (expected != 0 && file != "insuf.dat") EXPECT_TRUE(m.can_respond()) << file;
     }
 }
 

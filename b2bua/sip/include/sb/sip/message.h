@@ -64,6 +64,7 @@ public:
     std::uint32_t cseq() const { return cseq_; }
     Method cseq_method() const { return cseq_method_; }
     std::string_view cseq_method_text() const { return cseq_method_text_; }
+    std::string_view cseq_raw() const { return cseq_raw_; }  // the CSeq value as received
     std::string_view from() const { return from_; }  // whole header value
     std::string_view to() const { return to_; }
     std::string_view from_tag() const { return from_tag_; }
@@ -104,7 +105,7 @@ public:
 
     // True when enough was parsed to build a response (RFC 3261 8.2.6: Via, From, To, Call-ID, CSeq).
     bool can_respond() const { return is_request() && via_count_ > 0 && !call_id_.empty() &&
-                                      !from_.empty() && !to_.empty() && cseq_method_text_.size() > 0; }
+                                      !from_.empty() && !to_.empty() && !cseq_raw_.empty(); }
 
 private:
     friend class Parser;
@@ -125,7 +126,7 @@ private:
     std::int64_t content_length_ = -1;
     std::uint32_t cseq_ = 0;
     std::string_view method_text_, request_uri_text_, reason_;
-    std::string_view call_id_, cseq_method_text_, from_, to_, from_tag_, to_tag_, body_;
+    std::string_view call_id_, cseq_method_text_, cseq_raw_, from_, to_, from_tag_, to_tag_, body_;
     Uri request_uri_;
     Via top_via_;
     // Index of the first field per HeaderId (kNone: absent), so find(id) is one load.

@@ -1,6 +1,7 @@
 #pragma once
 // One Via value (RFC 3261 20.42, 18.2.1; RFC 3581 rport).
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "sb/common/result.h"
@@ -27,5 +28,8 @@ struct Via {
 };
 
 Result<Via, SipError> parse_via(std::string_view value);
+// Like parse_via, but fills `out` as far as it gets: on an error in the parameters the sent-by is
+// still there, so a 400 can be sent to it. Returns the error, if any.
+std::optional<SipError> parse_via_into(std::string_view value, Via& out);
 
 }  // namespace sb::sip

@@ -1,0 +1,23 @@
+#pragma once
+#include <optional>
+#include <string>
+
+#include "config.h"
+
+namespace sb::app {
+
+int run_server(Config config);
+
+struct ExtArgs {
+    std::string number;
+    std::optional<std::string> password;
+    std::optional<std::string> name;
+    std::optional<bool> enabled;
+};
+int ext_add(const Config& config, const ExtArgs& args);
+int ext_list(const Config& config);
+int ext_set(const Config& config, const ExtArgs& args);
+int ext_del(const Config& config, const std::string& number);
+int db_migrate(const Config& config);
+
+}  // namespace sb::app

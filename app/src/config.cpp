@@ -1,0 +1,120 @@
+#include "config.h"
+
+#include <set>
+#include <toml.hpp>
+
+namespace sb::app {
+
+namespace {
+
+// Reads table[key] into out if present, recording the key as known.
+template <class T>
+void read(const toml::value& table, const char* key, T& out, std::set<std::string>& known) {
+    known.insert(key);
+    if (table.contains(key)) out = toml::find<T>(table, key);
+}
+
+Status check_unknown(const toml::value& table, const std::string& where, const std::set<std::string>& known) {
+    for (const auto& [k, v] : table.as_table())
+        if (!known.count(k)) return fail("unknown setting '" + k + "' in [" + where + "]");
+    return {};
+}
+
+}  // namespace
+
+Status load_config_file(const std::filesystem::path& file, Config& c) {
+    try {
+        const toml::value root = toml::parse(file.string());
+        std::set<std::string> top_known{"data_dir", "database", "log_level", "sip", "registrar", "security"};
+        if (root.contains("data_dir")) c.data_dir = toml::find<std::string>(root, "data_dir");
+        if (root.contains("log_level")) c.log_level = toml::find<std::string>(root, "log_level");
+        if (auto st = check_unknown(root, "top level", top_known); !st) return st;
+        if (root.contains("database")) {
+            const auto& t = toml::find(root, "database");
+            std::set<std::string> known;
+            read(t, "dsn", c.db_dsn, known);
+            read(t, "threads", c.db_threads, known);
+            if (auto st = check_unknown(t, "database", known); !st) return st;
+        }
+        if (root.contains("sip")) {
+            const auto& t = toml::find(root, "sip");
+            std::set<std::string> known{"limits"};
+            read(t, "listen", c.sip_listen, known);
+            read(t, "realm", c.realm, known);
+            read(t, "shards", c.server.shards, known);
+            read(t, "server_name", c.server.server_name, known);
+            std::int64_t idle = c.server.transport.tcp_idle_timeout.count() / 1000;
+            read(t, "tcp_idle_timeout", idle, known);
+            c.server.transport.tcp_idle_timeout = std::chrono::seconds(idle);
+            read(t, "max_tcp_connections", c.server.transport.max_connections, known);
+            read(t, "max_tcp_connections_per_ip", c.server.transport.max_connections_per_ip, known);
+            read(t, "max_transactions", c.server.transactions.max_server_transactions, known);
+            if (auto st = check_unknown(t, "sip", known); !st) return st;
+            if (t.contains("limits")) {
+                const auto& l = toml::find(t, "limits");
+                std::set<std::string> lk;
+                auto& lim = c.server.transport.limits;
+                read(l, "max_message_size", lim.max_message_size, lk);
+                read(l, "max_headers", lim.max_headers, lk);
+                read(l, "max_vias", lim.max_vias, lk);
+                read(l, "max_line_length", lim.max_line_length, lk);
+                if (auto st = check_unknown(l, "sip.limits", lk); !st) return st;
+            }
+        }
+        if (root.contains("registrar")) {
+            const auto& t = toml::find(root, "registrar");
+            std::set<std::string> known;
+            auto& r = c.server.registrar;
+            read(t, "min_expires", r.min_expires, known);
+            read(t, "max_expires", r.max_expires, known);
+            read(t, "default_expires", r.default_expires, known);
+            read(t, "max_contacts", r.max_contacts_per_aor, known);
+            if (auto st = check_unknown(t, "registrar", known); !st) return st;
+        }
+        if (root.contains("security")) {
+            const auto& t = toml::find(root, "security");
+            std::set<std::string> known;
+            std::int64_t window = c.bans.window.count(), ban_time = c.bans.ban_time.count();
+            std::int64_t nonce_lifetime = c.nonces.lifetime.count();
+            read(t, "ban_max_failures", c.bans.max_failures, known);
+            read(t, "ban_window", window, known);
+            read(t, "ban_time", ban_time, known);
+            read(t, "ban_max_tracked", c.bans.max_tracked_addresses, known);
+            read(t, "drop_scanners", c.drop_scanners, known);
+            read(t, "nonce_lifetime", nonce_lifetime, known);
+            c.bans.window = std::chrono::seconds(window);
+            c.bans.ban_time = std::chrono::seconds(ban_time);
+            c.nonces.lifetime = std::chrono::seconds(nonce_lifetime);
+            if (auto st = check_unknown(t, "security", known); !st) return st;
+        }
+    } catch (const std::exception& e) {
+        return fail("config file " + file.string() + ": " + e.what());
+    }
+    auto& r = c.server.registrar;
+    if (r.min_expires < 1 || r.max_expires < r.min_expires || r.default_expires < r.min_expires)
+        return fail("config: need 1 <= registrar.min_expires <= default_expires, max_expires");
+    return {};
+}
+
+Status resolve_listen(Config& c) {
+    c.server.listen.clear();
+    for (const std::string& item : c.sip_listen) {
+        std::string_view s = item;
+        transport::ListenSpec spec;
+        if (s.substr(0, 4) == "udp:") {
+            spec.tcp = false;
+            s.remove_prefix(4);
+        } else if (s.substr(0, 4) == "tcp:") {
+            spec.udp = false;
+            s.remove_prefix(4);
+        }
+        auto ep = Endpoint::from_string(s);
+        if (!ep) return fail("bad --sip-listen '" + item + "': expected ADDR:PORT, e.g. 0.0.0.0:5060 or [::1]:5060");
+        spec.endpoint = *ep;
+        c.server.listen.push_back(spec);
+    }
+    if (c.server.listen.empty()) return fail("nothing to listen on");
+    return {};
+}
+
+}  // namespace sb::app

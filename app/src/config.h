@@ -1,0 +1,34 @@
+#pragma once
+// The `switchboard` configuration: defaults, then the TOML file (--config), then command-line
+// options. Every limit the server enforces is here, so an administrator can change it.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "sb/auth/ban_list.h"
+#include "sb/auth/nonce_manager.h"
+#include "sb/common/result.h"
+#include "sb/server/sip_server.h"
+
+namespace sb::app {
+
+struct Config {
+    std::filesystem::path data_dir = "var";
+    std::string db_dsn;  // empty: the embedded PostgreSQL cluster in data_dir
+    std::string log_level = "info";
+    std::string realm = "switchboard";
+    std::vector<std::string> sip_listen{"0.0.0.0:5060"};
+    server::ServerConfig server;
+    auth::BanConfig bans;
+    bool drop_scanners = true;
+    auth::NonceConfig nonces;
+    std::size_t db_threads = 2;
+};
+
+// Reads a TOML file over the defaults. Unknown keys are errors (a typo must not pass silently).
+Status load_config_file(const std::filesystem::path& file, Config& config);
+// Turns config.sip_listen ("ADDR:PORT", "[v6]:PORT", optionally "udp:" or "tcp:" first) into
+// listen specs.
+Status resolve_listen(Config& config);
+
+}  // namespace sb::app

@@ -1,0 +1,85 @@
+// `switchboard ext ...` and `switchboard db migrate`: administration from the command line.
+#include <cstdio>
+#include <pqxx/pqxx>
+
+#include "commands.h"
+#include "database.h"
+#include "sb/db/extensions.h"
+#include "sb/db/registrations.h"
+
+namespace sb::app {
+
+namespace {
+
+int report(const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.message.c_str());
+    return 1;
+}
+
+template <class Fn>
+int with_connection(const Config& config, Fn&& fn) {
+    auto d = open_database(config);
+    if (!d) return report(d.error());
+    try {
+        pqxx::connection conn(d->conninfo);
+        return fn(conn);
+    } catch (const std::exception& e) {
+        return report(Error{0, e.what()});
+    }
+}
+
+}  // namespace
+
+int ext_add(const Config& config, const ExtArgs& a) {
+    return with_connection(config, [&](pqxx::connection& conn) {
+        auto r = db::add_extension(conn, a.number, a.password.value_or(""), a.name.value_or(""), config.realm);
+        if (!r) return report(r.error());
+        std::printf("extension %s added (realm %s)\n", r->number.c_str(), r->realm.c_str());
+        return 0;
+    });
+}
+
+int ext_list(const Config& config) {
+    return with_connection(config, [&](pqxx::connection& conn) {
+        auto r = db::list_extensions(conn);
+        if (!r) return report(r.error());
+        std::printf("%-12s %-8s %-14s %s\n", "NUMBER", "ENABLED", "REALM", "NAME");
+        for (const auto& e : *r)
+            std::printf("%-12s %-8s %-14s %s\n", e.number.c_str(), e.enabled ? "yes" : "no", e.realm.c_str(),
+                        e.display_name.c_str());
+        return 0;
+    });
+}
+
+int ext_set(const Config& config, const ExtArgs& a) {
+    if (!a.password && !a.name && !a.enabled) return report(Error{0, "nothing to change: give --password, --name, --enable or --disable"});
+    return with_connection(config, [&](pqxx::connection& conn) {
+        std::optional<std::string_view> pw, name;
+        if (a.password) pw = *a.password;
+        if (a.name) name = *a.name;
+        auto r = db::update_extension(conn, a.number, pw, name, a.enabled, config.realm);
+        if (!r) return report(r.error());
+        std::printf("extension %s updated\n", r->number.c_str());
+        return 0;
+    });
+}
+
+int ext_del(const Config& config, const std::string& number) {
+    return with_connection(config, [&](pqxx::connection& conn) {
+        auto r = db::delete_extension(conn, number);
+        if (!r) return report(r.error());
+        // Its registrations go with it: a deleted extension must not stay reachable.
+        if (auto b = db::delete_all_bindings(conn, "sip:" + number); !b) return report(b.error());
+        std::printf("extension %s deleted\n", number.c_str());
+        return 0;
+    });
+}
+
+int db_migrate(const Config& config) {
+    auto d = open_database(config);  // migrates
+    if (!d) return report(d.error());
+    std::printf("database schema is up to date\n");
+    return 0;
+}
+
+}  // namespace sb::app

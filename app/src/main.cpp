@@ -1,0 +1,106 @@
+// The `switchboard` command: run the PBX, manage extensions, migrate the database.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "config.h"
+#include "sb/common/log.h"
+
+namespace {
+
+// "--password -" reads the password from standard input (keeps it out of `ps` and shell history).
+std::optional<std::string> read_password(const std::optional<std::string>& given) {
+    if (!given || *given != "-") return given;
+    std::string line;
+    std::getline(std::cin, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Switchboard: an office IP PBX (SIP B2BUA, Lua dialplan, PostgreSQL)", "switchboard"};
+    app.require_subcommand(1);
+    std::string config_file, data_dir, db_dsn, log_level;
+    auto add_common = [&](CLI::App* cmd) {
+        cmd->add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
+        cmd->add_option("--data-dir", data_dir, "data directory (embedded PostgreSQL lives here; default ./var)");
+        cmd->add_option("--db", db_dsn, "PostgreSQL connection string (postgresql://...) instead of the embedded one");
+        cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error or off");
+    };
+
+    std::vector<std::string> listen;
+    CLI::App* run = app.add_subcommand("run", "run the PBX until SIGINT or SIGTERM");
+    add_common(run);
+    run->add_option("--sip-listen", listen,
+                    "SIP address to listen on, UDP and TCP (ADDR:PORT, [V6]:PORT; prefix udp: or tcp: for one); "
+                    "repeatable; default 0.0.0.0:5060");
+
+    CLI::App* ext = app.add_subcommand("ext", "manage extensions (phones' accounts)");
+    ext->require_subcommand(1);
+    sb::app::ExtArgs ext_args;
+    std::optional<std::string> password, name;
+    bool enable = false, disable = false;
+    CLI::App* ext_add = ext->add_subcommand("add", "add an extension");
+    add_common(ext_add);
+    ext_add->add_option("number", ext_args.number, "extension number, e.g. 1001")->required();
+    ext_add->add_option("--password", password, "SIP password, 8 to 128 characters ('-' reads it from stdin)")->required();
+    ext_add->add_option("--name", name, "display name");
+    CLI::App* ext_list = ext->add_subcommand("list", "list extensions");
+    add_common(ext_list);
+    CLI::App* ext_set = ext->add_subcommand("set", "change an extension");
+    add_common(ext_set);
+    ext_set->add_option("number", ext_args.number, "extension number")->required();
+    ext_set->add_option("--password", password, "new SIP password ('-' reads it from stdin)");
+    ext_set->add_option("--name", name, "new display name");
+    ext_set->add_flag("--enable", enable, "allow it to register and call");
+    ext_set->add_flag("--disable", disable, "refuse its registrations and calls");
+    CLI::App* ext_del = ext->add_subcommand("del", "delete an extension and its registrations");
+    add_common(ext_del);
+    ext_del->add_option("number", ext_args.number, "extension number")->required();
+
+    CLI::App* dbcmd = app.add_subcommand("db", "database maintenance");
+    dbcmd->require_subcommand(1);
+    CLI::App* migrate = dbcmd->add_subcommand("migrate", "apply pending schema migrations");
+    add_common(migrate);
+
+    CLI11_PARSE(app, argc, argv);
+
+    sb::app::Config config;
+    if (!config_file.empty()) {
+        if (auto st = sb::app::load_config_file(config_file, config); !st) {
+            std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
+            return 2;
+        }
+    }
+    if (!data_dir.empty()) config.data_dir = data_dir;
+    if (!db_dsn.empty()) config.db_dsn = db_dsn;
+    if (!log_level.empty()) config.log_level = log_level;
+    if (!listen.empty()) config.sip_listen = listen;
+    sb::log::Level level;
+    if (!sb::log::parse_level(config.log_level, level)) {
+        std::fprintf(stderr, "error: unknown log level '%s'\n", config.log_level.c_str());
+        return 2;
+    }
+    sb::log::set_level(level);
+
+    if (run->parsed()) return sb::app::run_server(config);
+    if (migrate->parsed()) return sb::app::db_migrate(config);
+    ext_args.password = read_password(password);
+    ext_args.name = name;
+    if (enable && disable) {
+        std::fprintf(stderr, "error: --enable and --disable together\n");
+        return 2;
+    }
+    if (enable) ext_args.enabled = true;
+    if (disable) ext_args.enabled = false;
+    if (ext_add->parsed()) return sb::app::ext_add(config, ext_args);
+    if (ext_list->parsed()) return sb::app::ext_list(config);
+    if (ext_set->parsed()) return sb::app::ext_set(config, ext_args);
+    if (ext_del->parsed()) return sb::app::ext_del(config, ext_args.number);
+    return 2;
+}

@@ -1,0 +1,151 @@
+// `switchboard run`: composes the database, the caches and the SIP server, and runs until
+// SIGINT or SIGTERM.
+#include <signal.h>
+
+#include <cstdio>
+#include <pqxx/pqxx>
+
+#include "binding_writer.h"
+#include "commands.h"
+#include "database.h"
+#include "sb/common/log.h"
+#include "sb/db/extensions.h"
+#include "sb/db/listener.h"
+#include "sb/db/pool.h"
+#include "sb/db/registrations.h"
+#include "sb/db/settings.h"
+#include "sb/registrar/credential_cache.h"
+
+namespace sb::app {
+
+namespace {
+
+registrar::Credential to_credential(const db::Extension& e) {
+    return {e.number, e.display_name, e.realm, e.ha1_md5, e.ha1_sha256, e.enabled};
+}
+
+}  // namespace
+
+int run_server(Config config) {
+    // Signals are taken synchronously by this thread; block them before any thread starts.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    if (auto st = resolve_listen(config); !st) {
+        std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
+        return 2;
+    }
+    auto database = open_database(config);
+    if (!database) {
+        std::fprintf(stderr, "error: %s\n", database.error().message.c_str());
+        return 1;
+    }
+
+    const Clock& clock = SystemClock::instance();
+    registrar::CredentialCache credentials;
+    registrar::LocationService locations;
+    std::string secret;
+    try {
+        pqxx::connection conn(database->conninfo);
+        auto exts = db::load_credentials(conn);
+        auto bindings = db::load_bindings(conn, clock.unix_seconds());
+        auto s = db::server_secret(conn);
+        if (!exts || !bindings || !s) {
+            std::fprintf(stderr, "error: loading from the database failed: %s\n",
+                         (!exts ? exts.error() : !bindings ? bindings.error() : s.error()).message.c_str());
+            return 1;
+        }
+        std::vector<registrar::Credential> creds;
+        for (const auto& e : *exts) creds.push_back(to_credential(e));
+        credentials.replace_all(std::move(creds));
+        std::vector<registrar::Binding> loaded;
+        for (const auto& b : *bindings) loaded.push_back(from_db(b));
+        locations.load(std::move(loaded));
+        secret = *s;
+        SB_INFO("app", "loaded {} extensions and {} registrations", credentials.size(), locations.binding_count());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: database: %s\n", e.what());
+        return 1;
+    }
+
+    db::PoolOptions pool_options;
+    pool_options.conninfo = database->conninfo;
+    pool_options.threads = config.db_threads;
+    db::Pool pool(pool_options);
+    BindingWriter writer(pool);
+
+    // Credential changes made by `switchboard ext ...` (or the web admin) reach us by NOTIFY.
+    auto reload_one = [&](const std::string& number) {
+        (void)pool.submit([&credentials, number](pqxx::connection& conn) {
+            auto e = db::get_extension(conn, number);
+            if (!e) return;
+            if (*e) credentials.upsert(to_credential(**e));
+            else credentials.erase(number);
+            SB_INFO("app", "extension {} {}", number, *e ? "reloaded" : "removed");
+        });
+    };
+    auto reload_all = [&] {
+        (void)pool.submit([&credentials](pqxx::connection& conn) {
+            auto exts = db::load_credentials(conn);
+            if (!exts) return;
+            std::vector<registrar::Credential> creds;
+            for (const auto& e : *exts) creds.push_back(to_credential(e));
+            credentials.replace_all(std::move(creds));
+        });
+    };
+    db::Listener listener({database->conninfo, {db::kExtensionsChannel}},
+                          [&](const std::string&, const std::string& payload) { reload_one(payload); }, reload_all);
+
+    auth::NonceManager nonces(clock, secret, config.nonces);
+    auth::BanList bans(clock, config.bans);
+    auth::ScannerConfig scanner_config;
+    scanner_config.enabled = config.drop_scanners;
+    auth::ScannerFilter scanners(scanner_config);
+    registrar::AuthConfig auth_config;
+    auth_config.realm = config.realm;
+    registrar::Authenticator authenticator(auth_config, credentials, nonces, bans);
+
+    server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners});
+    if (auto st = sip.start(); !st) {
+        std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
+        return 1;
+    }
+    for (const Endpoint& e : sip.udp_endpoints()) std::printf("SIP listening on UDP %s\n", e.to_string().c_str());
+    for (const Endpoint& e : sip.tcp_endpoints()) std::printf("SIP listening on TCP %s\n", e.to_string().c_str());
+    std::printf("Database: %s\n", database->embedded ? ("embedded PostgreSQL in " + database->embedded->data_dir().string()).c_str()
+                                                      : "external");
+    std::printf("Realm: %s; %zu extensions, %zu registrations, %zu worker shards\n", config.realm.c_str(),
+                credentials.size(), locations.binding_count(), sip.shard_count());
+    std::printf("Add a phone: switchboard ext add 1001 --password 'a-long-secret' --name 'Front desk'%s\n",
+                config.db_dsn.empty() ? (" --data-dir " + config.data_dir.string()).c_str() : "");
+    std::printf("then register it with user 1001 and that password to this server. Stop with Ctrl-C.\n");
+    std::fflush(stdout);
+
+    // Wait for a signal; purge expired registrations now and then.
+    for (;;) {
+        timespec timeout{30, 0};
+        int sig = sigtimedwait(&signals, nullptr, &timeout);
+        if (sig == SIGINT || sig == SIGTERM) {
+            SB_INFO("app", "signal {}: shutting down", sig);
+            break;
+        }
+        std::int64_t now = clock.unix_seconds();
+        locations.purge_expired(now);
+        (void)pool.submit([now](pqxx::connection& conn) { (void)db::purge_expired(conn, now); });
+    }
+
+    sip.stop();
+    writer.flush();
+    listener.stop();
+    pool.shutdown();
+    if (database->embedded) {
+        if (auto st = database->embedded->stop(); !st) SB_WARN("app", "stopping PostgreSQL: {}", st.error().message);
+    }
+    std::printf("stopped\n");
+    return 0;
+}
+
+}  // namespace sb::app
