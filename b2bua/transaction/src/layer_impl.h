@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keyed_hash.h"
 #include "sb/common/timer_wheel.h"
 #include "sb/sip/message.h"
 #include "sb/sip/text.h"
@@ -40,8 +41,9 @@ struct ServerKey {
     MethodKey method;
 };
 struct ServerKeyHash {
+    SipKey key;
     std::size_t operator()(const ServerKey& k) const noexcept {
-        return std::hash<std::string_view>{}(k.branch) * 31 + static_cast<std::size_t>(k.method.method) +
+        return keyed_hash(key, k.branch) + static_cast<std::size_t>(k.method.method) * 0x9e3779b97f4a7c15ull +
                k.port;
     }
 };
@@ -60,9 +62,10 @@ struct LegacyKey {
     MethodKey method;  // INVITE for ACK
 };
 struct LegacyKeyHash {
+    SipKey key;
     std::size_t operator()(const LegacyKey& k) const noexcept {
-        return std::hash<std::string_view>{}(k.call_id) * 31 + k.cseq * 7 +
-               std::hash<std::string_view>{}(k.from_tag) + static_cast<std::size_t>(k.method.method);
+        return keyed_hash(key, k.call_id) ^ (keyed_hash(key, k.from_tag) * 0x9e3779b97f4a7c15ull) ^
+               (static_cast<std::uint64_t>(k.cseq) << 8) ^ static_cast<std::size_t>(k.method.method);
     }
 };
 struct LegacyKeyEq {
@@ -78,8 +81,9 @@ struct ClientKey {
     bool operator==(const ClientKey& o) const { return branch == o.branch && method == o.method; }
 };
 struct ClientKeyHash {
+    SipKey key;
     std::size_t operator()(const ClientKey& k) const noexcept {
-        return std::hash<std::string_view>{}(k.branch) * 31 + static_cast<std::size_t>(k.method);
+        return keyed_hash(key, k.branch) + static_cast<std::size_t>(k.method) * 0x9e3779b97f4a7c15ull;
     }
 };
 
@@ -198,6 +202,7 @@ public:
     Sender& sender_;
     ServerUser& server_user_;
     TxnConfig config_;
+    SipKey hash_key_;  // random per layer; declared before the maps that use it
 
     std::unordered_map<std::uint64_t, std::unique_ptr<ServerTxn>> servers_;
     std::unordered_map<ServerKey, ServerTxn*, ServerKeyHash, ServerKeyEq> server_keys_;

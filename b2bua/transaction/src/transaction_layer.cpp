@@ -11,11 +11,25 @@ namespace sb::txn {
 
 // --- LayerImpl: what is shared by both sides -------------------------------------------------
 
-LayerImpl::LayerImpl(const Clock& clock, TimerWheel& wheel, Sender& sender, ServerUser& user, TxnConfig config)
-    : clock_(clock), wheel_(wheel), sender_(sender), server_user_(user), config_(std::move(config)) {
-    assert(config_.t1 > Duration::zero() && config_.t2 >= config_.t1);
+namespace {
+std::uint64_t random_u64() {
     std::random_device rd;
-    branch_key_ = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+}  // namespace
+
+LayerImpl::LayerImpl(const Clock& clock, TimerWheel& wheel, Sender& sender, ServerUser& user, TxnConfig config)
+    : clock_(clock),
+      wheel_(wheel),
+      sender_(sender),
+      server_user_(user),
+      config_(std::move(config)),
+      hash_key_{random_u64(), random_u64()},
+      server_keys_(0, ServerKeyHash{hash_key_}),
+      legacy_keys_(0, LegacyKeyHash{hash_key_}),
+      client_keys_(0, ClientKeyHash{hash_key_}),
+      branch_key_(random_u64()) {
+    assert(config_.t1 > Duration::zero() && config_.t2 >= config_.t1);
 }
 
 LayerImpl::~LayerImpl() = default;  // transactions die with their embedded timers (cancelled)

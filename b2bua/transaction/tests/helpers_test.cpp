@@ -96,3 +96,24 @@ TEST(Builders, StatelessTagIsStablePerRequest) {
 
 }  // namespace
 }  // namespace sb::txn::testing
+
+#include "../src/keyed_hash.h"
+
+namespace sb::txn::testing {
+namespace {
+
+TEST(KeyedHash, SipHash24MatchesTheReferenceVector) {
+    // The SipHash paper, appendix A: key 00..0f, message 00..0e.
+    SipKey key{0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+    std::string msg;
+    for (int i = 0; i < 15; ++i) msg.push_back(static_cast<char>(i));
+    EXPECT_EQ((siphash<2, 4>(key, msg)), 0xa129ca6149be45e5ull);
+}
+
+TEST(KeyedHash, DependsOnTheKey) {
+    EXPECT_NE(keyed_hash(SipKey{1, 2}, "z9hG4bKabc"), keyed_hash(SipKey{1, 3}, "z9hG4bKabc"));
+    EXPECT_NE(keyed_hash(SipKey{1, 2}, "z9hG4bKabc"), keyed_hash(SipKey{1, 2}, "z9hG4bKabd"));
+}
+
+}  // namespace
+}  // namespace sb::txn::testing

@@ -4,8 +4,8 @@
 //
 // Threading: called only on the shard's thread, from inside TransactionLayer::receive() or from a
 // timer of the layer's TimerWheel. The user may call back into the layer from these callbacks.
-// on_timeout and on_transport_error are delivered after the layer call that caused them has
-// returned. A ClientUser must outlive its transactions, or stop them first with
+// on_timeout and on_transport_error are never delivered from inside a call the user made into the
+// layer (see ServerUser). A ClientUser must outlive its transactions, or stop them first with
 // TransactionLayer::stop_client().
 #include "sb/sip/message.h"
 #include "sb/txn/ids.h"
@@ -28,8 +28,10 @@ public:
     // INVITE user usually treats this as a 408.
     virtual void on_timeout(ClientTxnId id) = 0;
 
-    // Sending the request (or a retransmission, or the ACK) failed (17.1.4); the transaction is
-    // gone. An INVITE user treats this like a 503 and may try the next destination.
+    // Sending a retransmission, the ACK or a waiting CANCEL failed (17.1.4); the transaction is
+    // gone. (A failing first send is start_client()'s error instead.) An INVITE user treats this
+    // like a 503 and may try the next destination; it can also follow a non-2xx final response
+    // whose ACK could not be sent.
     virtual void on_transport_error(ClientTxnId id) = 0;
 };
 

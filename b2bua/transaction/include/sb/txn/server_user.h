@@ -4,9 +4,10 @@
 //
 // Threading: called only on the shard's thread, from inside TransactionLayer::receive() or from a
 // timer of the layer's TimerWheel. The user may call back into the layer (respond(),
-// start_client(), ...) from any of these callbacks; on_transport_error and on_timeout are
-// delivered after the layer call that caused them has returned, never from inside a call the user
-// made into the layer.
+// start_client(), ...) from any of these callbacks. on_transport_error and on_timeout are never
+// delivered from inside a call the user made into the layer: when such a call causes one (a
+// respond() whose send fails), it comes on the next turn of the event loop (a zero-delay timer
+// on the wheel); when receive() or a timer causes one, it comes just before that returns.
 #include "sb/common/endpoint.h"
 #include "sb/sip/message.h"
 #include "sb/txn/ids.h"

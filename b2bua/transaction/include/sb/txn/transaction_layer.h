@@ -13,8 +13,9 @@
 //
 // Memory: one heap object per live transaction holding the request (server side: the parsed
 // message, whose buffer the lookup keys view; client side: the request bytes) and the last
-// response; timers are embedded. Terminated transactions are destroyed before the layer call
-// that ended them returns. The number of live transactions is bounded (TxnConfig).
+// response; timers are embedded (no allocation per timer). Terminated transactions are destroyed
+// before the layer call that ended them returns. The number of live transactions is bounded
+// (TxnConfig). Lookup maps hash peer-chosen strings with a per-layer random SipHash key.
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -66,9 +67,11 @@ public:
     // is reported to ServerUser::on_transport_error after this returns (true).
     bool respond(ServerTxnId id, std::string bytes, int status);
 
-    // The request of a live server transaction, or nullptr.
+    // The request of a live server transaction, or nullptr; for building a late response. The
+    // pointer dies with the transaction: don't keep it across calls into the layer (a final
+    // respond() over TCP ends a non-INVITE transaction at once).
     const sip::Message* request(ServerTxnId id) const;
-    // The flow the request of a live server transaction arrived on, or nullptr.
+    // The flow the request of a live server transaction arrived on, or nullptr (same lifetime).
     const sb::Flow* flow(ServerTxnId id) const;
 
     // For a CANCEL server transaction: the live INVITE server transaction it cancels (RFC 3261
@@ -102,7 +105,8 @@ public:
     bool stop_client(ClientTxnId id);
 
     // A new RFC 3261 branch: "z9hG4bK", TxnConfig::branch_prefix, then 16 hex digits that never
-    // repeat within this layer and are unpredictable from outside.
+    // repeat within this layer (a bijection of a counter) and differ between layers (a random
+    // key per layer). Unique, not a secret.
     std::string make_branch();
 
     // --- Whole layer ---------------------------------------------------------------------------
