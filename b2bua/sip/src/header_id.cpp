@@ -76,20 +76,32 @@ constexpr Entry kEntries[] = {
 
 constexpr std::size_t kMaxLen = 24;
 
-// Entries grouped by name length, so a lookup compares against two or three candidates.
-struct ByLength {
-    std::array<std::array<const Entry*, 8>, kMaxLen + 1> slots{};
-    std::array<std::uint8_t, kMaxLen + 1> count{};
-    ByLength() {
+// Entries bucketed by (length, lower-cased first letter): a lookup compares against one name,
+// rarely two (Call-ID/Contact).
+struct Buckets {
+    std::array<std::array<std::array<const Entry*, 3>, 26>, kMaxLen + 1> slots{};
+    Buckets() {
         for (const Entry& e : kEntries) {
-            auto n = e.name.size();
-            slots[n][count[n]++] = &e;
+            auto& slot = slots[e.name.size()][ascii_lower(e.name[0]) - 'a'];
+            for (auto& p : slot) {
+                if (!p) {
+                    p = &e;
+                    break;
+                }
+            }
         }
     }
 };
-const ByLength& by_length() {
-    static const ByLength table;
+const Buckets& buckets() {
+    static const Buckets table;
     return table;
+}
+
+// Case-insensitive equality against a canonical name whose letters and punctuation are known.
+bool same_name(std::string_view name, std::string_view canonical) {
+    for (std::size_t i = 0; i < name.size(); ++i)
+        if ((name[i] | 0x20) != (canonical[i] | 0x20)) return false;
+    return true;
 }
 
 std::array<std::string_view, static_cast<std::size_t>(HeaderId::count_)> make_names() {
@@ -121,10 +133,14 @@ HeaderId header_id(std::string_view name) {
             default: return HeaderId::other;
         }
     }
-    if (name.size() > kMaxLen) return HeaderId::other;
-    const ByLength& t = by_length();
-    for (std::uint8_t i = 0; i < t.count[name.size()]; ++i) {
-        if (iequals(name, t.slots[name.size()][i]->name)) return t.slots[name.size()][i]->id;
+    if (name.size() > kMaxLen || name.empty()) return HeaderId::other;
+    char first = ascii_lower(name[0]);
+    if (first < 'a' || first > 'z') return HeaderId::other;
+    // Known names hold only letters and '-': comparing with bit 0x20 set folds case, and for a
+    // token (what the parser passes) nothing else can collide with a letter or '-'.
+    for (const Entry* e : buckets().slots[name.size()][first - 'a']) {
+        if (!e) break;
+        if (same_name(name, e->name)) return e->id;
     }
     return HeaderId::other;
 }

@@ -86,10 +86,10 @@ Result<void, SipError> Parser::from_or_to(std::string_view value, std::string_vi
     if (!whole.empty()) return unexpected(SipError{400, duplicate_reason});
     // Kept even when malformed, so that the 400 can echo it (RFC 3261 8.2.6.2).
     whole = value.empty() ? std::string_view(" ", 1) : value;
+    // The URI itself is left for whoever needs it (parse_name_addr already refuses whitespace,
+    // quotes and unbalanced brackets in it); only the tag is needed by every layer.
     auto na = parse_name_addr(value);
     if (!na) return unexpected(na.error());
-    auto uri = parse_uri(na->uri);
-    if (!uri) return unexpected(uri.error());
     tag = na->tag();
     return {};
 }

@@ -46,7 +46,9 @@ std::size_t find_unquoted(std::string_view s, char sep, std::size_t from) {
 
 std::optional<std::string_view> CommaSplitter::next() {
     if (done_) return std::nullopt;
-    std::size_t comma = find_unquoted(rest_, ',');
+    // Most values hold one element: skip the quote-aware scan when there is no comma at all.
+    std::size_t comma = rest_.find(',') == std::string_view::npos ? std::string_view::npos
+                                                                   : find_unquoted(rest_, ',');
     std::string_view elem;
     if (comma == std::string_view::npos) {
         elem = rest_;

@@ -52,7 +52,7 @@ bool is_valid_host(std::string_view host) {
         if (c == '.') {
             if (label == 0) return false;
             label = 0;
-        } else if (is_alnum(c) || c == '-' || c == '_') {  // '_' is seen in the wild (SRV-ish names)
+        } else if (has_class(c, detail::kAlnum) || c == '-' || c == '_') {  // '_': seen in the wild
             ++label;
         } else {
             return false;
