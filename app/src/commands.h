@@ -18,6 +18,7 @@ int ext_add(const Config& config, const ExtArgs& args);
 int ext_list(const Config& config);
 int ext_set(const Config& config, const ExtArgs& args);
 int ext_del(const Config& config, const std::string& number);
+int ext_import(const Config& config, const std::string& csv_file);
 int db_migrate(const Config& config);
 
 }  // namespace sb::app

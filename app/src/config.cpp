@@ -82,6 +82,18 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             read(t, "ban_max_tracked", c.bans.max_tracked_addresses, known);
             read(t, "drop_scanners", c.drop_scanners, known);
             read(t, "nonce_lifetime", nonce_lifetime, known);
+            std::vector<std::string> algorithms;
+            read(t, "digest_algorithms", algorithms, known);
+            if (t.contains("digest_algorithms")) {
+                c.digest_algorithms.clear();
+                for (const std::string& name : algorithms) {
+                    auto a = auth::parse_algorithm(name);
+                    if (!a || (*a != auth::Algorithm::md5 && *a != auth::Algorithm::sha256))
+                        return fail("security.digest_algorithms: '" + name + "' is not one of \"SHA-256\", \"MD5\"");
+                    c.digest_algorithms.push_back(*a);
+                }
+                if (c.digest_algorithms.empty()) return fail("security.digest_algorithms is empty");
+            }
             c.bans.window = std::chrono::seconds(window);
             c.bans.ban_time = std::chrono::seconds(ban_time);
             c.nonces.lifetime = std::chrono::seconds(nonce_lifetime);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sb/auth/algorithm.h"
 #include "sb/auth/ban_list.h"
 #include "sb/auth/nonce_manager.h"
 #include "sb/common/result.h"
@@ -21,6 +22,9 @@ struct Config {
     server::ServerConfig server;
     auth::BanConfig bans;
     bool drop_scanners = true;
+    // Offered in this order, one challenge each (RFC 8760). Clients that understand only MD5
+    // and give up on the first challenge (SIPp 3.6, old phones) need ["MD5"].
+    std::vector<auth::Algorithm> digest_algorithms{auth::Algorithm::sha256, auth::Algorithm::md5};
     auth::NonceConfig nonces;
     std::size_t db_threads = 2;
 };

@@ -1,5 +1,6 @@
 // `switchboard ext ...` and `switchboard db migrate`: administration from the command line.
 #include <cstdio>
+#include <fstream>
 #include <pqxx/pqxx>
 
 #include "commands.h"
@@ -71,6 +72,54 @@ int ext_del(const Config& config, const std::string& number) {
         // Its registrations go with it: a deleted extension must not stay reachable.
         if (auto b = db::delete_all_bindings(conn, "sip:" + number); !b) return report(b.error());
         std::printf("extension %s deleted\n", number.c_str());
+        return 0;
+    });
+}
+
+int ext_import(const Config& config, const std::string& file) {
+    // CSV lines "number,password[,display name]"; '#' starts a comment. Every line is checked
+    // before anything is written, so a bad file adds nothing.
+    std::ifstream in(file);
+    if (!in) return report(Error{0, "cannot read " + file});
+    struct Row {
+        std::string number, password, name;
+    };
+    std::vector<Row> rows;
+    std::string line;
+    int line_no = 0, bad = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line[0] == '#') continue;
+        Row r;
+        std::size_t c1 = line.find(',');
+        std::size_t c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+        r.number = line.substr(0, c1);
+        if (c1 != std::string::npos) r.password = line.substr(c1 + 1, c2 == std::string::npos ? c2 : c2 - c1 - 1);
+        if (c2 != std::string::npos) r.name = line.substr(c2 + 1);
+        Status st = db::validate_number(r.number);
+        if (st) st = db::validate_password(r.password);
+        if (st) st = db::validate_display_name(r.name);
+        if (!st) {
+            std::fprintf(stderr, "%s:%d: %s\n", file.c_str(), line_no, st.error().message.c_str());
+            ++bad;
+            continue;
+        }
+        rows.push_back(std::move(r));
+    }
+    if (bad) return report(Error{0, std::to_string(bad) + " bad line(s); nothing imported"});
+    return with_connection(config, [&](pqxx::connection& conn) {
+        std::size_t added = 0;
+        for (const Row& r : rows) {
+            auto e = db::add_extension(conn, r.number, r.password, r.name, config.realm);
+            if (!e) {
+                std::fprintf(stderr, "error: %s (%zu of %zu imported before it)\n", e.error().message.c_str(), added,
+                             rows.size());
+                return 1;
+            }
+            ++added;
+        }
+        std::printf("%zu extensions imported\n", added);
         return 0;
     });
 }

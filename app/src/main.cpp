@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
     add_common(ext_del);
     ext_del->add_option("number", ext_args.number, "extension number")->required();
 
+    std::string import_file;
+    CLI::App* ext_import = ext->add_subcommand("import", "add many extensions from a CSV file: number,password[,name]");
+    add_common(ext_import);
+    ext_import->add_option("file", import_file, "CSV file")->required()->check(CLI::ExistingFile);
+
     CLI::App* dbcmd = app.add_subcommand("db", "database maintenance");
     dbcmd->require_subcommand(1);
     CLI::App* migrate = dbcmd->add_subcommand("migrate", "apply pending schema migrations");
@@ -102,5 +107,6 @@ int main(int argc, char** argv) {
     if (ext_list->parsed()) return sb::app::ext_list(config);
     if (ext_set->parsed()) return sb::app::ext_set(config, ext_args);
     if (ext_del->parsed()) return sb::app::ext_del(config, ext_args.number);
+    if (ext_import->parsed()) return sb::app::ext_import(config, import_file);
     return 2;
 }

@@ -106,6 +106,7 @@ int run_server(Config config) {
     auth::ScannerFilter scanners(scanner_config);
     registrar::AuthConfig auth_config;
     auth_config.realm = config.realm;
+    auth_config.algorithms = config.digest_algorithms;
     registrar::Authenticator authenticator(auth_config, credentials, nonces, bans);
 
     server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners});

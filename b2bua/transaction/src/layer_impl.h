@@ -39,6 +39,11 @@ struct ServerKey {
     std::string_view host;  // sent-by host, compared case-insensitively
     std::uint16_t port = 0;  // sent-by port, the transport's default if absent
     MethodKey method;
+    // Not in RFC 3261's rule, but a real retransmission (and its ACK and CANCEL) always has the
+    // same Call-ID: comparing it keeps clients that reuse a branch for unrelated requests (seen in
+    // the wild, and across the RFC 4475 torture messages) from being answered with another
+    // request's response.
+    std::string_view call_id;
 };
 struct ServerKeyHash {
     SipKey key;
@@ -49,7 +54,8 @@ struct ServerKeyHash {
 };
 struct ServerKeyEq {
     bool operator()(const ServerKey& a, const ServerKey& b) const noexcept {
-        return a.branch == b.branch && a.port == b.port && a.method == b.method && sip::iequals(a.host, b.host);
+        return a.branch == b.branch && a.port == b.port && a.method == b.method && a.call_id == b.call_id &&
+               sip::iequals(a.host, b.host);
     }
 };
 

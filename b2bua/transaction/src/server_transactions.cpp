@@ -24,7 +24,7 @@ MethodKey method_of(const sip::Message& m) { return MethodKey::of(m.method(), m.
 
 ServerKey key_of(const sip::Message& m, MethodKey method) {
     const sip::Via& v = m.top_via();
-    return ServerKey{v.branch, v.host, sent_by_port(v), method};
+    return ServerKey{v.branch, v.host, sent_by_port(v), method, m.call_id()};
 }
 
 LegacyKey legacy_key_of(const sip::Message& m, MethodKey method) {

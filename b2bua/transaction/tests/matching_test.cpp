@@ -39,6 +39,21 @@ TEST_F(MatchingTest, SameBranchDifferentSentByIsANewTransaction) {
     EXPECT_EQ(server_user.requests.size(), 4u);
 }
 
+TEST_F(MatchingTest, SameBranchDifferentCallIdIsANewTransaction) {
+    // Two unrelated requests that reuse a branch (RFC 4475's torture messages do) must each be
+    // answered, not treated as a retransmission of the other.
+    Req a;
+    a.method = "REGISTER";
+    receive(a);
+    Req b = a;
+    b.call_id = "another-call@192.0.2.10";
+    receive(b);
+    EXPECT_EQ(server_user.requests.size(), 2u);
+    // A real retransmission (same Call-ID) still matches.
+    receive(a);
+    EXPECT_EQ(server_user.requests.size(), 2u);
+}
+
 TEST_F(MatchingTest, SameBranchDifferentMethodIsANewTransaction) {
     Req inv;
     receive(inv);
