@@ -200,8 +200,11 @@ Result<void, SipError> Parser::eager_headers(const Limits& limits, Message& m) {
     if (m.from_.empty()) return unexpected(SipError{400, "Missing From header"});
     if (m.to_.empty()) return unexpected(SipError{400, "Missing To header"});
     if (m.cseq_method_text_.empty()) return unexpected(SipError{400, "Missing CSeq header"});
-    if (m.is_request() && !m.method_text_.empty() && m.cseq_method_text_ != m.method_text_)
+    if (m.is_request() && !m.method_text_.empty() && m.cseq_method_text_ != m.method_text_) {
+        // An unknown method is reported as such (RFC 4475 3.1.2.18): 501 tells the sender more.
+        if (m.method_ == Method::extension) return unexpected(SipError{501, "Not Implemented"});
         return unexpected(SipError{400, "CSeq method does not match the request"});
+    }
     return {};
 }
 

@@ -97,14 +97,16 @@ void start_response(MessageWriter& w, const Message& req, int code, std::string_
             }
         }
     }
-    w.header("From", req.from());
-    if (req.to_tag().empty() && code > 100 && !to_tag.empty()) {
+    // Copied as received (RFC 3261 8.2.6.2), even when malformed; absent ones stay absent.
+    if (!req.from().empty()) w.header("From", req.from());
+    if (req.to().empty()) {
+    } else if (req.to_tag().empty() && code > 100 && !to_tag.empty()) {
         w.header_cat("To", req.to(), ";tag=", to_tag);
     } else {
         w.header("To", req.to());
     }
-    w.header("Call-ID", req.call_id());
-    w.header("CSeq", req.cseq_raw());  // as received (RFC 3261 8.2.6.2), even when malformed
+    if (!req.call_id().empty()) w.header("Call-ID", req.call_id());
+    if (!req.cseq_raw().empty()) w.header("CSeq", req.cseq_raw());
 }
 
 std::string_view default_reason(int code) {

@@ -39,11 +39,12 @@ struct ServerKey {
     std::string_view host;  // sent-by host, compared case-insensitively
     std::uint16_t port = 0;  // sent-by port, the transport's default if absent
     MethodKey method;
-    // Not in RFC 3261's rule, but a real retransmission (and its ACK and CANCEL) always has the
-    // same Call-ID: comparing it keeps clients that reuse a branch for unrelated requests (seen in
-    // the wild, and across the RFC 4475 torture messages) from being answered with another
-    // request's response.
+    // Not in RFC 3261's rule, but a real retransmission (and its ACK and CANCEL, RFC 3261 9.1,
+    // 17.1.1.3) always has the same Call-ID and Request-URI: comparing them keeps clients that
+    // reuse a branch for unrelated requests (seen in the wild, and across the RFC 4475/5118
+    // torture messages) from being answered with another request's response.
     std::string_view call_id;
+    std::string_view request_uri;
 };
 struct ServerKeyHash {
     SipKey key;
@@ -55,6 +56,7 @@ struct ServerKeyHash {
 struct ServerKeyEq {
     bool operator()(const ServerKey& a, const ServerKey& b) const noexcept {
         return a.branch == b.branch && a.port == b.port && a.method == b.method && a.call_id == b.call_id &&
+               a.request_uri == b.request_uri &&
                sip::iequals(a.host, b.host);
     }
 };

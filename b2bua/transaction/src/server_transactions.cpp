@@ -24,7 +24,7 @@ MethodKey method_of(const sip::Message& m) { return MethodKey::of(m.method(), m.
 
 ServerKey key_of(const sip::Message& m, MethodKey method) {
     const sip::Via& v = m.top_via();
-    return ServerKey{v.branch, v.host, sent_by_port(v), method, m.call_id()};
+    return ServerKey{v.branch, v.host, sent_by_port(v), method, m.call_id(), m.request_uri_text()};
 }
 
 LegacyKey legacy_key_of(const sip::Message& m, MethodKey method) {
@@ -101,6 +101,12 @@ void LayerImpl::receive_request(sip::Message&& msg, const sb::Flow& flow) {
         return;
     }
     if (ServerTxn* t = find_server(msg, method_of(msg))) {
+        // Answer on the path the retransmission took: a phone that lost its TCP connection
+        // retransmits on a new one (RFC 3261 18.2.2), a NAT may have rebound its UDP port.
+        if (!(flow == t->flow)) {
+            t->flow = flow;
+            t->reply_to = response_flow(t->request.top_via(), flow);
+        }
         server_retransmission(*t);
         return;
     }

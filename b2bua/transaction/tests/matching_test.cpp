@@ -52,6 +52,11 @@ TEST_F(MatchingTest, SameBranchDifferentCallIdIsANewTransaction) {
     // A real retransmission (same Call-ID) still matches.
     receive(a);
     EXPECT_EQ(server_user.requests.size(), 2u);
+    // Same branch, Call-ID and CSeq but another Request-URI: another request (RFC 5118 4.3/4.4).
+    Req c = a;
+    c.uri = "sip:other@192.0.2.99";
+    receive(c);
+    EXPECT_EQ(server_user.requests.size(), 3u);
 }
 
 TEST_F(MatchingTest, SameBranchDifferentMethodIsANewTransaction) {
@@ -226,6 +231,24 @@ TEST_F(MatchingTest, StrayResponsesAreDropped) {
     EXPECT_TRUE(sender.sent.empty());
     EXPECT_TRUE(server_user.requests.empty());
     EXPECT_TRUE(server_user.acks.empty());
+}
+
+}  // namespace
+}  // namespace sb::txn::testing
+
+namespace sb::txn::testing {
+namespace {
+
+TEST_F(MatchingTest, RetransmissionOnANewConnectionIsAnsweredThere) {
+    Req a;  // an INVITE: its transaction outlives the final response even over TCP (Timer H)
+    receive(a, tcp_flow(7));
+    ASSERT_EQ(server_user.requests.size(), 1u);
+    ASSERT_TRUE(answer(server_user.requests[0].id, 486));
+    EXPECT_EQ(sender.sent.back().flow.connection_id, 7u);
+    // The phone lost connection 7 and retransmits on connection 8: the response goes to 8.
+    receive(a, tcp_flow(8));
+    EXPECT_EQ(server_user.requests.size(), 1u);
+    EXPECT_EQ(sender.sent.back().flow.connection_id, 8u);
 }
 
 }  // namespace

@@ -131,6 +131,7 @@ public:
 
 private:
     void touch() {
+        if (draining_) return;
         idle_.expires_after(owner_.cfg.tcp_idle_timeout);
         idle_.async_wait([self = shared_from_this()](error_code ec) {
             if (!ec && !self->closed_) {
@@ -169,11 +170,16 @@ private:
                                                            : rest.find("\r\n\r\n") + 4);
                 sip::Message partial;
                 (void)sip::parse_message(head, sip::Framing::datagram, owner_.cfg.limits, partial);
-                auto self = shared_from_this();
                 owner_.receiver.on_bad_message(std::move(partial), f.err, flow_);
-                // Let the answer go out before closing.
-                close_after_write_ = true;
-                if (queue_.empty()) close();
+                // Stop reading, but let the answers go out first: this one, and those to earlier
+                // messages still being handled (possibly on another shard). Close after a grace
+                // period.
+                buffer_.clear();
+                draining_ = true;
+                idle_.expires_after(std::chrono::seconds(2));
+                idle_.async_wait([self = shared_from_this()](error_code ec) {
+                    if (!ec) self->close();
+                });
                 return false;
             }
             if (f.kind == sip::Frame::ping) send("\r\n");
@@ -194,7 +200,6 @@ private:
                               self->queued_bytes_ -= self->queue_.front().size();
                               self->queue_.pop_front();
                               if (!self->queue_.empty()) self->write();
-                              else if (self->close_after_write_) self->close();
                           });
     }
 
@@ -208,7 +213,7 @@ private:
     std::deque<std::string> queue_;
     std::size_t queued_bytes_ = 0;
     bool closed_ = false;
-    bool close_after_write_ = false;
+    bool draining_ = false;  // framing error: no more reading, close soon
 };
 
 void ShardTransport::Impl::deliver(std::string_view bytes, sip::Framing framing, const Flow& flow) {

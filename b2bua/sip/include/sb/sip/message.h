@@ -103,9 +103,10 @@ public:
     // The bytes the message was parsed from (after folding was replaced by spaces).
     std::string_view raw() const { return {buf_, size_}; }
 
-    // True when enough was parsed to build a response (RFC 3261 8.2.6: Via, From, To, Call-ID, CSeq).
-    bool can_respond() const { return is_request() && via_count_ > 0 && !call_id_.empty() &&
-                                      !from_.empty() && !to_.empty() && !cseq_raw_.empty(); }
+    // True when a response can be routed back: a request with a readable top Via. A response to
+    // a request missing From, To, Call-ID or CSeq (RFC 3261 8.2.6) leaves those out: the sender
+    // still learns what was wrong.
+    bool can_respond() const { return is_request() && via_count_ > 0; }
 
 private:
     friend class Parser;
