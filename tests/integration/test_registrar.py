@@ -393,7 +393,8 @@ ban_time = 600
         self.assertIn(resp.status, (401, 403), str(resp))
         for c in resp.challenges():
             self.assertNotEqual(c.get("stale", "").lower(), "true",
-                                f"stale=true for a wrong password:\n{resp}")
+                                f"stale=true for a wrong password; request:\n{ua.last_request}"
+                                f"response:\n{resp}")
 
     def test_binding_expires(self):
         ua = self.ua("2102", 3)

@@ -140,9 +140,9 @@ class BaresipRegisters(unittest.TestCase):
         out = phone.output()
         hint = ""
         if "Function not implemented" in out:
-            hint = ("DIAGNOSIS: baresip 1.0 (libre) stops at the first WWW-Authenticate whose "
-                    "algorithm is not MD5 (ENOSYS); the 401 lists SHA-256 first, so this MD5-only "
-                    "phone cannot register.\n")
+            hint = ("DIAGNOSIS: baresip 1.0 (libre) gives up on the whole 401 (ENOSYS, 'Function "
+                    "not implemented') when any WWW-Authenticate names an algorithm other than "
+                    "MD5, whatever the order; it registers only when the challenge is MD5 alone.\n")
         self.assertTrue(ok and registered(out),
                         f"{hint}baresip did not report a registration; its output:\n{out[-6000:]}")
         # the server's view: baresip's contact (its sip_listen address) is bound to ext
