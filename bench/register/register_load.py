@@ -7,8 +7,8 @@ registrations is searched: double from --start while trials pass, then bisect to
   reference:   SIPp UAC -> SIPp UAS (uas-register.xml: 401 then 200, checks nothing)
   switchboard: SIPp UAC -> `switchboard run` holding --extensions extensions (real digest check,
                bindings written to its embedded PostgreSQL)
-A trial at rate R sends R*DUR registrations and passes iff sipp exits 0, every registration
-succeeded and the achieved rate is at least 95 % of R. CPU per registration (user+sys from
+A trial at rate R sends R*DUR registrations and passes iff every registration succeeded and
+the rate SIPp achieved (its CallRate(C)) is at least 95 % of R. CPU per registration (user+sys from
 /proc) is recorded for the target and the UAC, so the ratio target/UAC can be compared too.
 Loopback only; every process started here is stopped by its PID.
 """
@@ -87,9 +87,9 @@ def trial(target, rate, dur, users_csv, workdir, target_pid):
         ok = int(st.get("SuccessfulCall(C)", 0))
         failed = int(st.get("FailedCall(C)", 0))
         retrans = int(st.get("Retransmissions(C)", 0))
+        achieved = float(st.get("CallRate(C)", 0))  # SIPp's own: registrations started per second
     except (OSError, IndexError, ValueError):
-        ok, failed, retrans = 0, calls, 0
-    achieved = ok / max(elapsed - 1.0, 0.001)
+        ok, failed, retrans, achieved = 0, calls, 0, 0.0
     passed = failed == 0 and ok == calls and achieved >= 0.95 * rate
     return {"rate": rate, "ok": ok, "failed": failed, "retrans": retrans, "elapsed": elapsed,
             "passed": passed, "target_cpu_us": 1e6 * target_cpu / max(ok, 1),
@@ -101,7 +101,7 @@ def search(label, target, args, users_csv, workdir, target_pid):
     while True:
         r = trial(target, rate, args.dur, users_csv, workdir, target_pid)
         print(f"  {label}: {rate}/s ok={r['ok']} failed={r['failed']} retrans={r['retrans']} "
-              f"{'PASS' if r['passed'] else 'fail'} target_cpu={r['target_cpu_us']:.1f}us/reg "
+              f"{'PASS' if r['passed'] else 'fail'} elapsed={r['elapsed']:.1f}s target_cpu={r['target_cpu_us']:.1f}us/reg "
               f"uac_cpu={r['uac_cpu_us']:.1f}us/reg", file=sys.stderr, flush=True)
         if r["passed"]:
             lo, best = rate, r

@@ -90,7 +90,10 @@ Result<void, SipError> Parser::from_or_to(std::string_view value, std::string_vi
     // quotes and unbalanced brackets in it); only the tag is needed by every layer.
     auto na = parse_name_addr(value);
     if (!na) return unexpected(na.error());
-    tag = na->tag();
+    auto t = na->param("tag");
+    // RFC 3261 25.1: tag-param = "tag" EQUAL token. An empty tag would make a response carry two.
+    if (t && !is_token(*t)) return unexpected(SipError{400, "Bad tag parameter"});
+    tag = t.value_or(std::string_view{});
     return {};
 }
 
@@ -104,8 +107,6 @@ Result<void, SipError> Parser::eager_headers(const Limits& limits, Message& m) {
     auto fields = m.headers();
     for (std::size_t i = 0; i < fields.size(); ++i) {
         const HeaderField& f = fields[i];
-        auto& first = m.first_[static_cast<std::size_t>(f.id)];
-        if (first == Message::kNone) first = static_cast<std::uint16_t>(i);
         switch (f.id) {
             case HeaderId::via: {
                 CommaSplitter split(f.value);
@@ -307,6 +308,8 @@ Result<void, SipError> Parser::parse(std::string_view bytes, Framing framing, co
             m.overflow_.push_back(field);
             last = &m.overflow_.back();
         }
+        auto& first = m.first_[static_cast<std::size_t>(field.id)];
+        if (first == Message::kNone) first = m.count_;  // find(id) works even after an error
         ++m.count_;
         p = next;
     }

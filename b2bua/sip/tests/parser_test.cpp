@@ -228,3 +228,18 @@ TEST(Via, Forms) {
 
 }  // namespace
 }  // namespace sb::sip
+
+namespace sb::sip {
+namespace {
+TEST(Parser, TagWithoutValueIsRejected) {  // found by the fuzzer: the response would carry two tags
+    Message m;
+    auto r = parse_message(crlf("OPTIONS sip:a@b SIP/2.0\nVia: SIP/2.0/UDP h;branch=z9hG4bKx\n"
+                                "From: <sip:c@d>;tag=1\nTo: <sip:a@b>;tag\nCall-ID: x\nCSeq: 1 OPTIONS\n\n"),
+                           Framing::datagram, Limits{}, m);
+    ASSERT_FALSE(r);
+    EXPECT_STREQ(r.error().reason, "Bad tag parameter");
+    EXPECT_TRUE(m.can_respond());
+    EXPECT_NE(m.find(HeaderId::call_id), nullptr);  // the index is complete after an error too
+}
+}  // namespace
+}  // namespace sb::sip

@@ -112,6 +112,13 @@ struct ServerTxn {
     bool reliable = false;  // arrived on a stream transport
     ServerState state = ServerState::trying;
     sip::Message request;   // the request that created it; the keys view its buffer
+    // Its lookup key (magic-cookie transactions). Once a non-INVITE transaction has answered, it
+    // only waits out Timer J to absorb retransmissions: the key then views key_storage and the
+    // request is released, so 32 s of completed transactions cost ~200 bytes each, not ~4 KB.
+    ServerKey key;
+    std::string key_storage;
+    bool compacted = false;
+    sip::Via reply_via;     // what response_flow() needs of the top Via (flags and port only)
     sb::Flow flow;          // as it arrived
     sb::Flow reply_to;      // response_flow()
     std::string response;   // the last response sent; retransmitted on request retransmissions
@@ -230,6 +237,7 @@ public:
 
     // Removes from every map, cancels timers; destroyed at the end of the outermost entry.
     void terminate(ServerTxn& t);
+    void compact(ServerTxn& t);  // completed non-INVITE over UDP: release the request
     void terminate(ClientTxn& t);
     TimePoint now() const { return clock_.now(); }
 

@@ -105,7 +105,7 @@ void LayerImpl::receive_request(sip::Message&& msg, const sb::Flow& flow) {
         // retransmits on a new one (RFC 3261 18.2.2), a NAT may have rebound its UDP port.
         if (!(flow == t->flow)) {
             t->flow = flow;
-            t->reply_to = response_flow(t->request.top_via(), flow);
+            t->reply_to = response_flow(t->reply_via, flow);
         }
         server_retransmission(*t);
         return;
@@ -133,8 +133,16 @@ void LayerImpl::receive_request(sip::Message&& msg, const sb::Flow& flow) {
     t.reply_to = response_flow(msg.top_via(), flow);
     t.request = std::move(msg);
     // The keys view t.request, which lives as long as the transaction.
-    if (t.legacy) legacy_keys_.emplace(legacy_key_of(t.request, method_of(t.request)), &t);
-    else server_keys_.emplace(key_of(t.request, method_of(t.request)), &t);
+    const sip::Via& top = t.request.top_via();
+    t.reply_via.has_rport = top.has_rport;
+    t.reply_via.has_port = top.has_port;
+    t.reply_via.port = top.port;
+    if (t.legacy) {
+        legacy_keys_.emplace(legacy_key_of(t.request, method_of(t.request)), &t);
+    } else {
+        t.key = key_of(t.request, method_of(t.request));
+        server_keys_.emplace(t.key, &t);
+    }
     servers_.emplace(t.id, std::move(owned));
 
     if (t.invite) {
@@ -264,9 +272,41 @@ bool LayerImpl::respond(std::uint64_t id, std::string bytes, int status) {
     t.state = ServerState::completed;
     if (!send_server(t, t.response)) return true;
     // Timer J: 64*T1 over UDP to answer retransmissions, zero over streams.
-    if (t.reliable) terminate(t);
-    else wheel_.schedule(t.lifetime, now() + config_.timer_b());
+    if (t.reliable) {
+        terminate(t);
+    } else {
+        wheel_.schedule(t.lifetime, now() + config_.timer_b());
+        compact(t);
+    }
     return true;
+}
+
+void LayerImpl::compact(ServerTxn& t) {
+    if (t.legacy || t.compacted) return;
+    auto it = server_keys_.find(t.key);
+    if (it == server_keys_.end() || it->second != &t) return;
+    server_keys_.erase(it);
+    const ServerKey& k = t.key;
+    t.key_storage.reserve(k.branch.size() + k.host.size() + k.call_id.size() + k.request_uri.size() +
+                          k.method.text.size());
+    t.key_storage.append(k.branch).append(k.host).append(k.call_id).append(k.request_uri).append(k.method.text);
+    std::string_view all = t.key_storage;
+    ServerKey owned = k;
+    std::size_t at = 0;
+    auto take = [&](std::string_view part) {
+        std::string_view v = all.substr(at, part.size());
+        at += part.size();
+        return v;
+    };
+    owned.branch = take(k.branch);
+    owned.host = take(k.host);
+    owned.call_id = take(k.call_id);
+    owned.request_uri = take(k.request_uri);
+    owned.method.text = take(k.method.text);
+    t.key = owned;
+    server_keys_.emplace(t.key, &t);
+    t.request = sip::Message();
+    t.compacted = true;
 }
 
 void LayerImpl::server_retransmit_timer(ServerTxn& t) {
@@ -326,8 +366,8 @@ void LayerImpl::terminate(ServerTxn& t) {
     t.state = ServerState::terminated;
     wheel_.cancel(t.retransmit);
     wheel_.cancel(t.lifetime);
-    MethodKey mk = method_of(t.request);
     if (t.legacy) {
+        MethodKey mk = method_of(t.request);
         auto [first, last] = legacy_keys_.equal_range(legacy_key_of(t.request, mk));
         for (auto it = first; it != last; ++it) {
             if (it->second == &t) {
@@ -336,7 +376,7 @@ void LayerImpl::terminate(ServerTxn& t) {
             }
         }
     } else {
-        auto it = server_keys_.find(key_of(t.request, mk));
+        auto it = server_keys_.find(t.key);
         if (it != server_keys_.end() && it->second == &t) server_keys_.erase(it);
     }
     auto it = servers_.find(t.id);

@@ -121,7 +121,7 @@ bool TransactionLayer::respond(ServerTxnId id, std::string bytes, int status) {
 
 const sip::Message* TransactionLayer::request(ServerTxnId id) const {
     ServerTxn* t = impl_->server_by_id(id.value);
-    return t != nullptr ? &t->request : nullptr;
+    return t != nullptr && !t->compacted ? &t->request : nullptr;
 }
 
 const sb::Flow* TransactionLayer::flow(ServerTxnId id) const {

@@ -253,3 +253,28 @@ TEST_F(MatchingTest, RetransmissionOnANewConnectionIsAnsweredThere) {
 
 }  // namespace
 }  // namespace sb::txn::testing
+
+namespace sb::txn::testing {
+namespace {
+
+TEST_F(MatchingTest, CompletedNonInviteReleasesItsRequestButStillMatches) {
+    Req a;
+    a.method = "REGISTER";
+    receive(a);
+    ASSERT_EQ(server_user.requests.size(), 1u);
+    ServerTxnId id = server_user.requests[0].id;
+    ASSERT_TRUE(answer(id, 200));
+    EXPECT_EQ(layer->request(id), nullptr);  // compacted: only the key and the response remain
+    std::size_t sends = sender.sent.size();
+    receive(a);  // a retransmission: answered from the kept response, not passed to the TU
+    EXPECT_EQ(server_user.requests.size(), 1u);
+    ASSERT_EQ(sender.sent.size(), sends + 1);
+    EXPECT_EQ(sender.last().status(), 200);
+    Req other = a;
+    other.call_id = "x@y";
+    receive(other);
+    EXPECT_EQ(server_user.requests.size(), 2u);
+}
+
+}  // namespace
+}  // namespace sb::txn::testing
