@@ -170,39 +170,13 @@ class RegistrarDefaults(ServerCase):
         self.assertEqual(sorted(v.split(">")[0].lstrip("<") for v in listed), sorted(contacts),
                          q.describe())
 
-    # --- SHA-256 with the Python UAC (no packaged peer speaks RFC 8760) ----------------------
-    def test_challenge_offers_sha256_then_md5(self):
+    def test_default_challenge_is_md5_only(self):
+        """By default only MD5 is offered: the packaged MD5-only peers (SIPp 3.6, baresip 1.0) and
+        many desk phones fail on a 401 whose first challenge is SHA-256."""
         ua = self.ua("2003", 12)
         resp = ua.request("REGISTER", [("Contact", ua.contact())])
         self.assertStatus(resp, 401, "REGISTER without credentials")
-        raw = resp.all("www-authenticate")
-        self.assertEqual(len(raw), 2, f"expected two WWW-Authenticate:\n{resp}")
-        chals = resp.challenges()
-        self.assertEqual([c.get("algorithm") for c in chals], ["SHA-256", "MD5"], str(resp))
-        for c, text in zip(chals, raw):
-            self.assertEqual(c["scheme"], "Digest")
-            self.assertEqual(c.get("realm"), "switchboard")
-            self.assertTrue(c.get("nonce"))
-            self.assertIn('qop="auth"', text)
-            self.assertNotIn("stale", c)
-
-    def test_sha256_register_python_udp(self):
-        # SIPp 3.6.1 and baresip 1.0 only know MD5, hence a hand-written RFC 7616 UAC.
-        ua = self.ua("2003", 13)
-        first, final = ua.register([ua.contact("udp")], expires=600, algorithm="SHA-256")
-        self.assertStatus(first, 401)
-        self.assertStatus(final, 200, "SHA-256 REGISTER")
-        listed = dict(final.contacts())
-        uri = ua.contact("udp")[1:-1]
-        self.assertIn(uri, listed, str(final))
-        self.assertTrue(590 <= int(listed[uri]["expires"]) <= 600, str(final))
-        self.assertIn(uri, self.bindings("2003", 14, algorithm="SHA-256"))
-
-    def test_sha256_register_python_tcp(self):
-        ua = self.ua("2003", 15, transport="tcp")
-        first, final = ua.register([ua.contact("tcp")], expires=600, algorithm="SHA-256")
-        self.assertStatus(final, 200, "SHA-256 REGISTER over TCP")
-        self.assertIn(ua.contact("tcp")[1:-1], dict(final.contacts()))
+        self.assertEqual([c.get("algorithm") for c in resp.challenges()], ["MD5"], str(resp))
 
     # --- digest details -----------------------------------------------------------------
     def test_replayed_authorization_is_challenged(self):
@@ -336,6 +310,51 @@ class RegistrarDefaults(ServerCase):
         with h.UserAgent(self.server, "2014", "old-password-2014", local_ip=self.ip(70)) as ua:
             _, old = ua.register([ua.contact()])
         self.assertStatus(old, 403, "old password after the change")
+
+
+class RegistrarSha256(ServerCase):
+    """digest_algorithms = ["SHA-256", "MD5"]: RFC 8760 challenges, preferred first."""
+
+    BLOCK = 4
+    CONFIG = """
+[security]
+digest_algorithms = ["SHA-256", "MD5"]
+"""
+    EXTENSIONS = {"2003": "sha256-secret"}
+
+    # SHA-256 with the Python UAC (no packaged peer speaks RFC 8760)
+    def test_challenge_offers_sha256_then_md5(self):
+        ua = self.ua("2003", 12)
+        resp = ua.request("REGISTER", [("Contact", ua.contact())])
+        self.assertStatus(resp, 401, "REGISTER without credentials")
+        raw = resp.all("www-authenticate")
+        self.assertEqual(len(raw), 2, f"expected two WWW-Authenticate:\n{resp}")
+        chals = resp.challenges()
+        self.assertEqual([c.get("algorithm") for c in chals], ["SHA-256", "MD5"], str(resp))
+        for c, text in zip(chals, raw):
+            self.assertEqual(c["scheme"], "Digest")
+            self.assertEqual(c.get("realm"), "switchboard")
+            self.assertTrue(c.get("nonce"))
+            self.assertIn('qop="auth"', text)
+            self.assertNotIn("stale", c)
+
+    def test_sha256_register_python_udp(self):
+        # SIPp 3.6.1 and baresip 1.0 only know MD5, hence a hand-written RFC 7616 UAC.
+        ua = self.ua("2003", 13)
+        first, final = ua.register([ua.contact("udp")], expires=600, algorithm="SHA-256")
+        self.assertStatus(first, 401)
+        self.assertStatus(final, 200, "SHA-256 REGISTER")
+        listed = dict(final.contacts())
+        uri = ua.contact("udp")[1:-1]
+        self.assertIn(uri, listed, str(final))
+        self.assertTrue(590 <= int(listed[uri]["expires"]) <= 600, str(final))
+        self.assertIn(uri, self.bindings("2003", 14, algorithm="SHA-256"))
+
+    def test_sha256_register_python_tcp(self):
+        ua = self.ua("2003", 15, transport="tcp")
+        first, final = ua.register([ua.contact("tcp")], expires=600, algorithm="SHA-256")
+        self.assertStatus(final, 200, "SHA-256 REGISTER over TCP")
+        self.assertIn(ua.contact("tcp")[1:-1], dict(final.contacts()))
 
 
 class RegistrarShortTimers(ServerCase):

@@ -59,12 +59,10 @@ AuthOutcome Authenticator::check(const sip::Message& req, std::string_view sourc
         }
     }
 
-    switch (nonces_.check(creds->nonce, creds->nc)) {
-        case auth::NonceVerdict::valid: break;
-        case auth::NonceVerdict::stale: out.kind = AuthOutcome::stale; return out;
-        case auth::NonceVerdict::invalid:
-        case auth::NonceVerdict::replayed: return out;  // challenge afresh
-    }
+    // A forged or garbled nonce is answered before any user lookup. Staleness is judged only
+    // after the digest verified (RFC 7616 3.3: stale=true means "right password, old nonce").
+    auth::NonceVerdict pre = nonces_.check(creds->nonce, creds->nc);
+    if (pre == auth::NonceVerdict::invalid) return out;
 
     auto cred = credentials_.find(creds->username);
     const std::string* ha1 = nullptr;
@@ -81,6 +79,11 @@ AuthOutcome Authenticator::check(const sip::Message& req, std::string_view sourc
         out.reason = "Bad credentials";
         return out;
     }
+    if (pre == auth::NonceVerdict::stale) {
+        out.kind = AuthOutcome::stale;
+        return out;
+    }
+    if (pre == auth::NonceVerdict::replayed) return out;  // challenge afresh
     // Verified: now consume the nonce count, atomically (a replay racing us loses).
     switch (nonces_.check_and_accept(creds->nonce, creds->nc)) {
         case auth::NonceVerdict::valid: break;

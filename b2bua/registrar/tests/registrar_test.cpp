@@ -243,3 +243,15 @@ TEST_F(RegistrarTest, CannotRegisterAnotherExtension) {
 
 }  // namespace
 }  // namespace sb::registrar
+
+namespace sb::registrar {
+namespace {
+TEST_F(RegistrarTest, StaleNonceWithWrongPasswordIsForbiddenNotStale) {  // RFC 7616 3.3
+    std::string nonce;
+    ASSERT_EQ(do_register("Contact: <sip:1001@h>\r\n", "", "secret-pass", "SHA-256", "reg-1", &nonce).status(), 200);
+    clock.advance(std::chrono::seconds(400));
+    sip::Message r = answer("Contact: <sip:1001@h>\r\n", "", "wrong-pass", "SHA-256", "reg-1", nonce, 2);
+    EXPECT_EQ(r.status(), 403);
+}
+}  // namespace
+}  // namespace sb::registrar
