@@ -38,6 +38,7 @@ registrar::Binding from_db(const db::Binding& d) {
     b.call_id = d.call_id;
     b.cseq = static_cast<std::uint32_t>(d.cseq);
     b.user_agent = d.user_agent;
+    b.persisted_expires_at = d.expires_at;
     if (auto ep = Endpoint::from_string(d.received)) b.received.remote = *ep;
     b.received.transport = d.transport == "TCP" ? TransportKind::tcp
                            : d.transport == "TLS" ? TransportKind::tls

@@ -139,6 +139,12 @@ int run_server(Config config) {
     }
 
     sip.stop();
+    // Refreshes that were not written yet (see Binding::persisted_expires_at): write them now so
+    // that a clean restart has exact expiries.
+    std::vector<registrar::BindingChange> pending;
+    for (registrar::Binding& b : locations.all(clock.unix_seconds()))
+        if (b.persisted_expires_at != b.expires_at) pending.push_back({registrar::BindingChange::upsert, std::move(b)});
+    if (!pending.empty()) writer.persist(std::move(pending));
     writer.flush();
     listener.stop();
     pool.shutdown();

@@ -74,6 +74,17 @@ std::size_t LocationService::binding_count() const {
     return n;
 }
 
+std::vector<Binding> LocationService::all(std::int64_t now) const {
+    std::vector<Binding> out;
+    for (Stripe& s : stripes_) {
+        std::lock_guard lock(s.mu);
+        for (auto& [aor, v] : s.by_aor)
+            for (const Binding& b : v)
+                if (b.expires_at > now) out.push_back(b);
+    }
+    return out;
+}
+
 std::size_t LocationService::aor_count() const {
     std::size_t n = 0;
     for (Stripe& s : stripes_) {

@@ -52,14 +52,22 @@ std::optional<int> parse_delta(std::string_view v) {
 }  // namespace
 
 std::string make_tag() {
-    unsigned char raw[8];
-    RAND_bytes(raw, sizeof raw);
+    // 64 random bits (RFC 3261 19.3 asks for at least 32), drawn from a per-thread pool refilled
+    // from OpenSSL's CSPRNG: one RAND_bytes call per 512 tags instead of one per response.
+    thread_local unsigned char pool[4096];
+    thread_local std::size_t used = sizeof pool;
+    if (used + 8 > sizeof pool) {
+        RAND_bytes(pool, sizeof pool);
+        used = 0;
+    }
+    const unsigned char* raw = pool + used;
+    used += 8;
     static constexpr char kHex[] = "0123456789abcdef";
     std::string tag;
     tag.reserve(16);
-    for (unsigned char c : raw) {
-        tag.push_back(kHex[c >> 4]);
-        tag.push_back(kHex[c & 15]);
+    for (int i = 0; i < 8; ++i) {
+        tag.push_back(kHex[raw[i] >> 4]);
+        tag.push_back(kHex[raw[i] & 15]);
     }
     return tag;
 }
@@ -245,8 +253,19 @@ int Registrar::handle(const sip::Message& req, const Flow& flow, std::string& ou
             b.received = flow;
             if (it != next.end()) {
                 if (it->contact != b.contact) changes.push_back({BindingChange::remove, *it});
+                bool same = it->contact == b.contact && it->q == b.q && it->instance_id == b.instance_id &&
+                            it->reg_id == b.reg_id && it->path == b.path && it->user_agent == b.user_agent &&
+                            it->received == b.received;
+                std::int64_t lifetime = b.expires_at - now;
+                if (same && b.expires_at - it->persisted_expires_at <= lifetime / 4) {
+                    b.persisted_expires_at = it->persisted_expires_at;  // a plain refresh: not written
+                    *it = std::move(b);
+                    continue;
+                }
+                b.persisted_expires_at = b.expires_at;
                 *it = b;
             } else {
+                b.persisted_expires_at = b.expires_at;
                 next.push_back(b);
             }
             changes.push_back({BindingChange::upsert, std::move(b)});

@@ -255,3 +255,27 @@ TEST_F(RegistrarTest, StaleNonceWithWrongPasswordIsForbiddenNotStale) {  // RFC 
 }
 }  // namespace
 }  // namespace sb::registrar
+
+namespace sb::registrar {
+namespace {
+TEST_F(RegistrarTest, PlainRefreshesAreWrittenOnlyWhenTheStoredExpiryLags) {
+    ASSERT_EQ(do_register("Contact: <sip:1001@a.example>\r\n", "Expires: 3600\r\n").status(), 200);
+    std::size_t writes = sink.all.size();
+    clock.advance(std::chrono::seconds(60));  // a NAT keep-alive style refresh
+    ASSERT_EQ(do_register("Contact: <sip:1001@a.example>\r\n", "Expires: 3600\r\n").status(), 200);
+    EXPECT_EQ(sink.all.size(), writes);
+    // The in-memory binding has the new expiry all the same.
+    auto b = locations.lookup("sip:1001", clock.unix_seconds());
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].expires_at, clock.unix_seconds() + 3600);
+    clock.advance(std::chrono::seconds(900));  // now the stored expiry lags by 960 s > 3600/4
+    ASSERT_EQ(do_register("Contact: <sip:1001@a.example>\r\n", "Expires: 3600\r\n").status(), 200);
+    ASSERT_EQ(sink.all.size(), writes + 1);
+    EXPECT_EQ(sink.all.back().binding.expires_at, clock.unix_seconds() + 3600);
+    // A changed attribute (q) is written at once.
+    clock.advance(std::chrono::seconds(10));
+    ASSERT_EQ(do_register("Contact: <sip:1001@a.example>;q=0.5\r\n", "Expires: 3600\r\n").status(), 200);
+    EXPECT_EQ(sink.all.size(), writes + 2);
+}
+}  // namespace
+}  // namespace sb::registrar

@@ -56,7 +56,12 @@ public:
     // transport::Receiver: route to the Call-ID's owner shard, then into the transaction layer.
     void on_message(sip::Message&& m, const Flow& flow) override {
         if (m.is_request() && refuse_source(m, flow)) return;
-        Shard& owner = server_.owner_of(m.call_id());
+        // REGISTER and OPTIONS create no dialog: the shard whose socket received them handles
+        // them (a retransmission takes the same path, so it reaches the same transaction), which
+        // saves a hop between threads. Everything else goes to the Call-ID's owner.
+        Shard& owner = m.is_request() && (m.method() == sip::Method::REGISTER || m.method() == sip::Method::OPTIONS)
+                           ? *this
+                           : server_.owner_of(m.call_id());
         if (&owner == this) {
             txns_.receive(std::move(m), flow);
             return;

@@ -22,6 +22,10 @@ struct Binding {
     std::uint32_t cseq = 0;
     std::string user_agent;
     Flow received;            // source of the REGISTER: how to reach the phone through NAT
+    // The expiry the database holds for this binding. A refresh that changes nothing but the
+    // expiry is written only when the stored one lags by more than a quarter of the lifetime:
+    // phones that re-register every 30-60 s to keep a NAT open would otherwise write constantly.
+    std::int64_t persisted_expires_at = 0;
 };
 
 // A change to persist (the database writer batches these).

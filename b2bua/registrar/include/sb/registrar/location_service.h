@@ -28,6 +28,8 @@ public:
     // Drops expired bindings; returns how many.
     std::size_t purge_expired(std::int64_t now);
     std::size_t binding_count() const;
+    // Every unexpired binding (for a final write at shutdown).
+    std::vector<Binding> all(std::int64_t now) const;
     std::size_t aor_count() const;
 
 private:
