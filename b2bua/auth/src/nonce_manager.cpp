@@ -61,10 +61,17 @@ std::uint64_t fallback_salt() {
 
 }  // namespace
 
+// Only nonces that have been used are tracked: issuing costs no memory, so a flood of
+// unanswered challenges cannot push out the nonces real phones are using. A nonce leaves the
+// table when it expires or to make room; `watermark` is the newest issue time ever evicted, so
+// an authentic nonce missing from the table is either unused (issued after the watermark: its
+// first use is accepted) or possibly used and forgotten (at or before it: stale, never valid
+// again). Nonces issued before this process started are treated as forgotten.
 struct NonceManager::Shard {
     mutable std::mutex mu;
-    std::unordered_map<Key, std::uint32_t, KeyHash> highest_nc;  // live nonce -> highest accepted nc
-    std::deque<Key> order;                                       // issue order, oldest first
+    std::unordered_map<Key, std::uint32_t, KeyHash> highest_nc;  // used nonce -> highest accepted nc
+    std::deque<Key> order;                                       // first-use order, oldest first
+    std::uint64_t watermark = 0;
 };
 
 struct NonceManager::Decoded {
@@ -91,6 +98,10 @@ NonceManager::NonceManager(const sb::Clock& clock, std::string_view server_secre
     shard_mask_ = shards - 1;
     per_shard_cap_ = config_.max_tracked / shards;  // stripes * cap <= max_tracked
     shards_ = std::make_unique<Shard[]>(shards);
+    // Nonces stamped up to now may come from a previous process (same secret): their nc history
+    // is unknown, so they count as forgotten. Ours are stamped later than that (see issue()).
+    start_ = static_cast<std::uint64_t>(clock_.unix_seconds());
+    for (std::size_t i = 0; i < shards; ++i) shards_[i].watermark = start_;
 }
 
 NonceManager::~NonceManager() { OPENSSL_cleanse(secret_.data(), secret_.size()); }
@@ -129,7 +140,8 @@ NonceManager::Shard& NonceManager::shard_for(std::uint64_t salt) const {
 
 std::string NonceManager::issue() {
     const std::int64_t now = clock_.unix_seconds();
-    Key key{static_cast<std::uint64_t>(now), 0};
+    // At least one second after start-up, so that no nonce of ours falls under the start watermark.
+    Key key{std::max(static_cast<std::uint64_t>(now), start_ + 1), 0};
     unsigned char salt_bytes[kSaltBytes];
     key.salt = RAND_bytes(salt_bytes, sizeof salt_bytes) == 1 ? get_be64(salt_bytes) : fallback_salt();
 
@@ -142,19 +154,6 @@ std::string NonceManager::issue() {
         std::fill(raw + kTimeBytes + kSaltBytes, raw + kNonceBytes, 0);
     }
 
-    Shard& sh = shard_for(key.salt);
-    {
-        std::lock_guard lock(sh.mu);
-        // Expired nonces first (they are the oldest), then the oldest live ones.
-        const auto lifetime = config_.lifetime.count();
-        while (!sh.order.empty() &&
-               (now - static_cast<std::int64_t>(sh.order.front().issued) >= lifetime ||
-                sh.highest_nc.size() >= per_shard_cap_)) {
-            sh.highest_nc.erase(sh.order.front());
-            sh.order.pop_front();
-        }
-        if (sh.highest_nc.emplace(key, 0).second) sh.order.push_back(key);
-    }
     return detail::base64url_encode(raw, sizeof raw);
 }
 
@@ -179,10 +178,28 @@ NonceVerdict NonceManager::verdict(std::string_view nonce, std::uint32_t nc, boo
     }
     Shard& sh = shard_for(d.salt);
     std::lock_guard lock(sh.mu);
-    auto it = sh.highest_nc.find(Key{d.issued, d.salt});
-    // Authentic and live but not tracked: evicted, or issued before a restart or by another node.
-    // Its nc history is unknown, so it must not be accepted again.
-    if (it == sh.highest_nc.end()) return NonceVerdict::stale;
+    const Key key{d.issued, d.salt};
+    auto it = sh.highest_nc.find(key);
+    if (it == sh.highest_nc.end()) {
+        // Authentic and live but not tracked: unused if issued after everything forgotten,
+        // else its nc history is unknown and it must not be accepted again.
+        if (d.issued <= sh.watermark) return NonceVerdict::stale;
+        if (nc == 0) return NonceVerdict::replayed;
+        if (!accept) return NonceVerdict::valid;
+        // Room first: expired entries, then the oldest used ones.
+        const auto lifetime = config_.lifetime.count();
+        while (!sh.order.empty() &&
+               (now - static_cast<std::int64_t>(sh.order.front().issued) >= lifetime ||
+                sh.highest_nc.size() >= per_shard_cap_)) {
+            sh.watermark = std::max(sh.watermark, sh.order.front().issued);
+            sh.highest_nc.erase(sh.order.front());
+            sh.order.pop_front();
+        }
+        if (d.issued <= sh.watermark) return NonceVerdict::stale;  // the eviction just covered it
+        sh.highest_nc.emplace(key, nc);
+        sh.order.push_back(key);
+        return NonceVerdict::valid;
+    }
     if (nc <= it->second) return NonceVerdict::replayed;
     if (accept) it->second = nc;
     return NonceVerdict::valid;

@@ -42,9 +42,10 @@ public:
     NonceManager(const NonceManager&) = delete;
     NonceManager& operator=(const NonceManager&) = delete;
 
-    // A fresh nonce (43 base64url characters), tracked from now on with no nc accepted yet. When
-    // the table is full the oldest tracked nonce of its stripe is forgotten (expired ones go
-    // first); a forgotten nonce is then reported stale, never valid again.
+    // A fresh nonce (43 base64url characters). Issuing stores nothing: a nonce is tracked from
+    // its first accepted use. When the table is full the oldest used nonce of its stripe is
+    // forgotten (expired ones go first), and so is every nonce issued no later than it: those are
+    // then reported stale, never valid again.
     std::string issue();
 
     // What check_and_accept would say, without recording anything. Cheap; use it before looking
@@ -74,6 +75,7 @@ private:
     const sb::Clock& clock_;
     std::string secret_;
     NonceConfig config_;
+    std::uint64_t start_ = 0;  // unix seconds at construction
     std::size_t per_shard_cap_ = 1;
     std::size_t shard_mask_ = 0;
     std::unique_ptr<Shard[]> shards_;
