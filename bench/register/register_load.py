@@ -64,7 +64,7 @@ def trial(target, rate, dur, users_csv, workdir, target_pid):
     cmd = ["sipp", target, "-sf", os.path.join(HERE, "uac-register.xml"), "-inf", users_csv,
            "-i", "127.0.0.1", "-p", str(free_port()), "-r", str(rate), "-m", str(calls),
            "-l", str(max(rate * 4, 100)), "-timeout", f"{dur * 3 + 20}s", "-timeout_error",
-           "-buff_size", "4194304", "-trace_stat", "-stf", stat, "-fd", "1", "-nostdin", "-bg"]
+           "-buff_size", "4194304", "-trace_stat", "-stf", stat, "-trace_err", "-fd", "1", "-nostdin", "-bg"]
     # -bg forks: the UAC's PID is read from its pid line.
     t0 = time.time()
     target_cpu0 = cpu_seconds(target_pid) if target_pid else 0.0
@@ -134,6 +134,8 @@ def main():
     ap.add_argument("--min", type=int, default=50)
     ap.add_argument("--max", type=int, default=40000)
     ap.add_argument("--shards", type=int, default=0)
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (SIPp error logs)")
+    ap.add_argument("--only-switchboard", action="store_true", help="skip the SIPp-only reference")
     args = ap.parse_args()
     if not shutil.which("sipp"):
         sys.exit("sipp is missing: run scripts/deps.sh bench")
@@ -164,7 +166,7 @@ def main():
         uas_pid = int(m.group(1))
         procs.append(uas_pid)
         print(f"reference: SIPp UAC -> SIPp UAS (401 then 200) on 127.0.0.1:{uas_port}", file=sys.stderr)
-        ref = search("sipp-uas", f"127.0.0.1:{uas_port}", args, users, work, uas_pid)
+        ref = None if args.only_switchboard else search("sipp-uas", f"127.0.0.1:{uas_port}", args, users, work, uas_pid)
         os.kill(uas_pid, signal.SIGTERM)
 
         # Switchboard with its embedded PostgreSQL.
@@ -213,7 +215,10 @@ def main():
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -238,6 +238,7 @@ public:
     // Removes from every map, cancels timers; destroyed at the end of the outermost entry.
     void terminate(ServerTxn& t);
     void compact(ServerTxn& t);  // completed non-INVITE over UDP: release the request
+    std::size_t compacted_ = 0;    // server transactions that only wait out Timer J
     void terminate(ClientTxn& t);
     TimePoint now() const { return clock_.now(); }
 

@@ -114,7 +114,8 @@ void LayerImpl::receive_request(sip::Message&& msg, const sb::Flow& flow) {
         SB_DEBUG("txn", "request lacking Via/From/To/Call-ID/CSeq dropped");
         return;
     }
-    if (servers_.size() >= config_.max_server_transactions) {
+    if (servers_.size() - compacted_ >= config_.max_server_transactions ||
+        compacted_ >= config_.max_completed_server_transactions) {
         // Overload: answer at once, statelessly, before any work is spent on it.
         std::string extra = fmt::format("Retry-After: {}\r\n", config_.retry_after_seconds);
         std::string bytes = build_response(msg, 503, {}, stateless_to_tag(msg), flow, extra);
@@ -307,6 +308,7 @@ void LayerImpl::compact(ServerTxn& t) {
     server_keys_.emplace(t.key, &t);
     t.request = sip::Message();
     t.compacted = true;
+    ++compacted_;
 }
 
 void LayerImpl::server_retransmit_timer(ServerTxn& t) {
@@ -379,6 +381,7 @@ void LayerImpl::terminate(ServerTxn& t) {
         auto it = server_keys_.find(t.key);
         if (it != server_keys_.end() && it->second == &t) server_keys_.erase(it);
     }
+    if (t.compacted) --compacted_;
     auto it = servers_.find(t.id);
     dead_servers_.push_back(std::move(it->second));
     servers_.erase(it);

@@ -446,3 +446,36 @@ TEST_F(ServerTxnTest, StopEndsEverythingQuietly) {
 
 }  // namespace
 }  // namespace sb::txn::testing
+
+namespace sb::txn::testing {
+namespace {
+
+TEST_F(ServerTxnTest, CompletedNonInviteTransactionsDoNotCountAsLoad) {
+    TxnConfig c;
+    c.max_server_transactions = 2;
+    c.max_completed_server_transactions = 3;
+    configure(c);
+    // Answered REGISTERs wait out Timer J but are no work in progress: more keep being admitted...
+    for (int i = 0; i < 3; ++i) {
+        Req r;
+        r.method = "REGISTER";
+        r.branch = "z9hG4bKreg" + std::to_string(i);
+        receive(r);
+        const sip::Message* req = layer->request(server_user.requests.back().id);
+        ASSERT_NE(req, nullptr);
+        ASSERT_TRUE(layer->respond(server_user.requests.back().id,
+                                   build_response(*req, 200, {}, "t", udp_flow()), 200));
+    }
+    EXPECT_EQ(server_user.requests.size(), 3u);
+    EXPECT_EQ(layer->server_size(), 3u);
+    // ...until the cap on completed ones is reached.
+    Req more;
+    more.method = "REGISTER";
+    more.branch = "z9hG4bKmore";
+    receive(more);
+    EXPECT_EQ(server_user.requests.size(), 3u);
+    EXPECT_EQ(sender.last().status(), 503);
+}
+
+}  // namespace
+}  // namespace sb::txn::testing

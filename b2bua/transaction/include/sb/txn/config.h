@@ -33,6 +33,9 @@ struct TxnConfig {
     // 503 + Retry-After statelessly before the TU sees it; beyond max_client_transactions
     // start_client() fails.
     std::size_t max_server_transactions = 200'000;
+    // Completed non-INVITE transactions that only wait out Timer J (compacted, ~0.3 KB each) are
+    // not work in progress and do not count toward max_server_transactions; this caps them.
+    std::size_t max_completed_server_transactions = 2'000'000;
     std::size_t max_client_transactions = 200'000;
     std::uint32_t retry_after_seconds = 5;
 
