@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <cstring>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -80,6 +81,23 @@ struct ShardTransport::Impl {
 
     void arm_udp(UdpSocket& s);
     void drain_udp(UdpSocket& s);
+
+    // UDP sends made while a received batch is being handled are queued and leave together with
+    // one sendmmsg per socket when the batch is done: under load that turns one system call per
+    // response into one per batch (system calls dominate the cost of a small message here).
+    struct PendingSend {
+        int fd;
+        std::size_t offset, length;
+        sockaddr_storage addr;
+        socklen_t addr_len;
+    };
+    bool batching = false;
+    std::vector<char> tx_bytes;
+    std::vector<PendingSend> tx_pending;
+    std::vector<mmsghdr> tx_hdrs;
+    std::vector<iovec> tx_iovs;
+    void queue_udp(int fd, const Endpoint& to, std::string_view bytes);
+    void flush_udp();
     void accept(asio::ip::tcp::acceptor& a, Endpoint local);
     void deliver(std::string_view bytes, sip::Framing framing, const Flow& flow);
     void forget(std::uint64_t id, const Endpoint& remote);
@@ -231,7 +249,57 @@ void ShardTransport::Impl::arm_udp(UdpSocket& s) {
     });
 }
 
+void ShardTransport::Impl::queue_udp(int fd, const Endpoint& to, std::string_view bytes) {
+    PendingSend p{fd, tx_bytes.size(), bytes.size(), {}, 0};
+    p.addr_len = detail::to_sockaddr(to, p.addr);
+    tx_bytes.insert(tx_bytes.end(), bytes.begin(), bytes.end());
+    tx_pending.push_back(p);
+    if (tx_pending.size() >= 64) flush_udp();
+}
+
+void ShardTransport::Impl::flush_udp() {
+    std::size_t n = tx_pending.size();
+    if (n == 0) return;
+    tx_hdrs.assign(n, mmsghdr{});
+    tx_iovs.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        PendingSend& p = tx_pending[i];
+        tx_iovs[i] = {tx_bytes.data() + p.offset, p.length};
+        tx_hdrs[i].msg_hdr.msg_name = &p.addr;
+        tx_hdrs[i].msg_hdr.msg_namelen = p.addr_len;
+        tx_hdrs[i].msg_hdr.msg_iov = &tx_iovs[i];
+        tx_hdrs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // One sendmmsg per run of the same socket; a full socket buffer drops the rest (UDP: the
+    // transaction layer retransmits).
+    std::size_t i = 0;
+    while (i < n) {
+        std::size_t j = i;
+        while (j < n && tx_pending[j].fd == tx_pending[i].fd) ++j;
+        std::size_t at = i;
+        while (at < j) {
+            int sent = ::sendmmsg(tx_pending[i].fd, &tx_hdrs[at], static_cast<unsigned>(j - at), MSG_DONTWAIT);
+            if (sent <= 0) {
+                SB_DEBUG("transport", "sendmmsg: {} datagrams dropped: {}", j - at, std::strerror(errno));
+                break;
+            }
+            at += static_cast<std::size_t>(sent);
+        }
+        i = j;
+    }
+    tx_pending.clear();
+    tx_bytes.clear();
+}
+
 void ShardTransport::Impl::drain_udp(UdpSocket& s) {
+    batching = true;
+    struct EndBatch {
+        Impl& impl;
+        ~EndBatch() {
+            impl.flush_udp();
+            impl.batching = false;
+        }
+    } end_batch{*this};
     int fd = s.socket.native_handle();
     Flow flow;
     flow.transport = TransportKind::udp;
@@ -253,6 +321,7 @@ void ShardTransport::Impl::drain_udp(UdpSocket& s) {
             flow.remote = detail::from_sockaddr(addrs[i]);
             deliver(std::string_view(rx.data() + i * kDatagramMax, hdrs[i].msg_len), sip::Framing::datagram, flow);
         }
+        flush_udp();
         if (static_cast<std::size_t>(n) < kBatch) return;
     }
 }
@@ -348,6 +417,10 @@ Status ShardTransport::send(const Flow& flow, std::string_view bytes) {
     if (flow.transport == TransportKind::udp) {
         for (auto& s : impl_->udp) {
             if (!(s->local == flow.local)) continue;
+            if (impl_->batching) {
+                impl_->queue_udp(s->socket.native_handle(), flow.remote, bytes);
+                return {};
+            }
             sockaddr_storage ss;
             socklen_t len = detail::to_sockaddr(flow.remote, ss);
             ssize_t n = ::sendto(s->socket.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT,
