@@ -176,8 +176,9 @@ class Switchboard:
     """
 
     def __init__(self, binary, config=None, host="127.0.0.1", log_level=None, start_timeout=120,
-                 stop_timeout=30):
+                 stop_timeout=30, launcher=None):
         self.binary = require_file(binary, "switchboard binary")
+        self.launcher = launcher
         self.config = config
         self.host = host
         self.log_level = log_level
@@ -233,8 +234,10 @@ class Switchboard:
         _live.add(self)
 
     def _command(self):
-        cmd = [self.binary, "run", "--data-dir", self.data_dir,
-               "--sip-listen", f"{self.host}:{self.port}"]
+        # launcher: the README's `scripts/run` instead of `switchboard run` (same options; it
+        # execs the binary, so the PID we stop is the server's).
+        start = list(self.launcher) if self.launcher else [self.binary, "run"]
+        cmd = start + ["--data-dir", self.data_dir, "--sip-listen", f"{self.host}:{self.port}"]
         if self.config is not None:
             cmd += ["--config", self.config_path]
         if self.log_level:

@@ -102,13 +102,14 @@ def registered(text):
 
 class BaresipRegisters(unittest.TestCase):
     PASSWORD = "baresip-secret-1001"
+    LAUNCHER = None  # None: `switchboard run`
 
     @classmethod
     def setUpClass(cls):
         if not SWITCHBOARD:
             raise AssertionError("give the binary: --switchboard PATH (or SB_SWITCHBOARD)")
         h.require_tool("baresip")
-        cls.sb = h.Switchboard(SWITCHBOARD)
+        cls.sb = h.Switchboard(SWITCHBOARD, launcher=cls.LAUNCHER)
         cls.sb.__enter__()
         try:
             for ext in ("1001", "1002"):
@@ -170,6 +171,14 @@ def main():
     SWITCHBOARD = os.path.abspath(args.switchboard) if args.switchboard else None
     h.install_signal_cleanup()
     unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+class BaresipRegistersThroughScriptsRun(BaresipRegisters):
+    """The same, with the server started by the README's command `scripts/run` (it installs what
+    is missing, builds, and execs `switchboard run` on its embedded PostgreSQL)."""
+
+    LAUNCHER = ["bash", os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "scripts", "run")]
 
 
 if __name__ == "__main__":
