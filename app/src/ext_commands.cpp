@@ -32,6 +32,10 @@ int with_connection(const Config& config, Fn&& fn) {
 }  // namespace
 
 int ext_add(const Config& config, const ExtArgs& a) {
+    // Bad input is reported before any database is started.
+    for (Status st : {db::validate_number(a.number), db::validate_password(a.password.value_or("")),
+                      db::validate_display_name(a.name.value_or(""))})
+        if (!st) return report(st.error());
     return with_connection(config, [&](pqxx::connection& conn) {
         auto r = db::add_extension(conn, a.number, a.password.value_or(""), a.name.value_or(""), config.realm);
         if (!r) return report(r.error());
