@@ -1,0 +1,68 @@
+#pragma once
+// CallApi: the only way a dialplan script reaches a call. The script asks, the engine does: every
+// side effect goes through this interface, so the same script runs against the B2BUA's real call
+// and against SimulatedCall (unit tests, `switchboard dialplan simulate`).
+//
+// Threading: a CallApi is used only on the shard thread that owns its call, from inside
+// Engine::start/resume. Implementations must not throw; the engine catches anything that escapes
+// anyway, because no exception may cross the Lua C boundary.
+//
+// Lifetimes: string_views returned by the read-only facts must stay valid until the next call on
+// the same CallApi (the B2BUA returns views into the A-leg's INVITE). string_views passed in are
+// valid only during the call: copy what you keep.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace sb::dialplan {
+
+enum class LogLevel { debug, info, warn, error };
+
+// What a bridge asks for: ring the destinations at once (simultaneous) or one after another
+// (sequential, `timeout_s` each), the first answer wins.
+struct BridgeRequest {
+    std::span<const std::string_view> destinations;  // extension numbers or SIP URIs
+    int timeout_s = 30;
+    bool sequential = false;
+};
+
+// How a wait ended. `code` is the SIP status that decided it (200, 486, 480, 404, 503 ...).
+enum class BridgeResult { answered, busy, noanswer, unavailable, failed };
+struct Outcome {
+    BridgeResult result = BridgeResult::failed;
+    int code = 0;
+};
+std::string_view to_string(BridgeResult r);
+std::optional<BridgeResult> parse_bridge_result(std::string_view s);
+
+class CallApi {
+public:
+    virtual ~CallApi() = default;
+
+    // Read-only facts about the call, as the A-leg's INVITE presented them.
+    virtual std::string_view caller_number() const = 0;  // From user part
+    virtual std::string_view caller_name() const = 0;    // From display name ("" if none)
+    virtual std::string_view callee_number() const = 0;  // dialled number (request URI user)
+    virtual std::string_view request_uri() const = 0;
+    // Header value (first occurrence, name case-insensitive), nullopt if absent.
+    virtual std::optional<std::string_view> header(std::string_view name) const = 0;
+    // The authenticated calling extension; nullopt for calls that did not come from one (trunks).
+    virtual std::optional<std::string_view> extension_number() const = 0;
+    virtual std::optional<std::string_view> extension_name() const = 0;
+
+    // Actions that complete at once.
+    virtual void set_caller_id(std::string_view number, std::string_view name) = 0;  // for B-legs
+    virtual void set_header(std::string_view name, std::string_view value) = 0;     // for B-legs
+    virtual void log(LogLevel level, std::string_view text) = 0;
+    virtual void answer() = 0;
+    // Ends the call: the A-leg gets `code` (a final response, or BYE if already answered). The
+    // script stops after it.
+    virtual void hangup(int code, std::string_view reason) = 0;
+
+    // Actions that wait: start the work and return. The owner later reports the outcome with
+    // Engine::resume(call_id, outcome); until then the script's coroutine is suspended.
+    virtual void bridge(const BridgeRequest& request) = 0;
+};
+
+}  // namespace sb::dialplan

@@ -1,0 +1,62 @@
+#pragma once
+// SimulatedCall: a CallApi that does nothing but record. Each step the script takes becomes one
+// line of text ("bridge 1001,1002 timeout=20 simultaneous"), and waits are answered from a queue
+// of outcomes given in advance. Unit tests and `switchboard dialplan simulate` use it.
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sb/dialplan/call_api.h"
+
+namespace sb::dialplan {
+
+// What the simulated INVITE presents.
+struct SimulatedCallFacts {
+    std::string caller_number = "1001";
+    std::string caller_name;
+    std::string callee_number = "2000";
+    std::string request_uri;  // derived from callee_number if empty
+    std::map<std::string, std::string> headers;  // names compared case-insensitively
+    std::optional<std::string> extension_number;  // defaults to caller_number if unset
+    std::optional<std::string> extension_name;
+    bool from_trunk = false;  // no calling extension
+};
+
+class SimulatedCall final : public CallApi {
+public:
+    using Facts = SimulatedCallFacts;
+
+    explicit SimulatedCall(Facts facts = {}, std::deque<Outcome> outcomes = {});
+
+    // The recorded steps, one line each.
+    const std::vector<std::string>& steps() const { return steps_; }
+    // The next queued outcome for a wait; {unavailable, 480} once the queue is empty. Appends
+    // " -> result" to the last step so the transcript reads as one line per decision.
+    Outcome next_outcome();
+    bool waiting() const { return waiting_; }
+
+    std::string_view caller_number() const override { return facts_.caller_number; }
+    std::string_view caller_name() const override { return facts_.caller_name; }
+    std::string_view callee_number() const override { return facts_.callee_number; }
+    std::string_view request_uri() const override { return facts_.request_uri; }
+    std::optional<std::string_view> header(std::string_view name) const override;
+    std::optional<std::string_view> extension_number() const override;
+    std::optional<std::string_view> extension_name() const override;
+
+    void set_caller_id(std::string_view number, std::string_view name) override;
+    void set_header(std::string_view name, std::string_view value) override;
+    void log(LogLevel level, std::string_view text) override;
+    void answer() override;
+    void hangup(int code, std::string_view reason) override;
+    void bridge(const BridgeRequest& request) override;
+
+private:
+    Facts facts_;
+    std::deque<Outcome> outcomes_;
+    std::vector<std::string> steps_;
+    bool waiting_ = false;
+};
+
+}  // namespace sb::dialplan

@@ -1,0 +1,95 @@
+#include "sb/dialplan/simulated_call.h"
+
+#include <cctype>
+
+#include <fmt/core.h>
+
+namespace sb::dialplan {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+            return false;
+    return true;
+}
+
+const char* level_name(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug: return "debug";
+        case LogLevel::info: return "info";
+        case LogLevel::warn: return "warn";
+        case LogLevel::error: return "error";
+    }
+    return "info";
+}
+
+}  // namespace
+
+SimulatedCall::SimulatedCall(Facts facts, std::deque<Outcome> outcomes)
+    : facts_(std::move(facts)), outcomes_(std::move(outcomes)) {
+    if (facts_.request_uri.empty()) facts_.request_uri = "sip:" + facts_.callee_number + "@switchboard";
+    if (!facts_.from_trunk && !facts_.extension_number) facts_.extension_number = facts_.caller_number;
+    if (!facts_.from_trunk && !facts_.extension_name) facts_.extension_name = facts_.caller_name;
+}
+
+std::optional<std::string_view> SimulatedCall::header(std::string_view name) const {
+    for (const auto& [k, v] : facts_.headers)
+        if (iequals(k, name)) return std::string_view(v);
+    return std::nullopt;
+}
+
+std::optional<std::string_view> SimulatedCall::extension_number() const {
+    if (facts_.from_trunk || !facts_.extension_number) return std::nullopt;
+    return std::string_view(*facts_.extension_number);
+}
+
+std::optional<std::string_view> SimulatedCall::extension_name() const {
+    if (facts_.from_trunk || !facts_.extension_name) return std::nullopt;
+    return std::string_view(*facts_.extension_name);
+}
+
+void SimulatedCall::set_caller_id(std::string_view number, std::string_view name) {
+    steps_.push_back(name.empty() ? fmt::format("set_caller_id {}", number)
+                                  : fmt::format("set_caller_id {} \"{}\"", number, name));
+}
+
+void SimulatedCall::set_header(std::string_view name, std::string_view value) {
+    steps_.push_back(fmt::format("set_header {}: {}", name, value));
+}
+
+void SimulatedCall::log(LogLevel level, std::string_view text) {
+    steps_.push_back(fmt::format("log {} {}", level_name(level), text));
+}
+
+void SimulatedCall::answer() { steps_.push_back("answer"); }
+
+void SimulatedCall::hangup(int code, std::string_view reason) {
+    steps_.push_back(reason.empty() ? fmt::format("hangup {}", code) : fmt::format("hangup {} {}", code, reason));
+}
+
+void SimulatedCall::bridge(const BridgeRequest& request) {
+    std::string line = "bridge ";
+    for (std::size_t i = 0; i < request.destinations.size(); ++i) {
+        if (i) line += ',';
+        line += request.destinations[i];
+    }
+    line += fmt::format(" timeout={} {}", request.timeout_s, request.sequential ? "sequential" : "simultaneous");
+    steps_.push_back(std::move(line));
+    waiting_ = true;
+}
+
+Outcome SimulatedCall::next_outcome() {
+    Outcome o{BridgeResult::unavailable, 480};
+    if (!outcomes_.empty()) {
+        o = outcomes_.front();
+        outcomes_.pop_front();
+    }
+    if (!steps_.empty()) steps_.back() += fmt::format(" -> {}", to_string(o.result));
+    waiting_ = false;
+    return o;
+}
+
+}  // namespace sb::dialplan
