@@ -55,6 +55,11 @@ struct Engine::Run {
     std::string api_error;
     std::string chunkname;  // "=name": messages read "name:LINE: ..."
     std::unique_ptr<lua_State, LuaClose> L;  // last: closed first, while the fields above live
+
+    ~Run() {
+        api = nullptr;  // finalizers that run while the state closes must not reach the call
+        L.reset();
+    }
 };
 
 namespace {
@@ -190,6 +195,22 @@ int sandbox_collectgarbage(lua_State* L) {
     return 1;
 }
 
+// Lua runs __gc finalizers with hooks off (lgc.c, GCTM), so the instruction budget could not stop
+// one: refuse them. Checking at setmetatable() time suffices, as Lua marks an object for
+// finalization only if its metatable has __gc then (Lua 5.4 manual, section 2.5.3).
+int sandbox_setmetatable(lua_State* L) {
+    if (lua_type(L, 2) == LUA_TTABLE) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "setmetatable: __gc is not allowed in a dialplan");
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
 // After a script's pcall/xpcall: a budget or memory kill is not the script's to catch.
 int after_pcall(lua_State* L) {
     Run* r = run_of(L);
@@ -226,6 +247,9 @@ void open_sandbox(lua_State* L) {
     lua_setfield(L, -2, "print");
     lua_pushcfunction(L, sandbox_collectgarbage);
     lua_setfield(L, -2, "collectgarbage");
+    lua_getfield(L, -1, "setmetatable");
+    lua_pushcclosure(L, sandbox_setmetatable, 1);
+    lua_setfield(L, -2, "setmetatable");
     lua_getfield(L, -1, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");  // bytecode out is useless without bytecode in; keep it out
@@ -251,6 +275,9 @@ void check_self(lua_State* L, const char* method) {
         luaL_error(L, "call:%s(...) needs a colon: write call:%s(...), not call.%s(...)", method, method,
                    method);
     lua_pop(L, 1);
+    // A finalizer (__gc) may run after hangup() or while the state closes: the call is gone then.
+    const Run* r = run_of(L);
+    if (r->api == nullptr || r->ended) luaL_error(L, "call:%s(): the call has ended", method);
 }
 
 int call_answer(lua_State* L) {

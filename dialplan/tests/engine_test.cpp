@@ -376,5 +376,24 @@ TEST(DialplanEngine, WaitsInsideCallbacksAreRefusedBeforeActing) {
     EXPECT_TRUE(call.steps().empty());
 }
 
+TEST(DialplanEngine, FinalizersAreRefused) {
+    // Lua runs __gc with hooks off: a finalizer that loops would escape the budget.
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  setmetatable({}, {__index = {}})
+  setmetatable({}, {__gc = function() while true do end end})
+end
+)", "gc.lua");
+    SimulatedCall call;
+    Step step = run_call(e, 1, script, call);
+    EXPECT_EQ(step.state, Step::State::failed);
+    EXPECT_EQ(step.error, "gc.lua:4: setmetatable: __gc is not allowed in a dialplan");
+
+    auto top = e.check("setmetatable({}, {__gc = print})\nfunction route(call) end\n", "gc.lua");
+    ASSERT_FALSE(top.has_value());
+    EXPECT_EQ(top.error().message, "gc.lua:1: setmetatable: __gc is not allowed in a dialplan");
+}
+
 }  // namespace
 }  // namespace sb::dialplan
