@@ -128,16 +128,21 @@ const char* kill_text(Kill k) {
     return "stopped";
 }
 
-void count_hook(lua_State* L, lua_Debug*) {
-    Run* r = run_of(L);
-    r->slice_used += r->hook_every;
-    r->total_used += r->hook_every;
+// Counts `n` instructions against the budget; once it is spent, raises (and keeps raising at every
+// later tick: a script's pcall cannot keep it alive).
+void charge(lua_State* L, Run* r, std::uint64_t n) {
+    r->slice_used += n;
+    r->total_used += n;
     if (r->kill == Kill::none) {
         if (r->total_used > r->limits.instructions_per_call) r->kill = Kill::call_budget;
         else if (r->slice_used > r->limits.instructions_per_slice) r->kill = Kill::slice_budget;
     }
-    // Once killed, keep raising at every tick: a script's pcall cannot keep it alive.
     if (r->kill != Kill::none) raise_with_where(L, kill_text(r->kill));
+}
+
+void count_hook(lua_State* L, lua_Debug*) {
+    Run* r = run_of(L);
+    charge(L, r, static_cast<std::uint64_t>(r->hook_every));
 }
 
 template <class F>
@@ -211,6 +216,59 @@ int sandbox_setmetatable(lua_State* L) {
     return 1;
 }
 
+// Lua's pattern matcher backtracks inside C, where the instruction hook never runs: one
+// string.find(("a"):rep(2000), ".-.-.-b") takes minutes. So the pattern functions estimate their
+// worst case before matching (subject length to the power of the pattern's repetitions, plus one
+// for an unanchored scan), refuse what could take more than kMaxPatternCost steps, and charge the
+// estimate to the instruction budget, so that a loop of costly matches ends like any other loop.
+constexpr double kMaxPatternCost = 4e6;  // about 25 ms on the development machine
+constexpr double kPatternStepsPerInstruction = 4;  // the costliest match takes a whole slice
+
+int pattern_repetitions(const char* p, std::size_t len) {
+    int q = 0;
+    for (std::size_t i = 0; i < len; ++i) {
+        if (p[i] == '%') {
+            ++i;  // an escaped character or a class (%d ...), never a repetition
+        } else if (p[i] == '[') {  // a set: '-' inside is a range; skip to its ']'
+            ++i;
+            if (i < len && p[i] == '^') ++i;
+            if (i < len && p[i] == ']') ++i;
+            while (i < len && p[i] != ']') {
+                if (p[i] == '%') ++i;
+                ++i;
+            }
+        } else if (p[i] == '*' || p[i] == '+' || p[i] == '-' || p[i] == '?') {
+            ++q;
+        }
+    }
+    return q;
+}
+
+enum PatternFunction { kFind = 1, kMatch, kGmatch, kGsub };
+
+int sandbox_pattern(lua_State* L) {
+    const int kind = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
+    if (lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING && !(kind == kFind && lua_toboolean(L, 4))) {
+        std::size_t plen = 0;
+        const char* p = lua_tolstring(L, 2, &plen);
+        const double n = static_cast<double>(lua_rawlen(L, 1)) + 1;
+        const bool anchored = plen > 0 && p[0] == '^' && kind != kGmatch;
+        const int e = std::min(pattern_repetitions(p, plen), 4) + (anchored ? 0 : 1);
+        double cost = 1;
+        for (int i = 0; i < e; ++i) cost *= n;
+        if (cost > kMaxPatternCost)
+            return luaL_error(L, "pattern too costly for a %d-character string (%d repetitions): anchor it "
+                                 "with ^, shorten the string or use fewer .- and .*",
+                              static_cast<int>(n - 1), pattern_repetitions(p, plen));
+        charge(L, run_of(L), static_cast<std::uint64_t>(cost / kPatternStepsPerInstruction));
+    }
+    const int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, nargs, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
 // After a script's pcall/xpcall: a budget or memory kill is not the script's to catch.
 int after_pcall(lua_State* L) {
     Run* r = run_of(L);
@@ -253,6 +311,14 @@ void open_sandbox(lua_State* L) {
     lua_getfield(L, -1, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");  // bytecode out is useless without bytecode in; keep it out
+    const std::pair<const char*, int> patterns[] = {{"find", kFind}, {"match", kMatch}, {"gmatch", kGmatch},
+                                                    {"gsub", kGsub}};
+    for (const auto& [name, kind] : patterns) {
+        lua_getfield(L, -1, name);
+        lua_pushinteger(L, kind);
+        lua_pushcclosure(L, sandbox_pattern, 2);
+        lua_setfield(L, -2, name);
+    }
     lua_pop(L, 1);
     // Installed before the strict metatable: the chunk reads pcall/xpcall as globals.
     if (luaL_loadbufferx(L, kPcallWrappers, std::strlen(kPcallWrappers), kSandboxChunk, "t") != LUA_OK)

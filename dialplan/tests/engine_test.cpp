@@ -395,5 +395,39 @@ end
     EXPECT_EQ(top.error().message, "gc.lua:1: setmetatable: __gc is not allowed in a dialplan");
 }
 
+TEST(DialplanEngine, CostlyPatternsAreRefusedBeforeMatching) {
+    // The matcher backtracks in C, out of the hook's reach: without the guard this takes minutes.
+    Engine e;
+    auto script = must_check(e, "function route(call)\n  local s = string.rep('a', 2000)\n  s:find('.-.-.-b')\nend\n",
+                             "pat.lua");
+    SimulatedCall call;
+    Step step = run_call(e, 1, script, call);
+    EXPECT_EQ(step.state, Step::State::failed);
+    EXPECT_THAT(step.error, HasSubstr("pat.lua:3: pattern too costly for a 2000-character string (3 repetitions)"));
+
+    // Everyday patterns on numbers and URIs pass; plain find is never limited.
+    auto everyday = must_check(e, R"(
+function route(call)
+  local user, host = ("sip:1001@pbx.example.com:5060"):match("^sip:(.-)@(.-):%d+$")
+  local n = select(2, call.to:gsub("%d", "%0"))
+  call:log(user .. " " .. host .. " " .. n .. " " .. tostring(string.rep("-", 100000):find("--", 1, true)))
+  for d in ("1-2-3"):gmatch("[%d-]") do call:log(d) end
+end
+)");
+    SimulatedCall ok;
+    EXPECT_EQ(run_call(e, 2, everyday, ok).state, Step::State::finished);
+    EXPECT_THAT(ok.steps(), ElementsAre("log info 1001 pbx.example.com 4 1", "log info 1", "log info -", "log info 2",
+                                        "log info -", "log info 3"));
+
+    // A loop of matches each under the limit is charged to the budget.
+    Engine small(Limits{1'000'000, 10'000'000, 1 << 20});
+    auto loop = must_check(small, "function route(call)\n  local s = string.rep('a', 120)\n"
+                                  "  while true do s:find('.-.-b') end\nend\n", "loop.lua");
+    SimulatedCall looping;
+    step = run_call(small, 3, loop, looping);
+    EXPECT_EQ(step.state, Step::State::failed);
+    EXPECT_EQ(step.error, "loop.lua:3: instruction budget exceeded (a loop that never waits?)");
+}
+
 }  // namespace
 }  // namespace sb::dialplan
