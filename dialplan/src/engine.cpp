@@ -25,6 +25,7 @@ namespace {
 constexpr int kMaxDestinations = 64;
 constexpr int kMaxHookEvery = 1000;
 constexpr const char* kSandboxChunk = "=sandbox";
+constexpr std::size_t kAllocBytesPerInstruction = 4;
 
 struct LuaClose {
     void operator()(lua_State* L) const { lua_close(L); }
@@ -83,7 +84,15 @@ void* limited_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
         return nullptr;
     }
     void* p = std::realloc(ptr, nsize);
-    if (p) r->used = r->used - old + nsize;
+    if (p) {
+        r->used = r->used - old + nsize;
+        // C work that builds data (string.rep, .., table.concat, growing tables) runs between hook
+        // ticks: charge it by the bytes it allocates, so the next tick can stop a loop of it.
+        if (nsize > old) {
+            r->slice_used += (nsize - old) / kAllocBytesPerInstruction;
+            r->total_used += (nsize - old) / kAllocBytesPerInstruction;
+        }
+    }
     return p;
 }
 
@@ -134,8 +143,8 @@ void charge(lua_State* L, Run* r, std::uint64_t n) {
     r->slice_used += n;
     r->total_used += n;
     if (r->kill == Kill::none) {
-        if (r->total_used > r->limits.instructions_per_call) r->kill = Kill::call_budget;
-        else if (r->slice_used > r->limits.instructions_per_slice) r->kill = Kill::slice_budget;
+        if (r->slice_used > r->limits.instructions_per_slice) r->kill = Kill::slice_budget;
+        else if (r->total_used > r->limits.instructions_per_call) r->kill = Kill::call_budget;
     }
     if (r->kill != Kill::none) raise_with_where(L, kill_text(r->kill));
 }
@@ -248,14 +257,17 @@ enum PatternFunction { kFind = 1, kMatch, kGmatch, kGsub };
 
 int sandbox_pattern(lua_State* L) {
     const int kind = static_cast<int>(lua_tointeger(L, lua_upvalueindex(2)));
-    if (lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING && !(kind == kFind && lua_toboolean(L, 4))) {
+    if (lua_type(L, 1) == LUA_TSTRING && lua_type(L, 2) == LUA_TSTRING) {
         std::size_t plen = 0;
         const char* p = lua_tolstring(L, 2, &plen);
         const double n = static_cast<double>(lua_rawlen(L, 1)) + 1;
-        const bool anchored = plen > 0 && p[0] == '^' && kind != kGmatch;
-        const int e = std::min(pattern_repetitions(p, plen), 4) + (anchored ? 0 : 1);
+        const bool plain = kind == kFind && lua_toboolean(L, 4);
+        const int q = plain ? 0 : pattern_repetitions(p, plen);
+        const bool anchored = !plain && plen > 0 && p[0] == '^' && kind != kGmatch;
+        const int e = std::min(q, 4) + (anchored ? 0 : 1);
         double cost = 1;
         for (int i = 0; i < e; ++i) cost *= n;
+        if (q == 0) cost *= static_cast<double>(plen) + 1;  // a literal search compares at each position
         if (cost > kMaxPatternCost)
             return luaL_error(L, "pattern too costly for a %d-character string (%d repetitions): anchor it "
                                  "with ^, shorten the string or use fewer .- and .*",

@@ -405,7 +405,7 @@ TEST(DialplanEngine, CostlyPatternsAreRefusedBeforeMatching) {
     EXPECT_EQ(step.state, Step::State::failed);
     EXPECT_THAT(step.error, HasSubstr("pat.lua:3: pattern too costly for a 2000-character string (3 repetitions)"));
 
-    // Everyday patterns on numbers and URIs pass; plain find is never limited.
+    // Everyday patterns on numbers and URIs pass, and so does a plain search in a long string.
     auto everyday = must_check(e, R"(
 function route(call)
   local user, host = ("sip:1001@pbx.example.com:5060"):match("^sip:(.-)@(.-):%d+$")
@@ -427,6 +427,30 @@ end
     step = run_call(small, 3, loop, looping);
     EXPECT_EQ(step.state, Step::State::failed);
     EXPECT_EQ(step.error, "loop.lua:3: instruction budget exceeded (a loop that never waits?)");
+}
+
+TEST(DialplanEngine, CWorkIsChargedToTheBudget) {
+    // Each line does a lot of work in C for few instructions: it must still end within the budget.
+    Engine e;
+    const char* scripts[] = {
+        "function route(call)\n  local big = string.rep('a', 300000)\n  while true do local x = big .. 'b' end\nend\n",
+        "function route(call)\n  while true do local x = string.rep('ab', 100000) end\nend\n",
+        "function route(call)\n  local t = {}\n  for i = 1, 10000 do t[i] = 'x' end\n"
+        "  while true do local s = table.concat(t) end\nend\n",
+    };
+    std::uint64_t id = 0;
+    for (const char* src : scripts) {
+        auto script = must_check(e, src, "c.lua");
+        SimulatedCall call;
+        Step step = run_call(e, ++id, script, call);
+        EXPECT_EQ(step.state, Step::State::failed) << src;
+        EXPECT_THAT(step.error, HasSubstr("c.lua:")) << src;
+        EXPECT_THAT(step.error, HasSubstr("instruction budget")) << src;
+    }
+    auto plain = must_check(e, "function route(call)\n  local s = string.rep('a', 200000)\n"
+                               "  s:find(string.rep('a', 1000) .. 'b', 1, true)\nend\n", "plain.lua");
+    SimulatedCall call;
+    EXPECT_THAT(run_call(e, ++id, plain, call).error, HasSubstr("plain.lua:3: pattern too costly"));
 }
 
 }  // namespace
