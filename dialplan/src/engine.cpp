@@ -26,6 +26,7 @@ constexpr int kMaxDestinations = 64;
 constexpr int kMaxHookEvery = 1000;
 constexpr const char* kSandboxChunk = "=sandbox";
 constexpr std::size_t kAllocBytesPerInstruction = 4;
+constexpr std::size_t kMaxStringBytes = 16 * 1024;
 
 struct LuaClose {
     void operator()(lua_State* L) const { lua_close(L); }
@@ -42,6 +43,7 @@ struct Engine::Run {
     // Memory accounting of this call's lua_State.
     std::size_t used = 0;
     bool refused = false;  // the allocator refused at least once
+    bool string_refused = false;  // ... because a string was too long
     // Instruction budget.
     int hook_every = kMaxHookEvery;
     std::uint64_t slice_used = 0;
@@ -81,6 +83,12 @@ void* limited_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
     }
     if (nsize > old && r->used - old + nsize > r->limits.memory_bytes) {
         r->refused = true;
+        return nullptr;
+    }
+    // Comparing or hashing a string is one instruction whatever its length: keep strings short so
+    // that no instruction costs much (a new object's osize is its type, lgc.c luaC_newobj).
+    if (ptr == nullptr && osize == LUA_TSTRING && nsize > kMaxStringBytes + 64) {
+        r->string_refused = true;
         return nullptr;
     }
     void* p = std::realloc(ptr, nsize);
@@ -630,7 +638,12 @@ std::string error_text(lua_State* L, Run* r, int status) {
     std::string msg;
     if (lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
     else msg = std::string("error object is a ") + luaL_typename(L, -1) + " value";
-    if (status == LUA_ERRMEM || msg == "not enough memory" || r->kill == Kill::memory) {
+    if ((status == LUA_ERRMEM || msg == "not enough memory" || r->kill == Kill::memory) && r->string_refused &&
+        !r->refused) {
+        lua_Debug ar;
+        if (script_frame(L, ar)) where = std::string(ar.short_src) + ":" + std::to_string(ar.currentline) + ": ";
+        msg = where + "string longer than " + std::to_string(kMaxStringBytes) + " bytes (dialplan strings are kept short)";
+    } else if (status == LUA_ERRMEM || msg == "not enough memory" || r->kill == Kill::memory) {
         r->kill = Kill::memory;
         // The coroutine's stack is not unwound after an error: find the script's line there.
         lua_Debug ar;
