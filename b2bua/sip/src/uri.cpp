@@ -218,11 +218,8 @@ bool params_equivalent(const Uri& a, const Uri& b) {
         ps.remove_prefix(1);
         std::size_t semi = ps.find(';');
         std::string_view one = ps.substr(0, semi);
-        std::size_t eq = one.find('=');
-        std::string_view name = one.substr(0, eq);
-        std::string_view value = eq == std::string_view::npos ? std::string_view{} : one.substr(eq + 1);
+        std::string_view name = one.substr(0, one.find('='));
         // Only the first occurrence of a repeated name counts, as in Uri::param (keeps a == a).
-        (void)value;
         if (auto other = b.param(name); other && !iequals_unescaped(*a.param(name), *other)) return false;
         if (semi == std::string_view::npos) break;
         ps = ps.substr(semi);
