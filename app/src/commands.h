@@ -20,5 +20,6 @@ int ext_set(const Config& config, const ExtArgs& args);
 int ext_del(const Config& config, const std::string& number);
 int ext_import(const Config& config, const std::string& csv_file);
 int db_migrate(const Config& config);
+int dialplan_check(const std::string& file);
 
 }  // namespace sb::app

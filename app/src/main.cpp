@@ -68,6 +68,14 @@ int main(int argc, char** argv) {
     add_common(ext_import);
     ext_import->add_option("file", import_file, "CSV file")->required()->check(CLI::ExistingFile);
 
+    CLI::App* dialplan = app.add_subcommand("dialplan", "the Lua dialplan");
+    dialplan->require_subcommand(1);
+    std::string dialplan_file;
+    CLI::App* dialplan_check =
+        dialplan->add_subcommand("check", "compile a dialplan script and report its errors with line numbers");
+    add_common(dialplan_check);
+    dialplan_check->add_option("file", dialplan_file, "Lua script")->required()->check(CLI::ExistingFile);
+
     CLI::App* dbcmd = app.add_subcommand("db", "database maintenance");
     dbcmd->require_subcommand(1);
     CLI::App* migrate = dbcmd->add_subcommand("migrate", "apply pending schema migrations");
@@ -95,6 +103,7 @@ int main(int argc, char** argv) {
 
     if (run->parsed()) return sb::app::run_server(config);
     if (migrate->parsed()) return sb::app::db_migrate(config);
+    if (dialplan_check->parsed()) return sb::app::dialplan_check(dialplan_file);
     ext_args.password = read_password(password);
     ext_args.name = name;
     if (enable && disable) {
