@@ -35,6 +35,7 @@ struct Limits {
 struct Script {
     std::string name;
     std::string source;
+    std::int64_t version = 0;  // the stored version it came from (db dialplans); 0 for a file
 };
 
 // Where a call's script stands after start() or resume().
