@@ -903,3 +903,303 @@ class UserAgent:
 
 def describe(resp):
     return "no response" if resp is None else str(resp)
+
+
+# --------------------------------------------------------------------------------------------
+# calls: other `switchboard` commands, SIPp peers in the background, SIPp message traces, and
+# a Python INVITE with proxy digest auth (added for test_calls.py)
+# --------------------------------------------------------------------------------------------
+
+def switchboard_cli(sb, *args, stdin=None, timeout=120):
+    """Runs `switchboard ARGS --data-dir DIR [--config FILE]` on sb's data dir (like
+    Switchboard.ext) and returns its output; a non-zero exit raises SwitchboardError."""
+    cmd = [sb.binary, *args, "--data-dir", sb.data_dir]
+    if sb.config is not None:
+        cmd += ["--config", sb.config_path]
+    r = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    out = r.stdout.decode("utf-8", "replace")
+    if r.returncode != 0:
+        raise SwitchboardError(f"{' '.join(cmd[1:])} failed ({r.returncode}):\n{out}")
+    return out
+
+
+def dialplan_load(sb, path):
+    """`switchboard dialplan load PATH`: stores and activates a new version; returns its number
+    (the last integer the command printed)."""
+    out = switchboard_cli(sb, "dialplan", "load", path)
+    numbers = re.findall(r"\d+", out)
+    if not numbers:
+        raise SwitchboardError(f"`dialplan load {path}` printed no version number:\n{out}")
+    return int(numbers[-1])
+
+
+def dialplan_activate(sb, version):
+    return switchboard_cli(sb, "dialplan", "activate", str(version))
+
+
+def port_taken(host, port, transport="udp"):
+    """True when something is bound to host:port (we cannot bind it without SO_REUSEADDR)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
+    try:
+        s.bind((host, port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
+class TraceEntry:
+    def __init__(self, direction, message):
+        self.direction = direction  # "sent" or "received"
+        self.message = message      # SipMessage
+
+    def __repr__(self):
+        return f"{self.direction}: {self.message.start_line}"
+
+
+def parse_sipp_trace(text):
+    """SIPp's -trace_msg file -> [TraceEntry] in order. Each entry there starts with a line of
+    dashes and a timestamp, then 'UDP message sent (N bytes):' or 'UDP message received [N]
+    bytes :', a blank line and the message (SIPp writes LF line ends)."""
+    out = []
+    blocks = re.split(r"(?m)^-{20,}[^\n]*\n", text)
+    for block in blocks:
+        m = re.match(r"\s*(?:\w+ )?message (sent|received)[^\n]*\n\n?", block)
+        if not m:
+            continue
+        raw = block[m.end():].rstrip("\n")
+        if not raw.strip():
+            continue
+        head, sep, body = raw.partition("\n\n")
+        head = head.replace("\r\n", "\n").replace("\n", "\r\n")
+        out.append(TraceEntry(m.group(1), SipMessage((head + "\r\n\r\n" + body).encode("utf-8"))))
+    return out
+
+
+def sipp_received(result):
+    """The SIP messages a SIPp run received ([SipMessage]), from its message trace."""
+    return [e.message for e in parse_sipp_trace(result.messages) if e.direction == "received"]
+
+
+def sipp_sent(result):
+    return [e.message for e in parse_sipp_trace(result.messages) if e.direction == "sent"]
+
+
+def cseq_method(msg):
+    return (msg.get("cseq") or " ").split()[-1].upper()
+
+
+class SippPeer:
+    """One SIPp process in the background, started now and waited for later.
+
+    Client mode (remote=(host, port)): a UAC scenario. Server mode (remote=None): a UAS scenario
+    (SIPp waits for the first request). local_port fixes the port (a callee phone listens where
+    it registered from); keys: {name: value} passed as -key name value ([name] in the scenario).
+    SIPp's own -timeout bounds it, and wait() kills it (by its PID) 30 s after that at the latest.
+    """
+
+    def __init__(self, scenario, remote=None, service="sipp", auth_user=None, password=None,
+                 local_ip="127.0.0.1", local_port=None, transport="udp", keys=None, count=1,
+                 timeout=20, extra=(), rows=None):
+        exe = require_tool("sipp")
+        self.path = scenario if os.path.isabs(scenario) else os.path.join(SCENARIOS, scenario)
+        require_file(self.path, "SIPp scenario")
+        self.timeout = timeout
+        self.local_ip = local_ip
+        self.local_port = local_port or free_port(local_ip)
+        self.transport = transport
+        self.work = tempfile.mkdtemp(prefix="sipp", dir="/tmp")
+        self._stat = os.path.join(self.work, "stat.csv")
+        self._err = os.path.join(self.work, "errors.log")
+        self._msg = os.path.join(self.work, "messages.log")
+        self._log = os.path.join(self.work, "logs.log")
+        self._screen = os.path.join(self.work, "screen.txt")
+        cmd = [exe]
+        if remote is not None:
+            cmd.append(f"{remote[0]}:{remote[1]}")
+        cmd += ["-sf", self.path, "-s", service,
+                "-i", local_ip, "-bind_local", "-p", str(self.local_port),
+                "-mp", str(free_port(local_ip)),
+                "-t", {"udp": "u1", "tcp": "t1"}[transport],
+                "-m", str(count),
+                "-timeout", f"{timeout}s", "-timeout_error",
+                "-default_behaviors", "abortunexp",
+                "-nostdin",
+                "-trace_stat", "-stf", self._stat, "-fd", "1",
+                "-trace_err", "-error_file", self._err,
+                "-trace_msg", "-message_file", self._msg,
+                "-trace_logs", "-log_file", self._log]
+        if remote is not None:
+            cmd += ["-r", "10", "-rp", "1000"]
+        if auth_user is not None:
+            cmd += ["-au", auth_user]
+        if password is not None:
+            cmd += ["-ap", password]
+        for k, v in (keys or {}).items():
+            cmd += ["-key", str(k), str(v)]
+        if rows is not None:
+            inf = os.path.join(self.work, "data.csv")
+            with open(inf, "w") as f:
+                f.write("SEQUENTIAL\n")
+                for row in rows:
+                    f.write(";".join(str(c) for c in row) + ";\n")
+            cmd += ["-inf", inf]
+        cmd += list(extra)
+        self.cmd = cmd
+        self._screen_f = open(self._screen, "wb")
+        self.proc = subprocess.Popen(cmd, cwd=self.work, stdin=subprocess.DEVNULL,
+                                     stdout=self._screen_f, stderr=subprocess.STDOUT)
+        self.result = None
+        _live.add(self)
+
+    def wait_listening(self, within=10.0):
+        """Wait until SIPp has bound its port (a server-mode peer is ready for requests)."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"SIPp exited ({self.proc.returncode}) before listening:\n"
+                                     f"{self.wait().describe()}")
+            if port_taken(self.local_ip, self.local_port, self.transport):
+                return self
+            time.sleep(0.02)
+        raise AssertionError(f"SIPp did not bind {self.local_ip}:{self.local_port} within {within} s")
+
+    def running(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout=None):
+        """Wait for SIPp to end (at most timeout s, default its own -timeout + 30 s; then it is
+        killed) and return its SippResult."""
+        if self.result is not None:
+            return self.result
+        timed_out = False
+        try:
+            self.proc.wait(timeout=self.timeout + 30 if timeout is None else timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop_pid(self.proc, 2)
+        return self._collect(timed_out)
+
+    def stop(self):
+        """End it now (SIGTERM, then SIGKILL: our own child) and return what it recorded."""
+        if self.result is not None:
+            return self.result
+        _stop_pid(self.proc, 3)
+        return self._collect(True)
+
+    def _collect(self, timed_out):
+        def read(p):
+            with contextlib.suppress(OSError):
+                with open(p, encoding="utf-8", errors="replace") as f:
+                    return f.read()
+            return ""
+
+        with contextlib.suppress(Exception):
+            self._screen_f.close()
+        stats = {}
+        text = read(self._stat)
+        if text.strip():
+            rows_ = list(csv.reader(text.strip().splitlines(), delimiter=";"))
+            if len(rows_) >= 2:
+                stats = dict(zip(rows_[0], rows_[-1]))
+        self.result = SippResult(self.cmd, None if timed_out else self.proc.returncode, stats,
+                                 read(self._screen), read(self._err), read(self._msg),
+                                 read(self._log), timed_out)
+        self.close()
+        return self.result
+
+    def close(self):
+        if self.proc.poll() is None:
+            _stop_pid(self.proc, 2)
+        with contextlib.suppress(Exception):
+            self._screen_f.close()
+        if self.work:
+            if KEEP:
+                print(f"[harness] kept {self.work}", file=sys.stderr)
+            else:
+                shutil.rmtree(self.work, ignore_errors=True)
+            self.work = None
+        _live.discard(self)
+
+
+def sip_register_at(server, ext, password, local_ip, local_port, expires=300, timeout=10):
+    """REGISTER ext with the Contact sip:EXT@local_ip:local_port, sent by SIPp (register.xml)
+    from that very address and port, so that a SIPp callee started there later receives the
+    INVITEs. Returns the SippResult (returncode 0 and 1 successful call when it worked)."""
+    contact = f"sip:{ext}@{local_ip}:{local_port}"
+    peer = SippPeer("register.xml", remote=server, service=ext, auth_user=ext, password=password,
+                    local_ip=local_ip, local_port=local_port, rows=[[contact, expires]],
+                    timeout=timeout)
+    return peer.wait()
+
+
+def invite_status(server, caller, password, to_user, local_ip="127.0.0.1", timeout=5.0):
+    """A quick authenticated INVITE without SDP that expects a failure: INVITE -> 407 -> ACK ->
+    INVITE with Proxy-Authorization -> final response -> ACK (or, if it was a 2xx, ACK and BYE).
+    Returns the final response to the authenticated INVITE (SipMessage) or None."""
+    with SipClient(server, local_ip) as c:
+        call_id = new_token(20) + "@" + local_ip
+        tag = new_token(8)
+        host = server[0]
+        ruri = f"sip:{to_user}@{host}:{server[1]}"
+
+        def invite(cseq, extra=()):
+            branch = "z9hG4bK" + new_token(16)
+            lines = [f"INVITE {ruri} SIP/2.0",
+                     f"Via: SIP/2.0/UDP {local_ip}:{c.local_port};branch={branch};rport",
+                     "Max-Forwards: 70",
+                     f"From: <sip:{caller}@{host}>;tag={tag}",
+                     f"To: <sip:{to_user}@{host}>",
+                     f"Call-ID: {call_id}",
+                     f"CSeq: {cseq} INVITE",
+                     f"Contact: <sip:{caller}@{local_ip}:{c.local_port}>",
+                     "User-Agent: switchboard-integration-test"]
+            lines += list(extra)
+            lines += ["Content-Length: 0", "", ""]
+            return "\r\n".join(lines), branch
+
+        def ack(resp, cseq, branch, uri=ruri):
+            c.send("\r\n".join([
+                f"ACK {uri} SIP/2.0",
+                f"Via: SIP/2.0/UDP {local_ip}:{c.local_port};branch={branch};rport",
+                "Max-Forwards: 70",
+                f"From: <sip:{caller}@{host}>;tag={tag}",
+                f"To: {resp.get('to')}",
+                f"Call-ID: {call_id}",
+                f"CSeq: {cseq} ACK",
+                "Content-Length: 0", "", ""]))
+
+        text, branch = invite(1)
+        first = c.transact(text, branch, timeout)
+        if first is None:
+            return None
+        ack(first, 1, branch)
+        if first.status != 407:
+            return first
+        chal = next((ch for ch in first.challenges("proxy-authenticate")
+                     if ch.get("algorithm", "MD5").upper() == "MD5"), None)
+        if chal is None:
+            raise AssertionError(f"the 407 offers no MD5 challenge:\n{first}")
+        auth = authorization(chal, caller, password, "INVITE", ruri)
+        text, branch = invite(2, [f"Proxy-Authorization: {auth}"])
+        final = c.transact(text, branch, timeout)
+        if final is None:
+            return None
+        if final.status >= 300:
+            ack(final, 2, branch)
+        else:  # unexpectedly answered: end the call
+            contacts = final.contacts()
+            uri = contacts[0][0] if contacts else ruri
+            ack(final, 2, "z9hG4bK" + new_token(16), uri)
+            c.send("\r\n".join([
+                f"BYE {uri} SIP/2.0",
+                f"Via: SIP/2.0/UDP {local_ip}:{c.local_port};branch=z9hG4bK{new_token(16)};rport",
+                "Max-Forwards: 70",
+                f"From: <sip:{caller}@{host}>;tag={tag}",
+                f"To: {final.get('to')}",
+                f"Call-ID: {call_id}",
+                "CSeq: 3 BYE",
+                "Content-Length: 0", "", ""]))
+        return final
