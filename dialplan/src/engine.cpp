@@ -655,24 +655,6 @@ std::string error_text(lua_State* L, Run* r, int status) {
 
 }  // namespace
 
-std::string_view to_string(BridgeResult r) {
-    switch (r) {
-        case BridgeResult::answered: return "answered";
-        case BridgeResult::busy: return "busy";
-        case BridgeResult::noanswer: return "noanswer";
-        case BridgeResult::unavailable: return "unavailable";
-        case BridgeResult::failed: return "failed";
-    }
-    return "failed";
-}
-
-std::optional<BridgeResult> parse_bridge_result(std::string_view s) {
-    for (auto r : {BridgeResult::answered, BridgeResult::busy, BridgeResult::noanswer,
-                   BridgeResult::unavailable, BridgeResult::failed})
-        if (to_string(r) == s) return r;
-    return std::nullopt;
-}
-
 namespace {
 
 // Creates the state and runs setup(); returns "" or the error.

@@ -29,7 +29,11 @@ public:
           transport_(io_, index, server.config_.transport, *this),
           txns_(server.services_.clock, wheel_, *this, *this, server.config_.transactions),
           registrar_(server.services_.clock, server.config_.registrar, server.services_.authenticator,
-                     server.services_.locations, server.services_.bindings) {}
+                     server.services_.locations, server.services_.bindings),
+          calls_(server.config_.calls,
+                 call::CallServices{server.services_.clock, server.services_.authenticator, server.services_.locations,
+                                    server.services_.credentials, server.services_.media, server.services_.records},
+                 txns_, *this, wheel_, server.services_.routers(), index) {}
 
     Status listen(const std::vector<transport::ListenSpec>& specs) { return transport_.listen(specs); }
 
@@ -44,6 +48,7 @@ public:
     void stop() {
         asio::post(io_, [this] {
             tick_.cancel();
+            calls_.stop();
             txns_.stop();
             transport_.stop();
             io_.stop();
@@ -97,13 +102,17 @@ public:
 
     // txn::ServerUser
     void on_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow) override {
+        if (call::CallManager::handles(req) && !check_request(req)) {
+            calls_.on_request(id, req, flow);
+            return;
+        }
         std::string out;
         int status = handle(id, req, flow, out);
         if (status > 0) txns_.respond(id, std::move(out), status);
     }
-    void on_ack(const sip::Message&, const Flow&) override {}  // no dialogs yet: nothing to acknowledge
-    void on_transport_error(txn::ServerTxnId) override {}
-    void on_timeout(txn::ServerTxnId) override {}
+    void on_ack(const sip::Message& ack, const Flow& flow) override { calls_.on_ack(ack, flow); }
+    void on_transport_error(txn::ServerTxnId id) override { calls_.on_server_gone(id); }
+    void on_timeout(txn::ServerTxnId id) override { calls_.on_server_gone(id); }
 
 private:
     // A banned address, or a known scanner (which is banned on sight): dropped without an answer,
@@ -150,17 +159,11 @@ private:
                     w.header("Accept-Language", "en");
                     w.header("Supported", kSupported);
                 });
-            case sip::Method::CANCEL: {
-                // RFC 3261 9.2: 481 when there is no INVITE transaction to cancel.
-                txn::ServerTxnId invite = txns_.find_cancelled_invite(id);
-                if (!invite) return simple(481, "Call/Transaction Does Not Exist", none);
-                return simple(200, "OK", none);
-            }
-            case sip::Method::BYE: return simple(481, "Call/Transaction Does Not Exist", none);
-            case sip::Method::INVITE:
-                // Calls arrive with the B2BUA (issue: Calls). Until then, say so plainly.
-                return simple(501, "Not Implemented (calls are not enabled in this build)", none);
-            default: return 0;
+            case sip::Method::CANCEL:
+            case sip::Method::BYE:
+            case sip::Method::INVITE: return 0;  // the CallManager's (passed on above)
+            case sip::Method::MESSAGE: return simple(501, "Not Implemented (no pager messages outside calls)", none);
+            default: return simple(481, "Call/Transaction Does Not Exist", none);  // needs a dialog
         }
     }
 
@@ -182,6 +185,7 @@ private:
     transport::ShardTransport transport_;
     txn::TransactionLayer txns_;
     registrar::Registrar registrar_;
+    call::CallManager calls_;
     std::thread thread_;
 
     friend class SipServer;
@@ -195,6 +199,8 @@ SipServer::SipServer(ServerConfig config, Services services)
 SipServer::~SipServer() { stop(); }
 
 SipServer::Shard& SipServer::owner_of(std::string_view call_id) {
+    // B-legs' Call-IDs name the shard of their call.
+    if (auto s = call::b2b_call_id_shard(call_id); s && *s < shards_.size()) return *shards_[*s];
     return *shards_[std::hash<std::string_view>{}(call_id) % shards_.size()];
 }
 

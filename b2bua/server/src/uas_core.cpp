@@ -15,7 +15,11 @@ bool method_allowed(sip::Method m) {
         case sip::Method::CANCEL:
         case sip::Method::BYE:
         case sip::Method::OPTIONS:
-        case sip::Method::REGISTER: return true;
+        case sip::Method::REGISTER:
+        case sip::Method::UPDATE:
+        case sip::Method::INFO:
+        case sip::Method::MESSAGE:
+        case sip::Method::NOTIFY: return true;
         default: return false;
     }
 }

@@ -1,7 +1,8 @@
 #pragma once
-// CallApi: the only way a dialplan script reaches a call. The script asks, the engine does: every
-// side effect goes through this interface, so the same script runs against the B2BUA's real call
-// and against SimulatedCall (unit tests, `switchboard dialplan simulate`).
+// CallApi: the only way the routing logic (the Lua dialplan) reaches a call. The script asks, the
+// call does: every side effect goes through this interface, so the same script runs against the
+// B2BUA's real call and against dialplan::SimulatedCall (unit tests, `switchboard dialplan
+// simulate`). It lives in b2bua/call because the dependency runs dialplan -> b2bua/call.
 //
 // Threading: a CallApi is used only on the shard thread that owns its call, from inside
 // Engine::start/resume. Implementations must not throw; the engine catches anything that escapes
@@ -15,7 +16,7 @@
 #include <span>
 #include <string_view>
 
-namespace sb::dialplan {
+namespace sb::call {
 
 enum class LogLevel { debug, info, warn, error };
 
@@ -65,4 +66,4 @@ public:
     virtual void bridge(const BridgeRequest& request) = 0;
 };
 
-}  // namespace sb::dialplan
+}  // namespace sb::call

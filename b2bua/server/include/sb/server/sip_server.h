@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "sb/auth/ban_list.h"
+#include "sb/call/call_manager.h"
+#include "sb/call/router.h"
 #include "sb/auth/scanner_filter.h"
 #include "sb/common/clock.h"
 #include "sb/common/result.h"
@@ -25,7 +27,9 @@ struct ServerConfig {
     transport::TransportConfig transport;
     txn::TxnConfig transactions;
     registrar::RegistrarConfig registrar;
+    call::CallConfig calls;
     std::string server_name = "Switchboard";
+    ServerConfig() { transactions.trying_delay = Duration{0}; }  // 100 Trying at once to every INVITE
 };
 
 // Shared, thread-safe services the shards use. Owned by the caller; must outlive the server.
@@ -36,6 +40,10 @@ struct Services {
     registrar::BindingSink& bindings;
     auth::BanList& bans;
     const auth::ScannerFilter& scanners;
+    const registrar::CredentialCache& credentials;
+    media::MediaEngine& media;
+    call::RouterFactory routers;  // one Router per shard (the dialplan)
+    call::CallRecordSink* records = nullptr;
 };
 
 class SipServer {

@@ -14,9 +14,9 @@ struct Rejection {
 };
 
 // Methods this server handles (Allow header value).
-inline constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER";
+inline constexpr std::string_view kAllow = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, MESSAGE, NOTIFY";
 // Option tags we support (Supported header value; anything else in Require gets 420).
-inline constexpr std::string_view kSupported = "path";
+inline constexpr std::string_view kSupported = "path, timer";
 inline constexpr std::string_view kAccept = "application/sdp";
 
 // nullopt if the request may proceed. For 420 the caller lists unsupported tags with

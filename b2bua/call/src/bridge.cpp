@@ -1,0 +1,363 @@
+// Bridging: the dialplan's bridge() rings destinations (all at once or one after another), each
+// registered phone of an extension as its own B-leg; the first 2xx wins, the other forks get
+// CANCEL, a late 2xx is ACKed and ended with BYE, and when everything failed the best final
+// response (RFC 3261 16.7) decides the outcome.
+#include "impl.h"
+#include "sb/call/best_response.h"
+#include "sb/common/log.h"
+#include "sb/registrar/registrar.h"
+#include "sb/sip/text.h"
+#include "sb/sip/writer.h"
+
+namespace sb::call {
+
+namespace {
+
+bool is_extension_number(std::string_view s) {
+    if (s.empty() || s.size() > 32) return false;
+    for (char c : s)
+        if (!sip::is_alnum(c) && c != '_' && c != '.' && c != '+' && c != '-') return false;
+    return true;
+}
+
+std::string_view session_type(const sip::Message& m) {
+    return m.body().empty() ? std::string_view{} : m.value(sip::HeaderId::content_type);
+}
+
+}  // namespace
+
+void CallManager::Impl::api_bridge(Call& c, const BridgeRequest& req) {
+    if (c.answered || c.ended || c.bridging.active) {
+        deliver_outcome(c, Outcome{BridgeResult::failed, 500});
+        return;
+    }
+    Call::Bridge& b = c.bridging;
+    std::uint32_t step = b.step;  // steps keep counting across bridges: old forks stay told apart
+    b = Call::Bridge{};
+    b.step = step;
+    b.active = true;
+    for (std::string_view d : req.destinations) {
+        if (b.destinations.size() >= config_.max_destinations) break;
+        b.destinations.emplace_back(d);
+    }
+    b.timeout_s = std::clamp(req.timeout_s, 1, 600);
+    b.sequential = req.sequential;
+    start_step(c);
+}
+
+// Starts the next destination (sequential) or all of them (simultaneous). Destinations that cannot
+// ring (unknown, not registered) count as their failure response at once.
+void CallManager::Impl::start_step(Call& c) {
+    Call::Bridge& b = c.bridging;
+    for (;;) {
+        ++b.step;
+        b.step_timed_out = false;
+        std::size_t first = b.sequential ? b.next : 0;
+        std::size_t last = b.sequential ? std::min(b.next + 1, b.destinations.size()) : b.destinations.size();
+        b.next = last;
+        std::size_t started = 0;
+        std::int64_t now = services_.clock.unix_seconds();
+        for (std::size_t i = first; i < last; ++i) {
+            const std::string& dest = b.destinations[i];
+            if (dest.starts_with("sip:")) {
+                auto uri = sip::parse_uri(dest);
+                auto ep = uri ? Endpoint::from_ip(uri->host.starts_with('[') ? uri->host.substr(1, uri->host.size() - 2)
+                                                                              : uri->host,
+                                                  uri->port_or_default())
+                              : std::nullopt;
+                if (!ep) {
+                    b.statuses.push_back(416);  // only IP literals until trunks resolve names
+                    continue;
+                }
+                Flow flow;
+                flow.transport = TransportKind::udp;
+                flow.local = c.a_flow.transport == TransportKind::udp ? c.a_flow.local : Endpoint{};
+                flow.remote = *ep;
+                if (start_b_leg(c, dest, dest, flow, {})) ++started;
+                else b.statuses.push_back(503);
+                continue;
+            }
+            if (!is_extension_number(dest)) {
+                b.statuses.push_back(404);
+                continue;
+            }
+            auto cred = services_.credentials.find(dest);
+            if (!cred || !cred->enabled) {
+                b.statuses.push_back(404);
+                continue;
+            }
+            auto bindings = services_.locations.lookup("sip:" + dest, now);
+            if (bindings.empty()) {
+                b.statuses.push_back(480);
+                continue;
+            }
+            std::size_t before = started;
+            for (const registrar::Binding& binding : bindings) {
+                if (c.legs.size() > config_.max_destinations * 4) break;
+                if (start_b_leg(c, dest, binding.contact, binding.received, binding.path)) ++started;
+            }
+            if (started == before) b.statuses.push_back(503);
+        }
+        if (started > 0) {
+            wheel_.schedule(c.bridge_timer, services_.clock.now() + std::chrono::seconds(b.timeout_s));
+            return;
+        }
+        if (!(b.sequential && b.next < b.destinations.size())) break;
+    }
+    finish_bridge(c);
+}
+
+bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::string_view target,
+                                    const Flow& flow, const std::vector<std::string>& path) {
+    auto owned = std::make_unique<Leg>(c, static_cast<std::uint32_t>(c.legs.size()));
+    Leg& leg = *owned;
+    leg.destination = std::string(destination);
+    leg.step = c.bridging.step;
+    leg.sent_by = sent_by_for(flow);
+    dialog::Dialog& d = leg.dialog;
+    d.call_id = "sb" + std::to_string(shard_) + "-" + registrar::make_tag() + registrar::make_tag();
+    d.local_tag = registrar::make_tag();
+    std::string user = is_extension_number(destination) ? std::string(destination) : std::string{};
+    d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") + "<sip:" + c.cid_number + "@" +
+                  config_.realm + ">";
+    d.remote_uri = user.empty() ? "<" + std::string(target) + ">" : "<sip:" + user + "@" + config_.realm + ">";
+    d.remote_target = std::string(target);
+    d.route_set = path;  // RFC 3327: a registration's Path becomes the Route towards it
+    d.local_contact = contact_for(flow, leg.sent_by);
+    d.local_cseq = 0;
+    d.peer = flow;
+
+    std::string headers;
+    headers.append("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY\r\n");
+    headers.append("Supported: timer\r\n");
+    headers.append("Session-Expires: ").append(std::to_string(config_.session_expires_s)).append("\r\n");
+    headers.append("Min-SE: ").append(std::to_string(config_.min_se_s)).append("\r\n");
+    headers.append("User-Agent: ").append(config_.server_name).append("\r\n");
+    for (const auto& [name, value] : c.extra_headers) headers.append(name).append(": ").append(value).append("\r\n");
+
+    std::string body;
+    std::string_view type = session_type(c.invite);
+    if (!c.invite.body().empty()) {
+        auto offer = c.media->offer(0, leg.index, c.invite.body());
+        if (!offer) return false;
+        body = std::move(*offer);
+    }
+    leg.last_sdp_sent = body;
+    std::string branch = txns_.make_branch();
+    int mf = c.invite.max_forwards() < 0 ? 70 : std::max(0, c.invite.max_forwards() - 1);
+    std::string request = dialog::build_request(d, {.method = "INVITE", .branch = branch, .sent_by = leg.sent_by,
+                                                    .extra_headers = headers, .content_type = type,
+                                                    .body = body, .max_forwards = mf});
+    leg.invite_cseq = d.local_cseq;
+    auto started = txns_.start_client(std::move(request), sip::Method::INVITE, std::move(branch), flow, *user_);
+    if (!started) {
+        SB_DEBUG("call", "call {}: INVITE to {} failed: {}", c.id, target, started.error().message);
+        return false;
+    }
+    leg.invite_txn = track_client(c, started, leg.index, ClientRef::invite);
+    std::string key = dialog_key(d.call_id, d.local_tag);
+    dialogs_[key] = {c.id, leg.index};
+    c.dialog_keys.push_back(std::move(key));
+    c.legs.push_back(std::move(owned));
+    return true;
+}
+
+void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&, const sip::Message& resp) {
+    int status = resp.status();
+    if (status < 200) {
+        if (status == 100 || leg.invite_done || leg.cancelled) return;
+        if (!resp.to_tag().empty()) {
+            if (leg.dialog.remote_tag.empty()) dialog::uac_establish(leg.dialog, resp);
+            leg.state = LegState::early;
+        }
+        if (c.a_final_sent || c.ended) return;
+        // Ringing and early media reach the caller (one early dialog on the A side, whichever
+        // fork rings). SDP in a 1xx is an answer to the caller's offer.
+        std::string body;
+        std::string_view type;
+        if (!resp.body().empty() && !c.invite.body().empty()) {
+            if (auto a = c.media->answer(leg.index, 0, resp.body())) {
+                body = std::move(*a);
+                type = session_type(resp);
+            }
+        }
+        respond_a(c, status, resp.reason(), {}, type, body);
+        return;
+    }
+    if (status < 300) {
+        if (&leg == c.winner || (leg.state == LegState::terminated && !leg.ack.empty())) {
+            // A retransmitted 2xx: our ACK was lost.
+            if (!leg.ack.empty()) (void)sender_.send(leg.dialog.peer, leg.ack);
+            return;
+        }
+        if (c.winner || c.a_final_sent || c.ended || leg.cancelled) {
+            release_late_answer(c, leg, resp);
+            return;
+        }
+        leg.invite_done = true;
+        leg.final_status = status;
+        leg.final_reason = std::string(resp.reason());
+        answer_a_from(c, leg, resp);
+        return;
+    }
+    // A failure of this fork.
+    bool first = !leg.invite_done;
+    leg.invite_done = true;
+    leg.state = LegState::terminated;
+    if (!first) return;
+    leg.final_status = status;
+    leg.final_reason = std::string(resp.reason());
+    if (leg.cancelled || leg.step != c.bridging.step || !c.bridging.active) return;
+    c.bridging.statuses.push_back(status);
+    if (status >= 600) {
+        // 16.7 step 5: a 6xx ends the search; the other forks are cancelled.
+        for (auto& l : c.legs)
+            if (l->index != 0 && l->step == c.bridging.step && !l->invite_done && !l->cancelled)
+                cancel_leg(*l, "another destination declined");
+        c.bridging.next = c.bridging.destinations.size();
+    }
+    step_done(c);
+}
+
+void CallManager::Impl::on_b_invite_failure(Call& c, Leg& leg, int status, const char* reason) {
+    if (leg.invite_done) return;
+    leg.invite_done = true;
+    leg.state = LegState::terminated;
+    leg.final_status = status;
+    leg.final_reason = reason;
+    if (leg.cancelled || leg.step != c.bridging.step || !c.bridging.active) return;
+    c.bridging.statuses.push_back(status);
+    step_done(c);
+}
+
+// A failure (or timeout) came in: when no fork of the step is still ringing, go on.
+void CallManager::Impl::step_done(Call& c) {
+    for (auto& l : c.legs)
+        if (l->index != 0 && l->step == c.bridging.step && !l->invite_done && !l->cancelled) return;
+    wheel_.cancel(c.bridge_timer);
+    if (c.bridging.sequential && c.bridging.next < c.bridging.destinations.size()) {
+        start_step(c);
+        return;
+    }
+    finish_bridge(c);
+}
+
+void CallManager::Impl::finish_bridge(Call& c) {
+    Call::Bridge& b = c.bridging;
+    if (!b.active) return;
+    b.active = false;
+    wheel_.cancel(c.bridge_timer);
+    Outcome outcome = bridge_outcome(best_final_response(b.statuses), b.step_timed_out);
+    SB_DEBUG("call", "call {}: bridge ended: {} {}", c.id, to_string(outcome.result), outcome.code);
+    deliver_outcome(c, outcome);
+}
+
+void CallManager::Impl::on_bridge_timeout(Call& c) {
+    if (!c.bridging.active) return;
+    c.bridging.step_timed_out = true;
+    for (auto& l : c.legs)
+        if (l->index != 0 && l->step == c.bridging.step && !l->invite_done && !l->cancelled) cancel_leg(*l, "no answer");
+    if (c.bridging.sequential && c.bridging.next < c.bridging.destinations.size()) {
+        start_step(c);
+        return;
+    }
+    finish_bridge(c);
+}
+
+void CallManager::Impl::cancel_leg(Leg& leg, const char* why) {
+    leg.cancelled = true;
+    leg.final_reason = std::string("cancelled: ") + why;
+    if (!leg.invite_txn || leg.invite_done) return;
+    Call& c = leg.call;
+    auto cancel = txns_.cancel_client(leg.invite_txn, *user_);
+    if (cancel) track_client(c, cancel, leg.index, ClientRef::cancel);
+    if (c.media) c.media->release_leg(leg.index);
+}
+
+void CallManager::Impl::send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type, std::string_view body) {
+    std::string branch = txns_.make_branch();
+    leg.ack = dialog::build_ack(leg.dialog, cseq, {.branch = branch, .sent_by = leg.sent_by,
+                                                   .content_type = content_type, .body = body});
+    leg.ack_cseq = cseq;
+    leg.ack_waits_for_answer = false;
+    (void)sender_.send(leg.dialog.peer, leg.ack);
+}
+
+txn::ClientTxnId CallManager::Impl::send_in_dialog(Call& c, Leg& leg, std::string_view method, ClientRef::Kind kind,
+                                                   std::string_view extra_headers, std::string_view content_type,
+                                                   std::string_view body) {
+    std::string branch = txns_.make_branch();
+    std::string request = dialog::build_request(leg.dialog, {.method = method, .branch = branch,
+                                                             .sent_by = leg.sent_by, .extra_headers = extra_headers,
+                                                             .content_type = content_type, .body = body});
+    sip::Method m = method == "INVITE"   ? sip::Method::INVITE
+                    : method == "BYE"    ? sip::Method::BYE
+                    : method == "UPDATE" ? sip::Method::UPDATE
+                    : method == "INFO"   ? sip::Method::INFO
+                    : method == "MESSAGE" ? sip::Method::MESSAGE
+                    : method == "NOTIFY" ? sip::Method::NOTIFY
+                                         : sip::Method::extension;
+    return track_client(c, txns_.start_client(std::move(request), m, std::move(branch), leg.dialog.peer, *user_),
+                        leg.index, kind);
+}
+
+// The first 2xx: this fork wins. The others are cancelled, the B-leg is ACKed (or, when its 2xx
+// carries the offer, ACKed once the caller's ACK brings the answer) and the caller gets 200.
+void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& resp) {
+    c.winner = &winner;
+    c.answered = true;
+    c.bridging.active = false;
+    c.record.answered_at = now_ms();
+    wheel_.cancel(c.bridge_timer);
+    dialog::uac_establish(winner.dialog, resp);
+    winner.state = LegState::confirmed;
+    winner.peer_allows_update = false;
+    resp.for_each_value(sip::HeaderId::allow, [&](std::string_view m) {
+        if (sip::iequals(m, "UPDATE")) winner.peer_allows_update = true;
+        return !winner.peer_allows_update;
+    });
+    for (auto& l : c.legs)
+        if (l->index != 0 && l.get() != &winner && !l->invite_done && !l->cancelled) cancel_leg(*l, "answered elsewhere");
+
+    bool caller_offered = !c.invite.body().empty();
+    std::string body;
+    std::string_view type = session_type(resp);
+    if (!resp.body().empty()) {
+        auto sdp = caller_offered ? c.media->answer(winner.index, 0, resp.body())
+                                  : c.media->offer(winner.index, 0, resp.body());
+        if (sdp) body = std::move(*sdp);
+    }
+    if (caller_offered || resp.body().empty()) send_ack(winner, resp.cseq(), {}, {});
+    else {
+        winner.ack_waits_for_answer = true;
+        winner.ack_cseq = resp.cseq();
+    }
+    take_session_timer_b(winner, resp);
+
+    std::string extra;
+    negotiate_session_timer_a(c, extra);
+    c.a().state = LegState::confirmed;
+    c.a().last_sdp_sent = body;
+    respond_a(c, 200, "OK", extra, body.empty() ? std::string_view{} : type, body);
+    arm_session_timer(c.a());
+    arm_session_timer(winner);
+    wheel_.schedule(c.duration_timer, services_.clock.now() + config_.max_call_duration);
+    deliver_outcome(c, Outcome{BridgeResult::answered, resp.status()});
+}
+
+// A 2xx after the call was decided (another fork answered, the caller left, we cancelled): ACK it
+// so the phone stops retransmitting, then end that dialog with BYE (RFC 3261 16.7 would forward
+// it; a B2BUA has nobody to forward it to).
+void CallManager::Impl::release_late_answer(Call& c, Leg& leg, const sip::Message& resp) {
+    bool first = leg.ack.empty();
+    leg.invite_done = true;
+    if (leg.dialog.remote_tag.empty() || leg.dialog.remote_tag != resp.to_tag()) dialog::uac_establish(leg.dialog, resp);
+    send_ack(leg, resp.cseq(), {}, {});
+    if (!first) return;
+    leg.final_status = resp.status();
+    leg.final_reason = "answered late: released with BYE";
+    leg.state = LegState::terminated;
+    send_in_dialog(c, leg, "BYE", ClientRef::bye, {}, {}, {});
+}
+
+}  // namespace sb::call

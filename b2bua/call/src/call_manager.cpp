@@ -1,0 +1,617 @@
+// Calls and their A-legs: a new INVITE (authentication, the Call, routing), the caller's
+// responses, CANCEL, teardown, and the CallApi the Router drives.
+#include "sb/call/call_manager.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "impl.h"
+#include "sb/call/best_response.h"
+#include "sb/common/log.h"
+#include "sb/registrar/registrar.h"
+#include "sb/sip/name_addr.h"
+#include "sb/sip/writer.h"
+#include "sb/txn/response_route.h"
+
+namespace sb::call {
+
+namespace {
+
+std::string user_of(std::string_view name_addr_value) {
+    auto na = sip::parse_name_addr(name_addr_value);
+    if (!na) return {};
+    auto uri = sip::parse_uri(na->uri);
+    return uri ? sip::unescape(uri->user) : std::string{};
+}
+
+// Characters that may not reach a header value we write (no CR/LF, no quotes in display names).
+std::string clean(std::string_view s, std::size_t max) {
+    std::string out;
+    for (char c : s.substr(0, max))
+        if (c != '\r' && c != '\n' && c != '"' && c != '\\' && c != '\0') out += c;
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::size_t> b2b_call_id_shard(std::string_view call_id) {
+    if (call_id.size() < 4 || call_id[0] != 's' || call_id[1] != 'b') return std::nullopt;
+    std::size_t n = 0, i = 2;
+    for (; i < call_id.size() && i < 6 && sip::is_digit(call_id[i]); ++i) n = n * 10 + (call_id[i] - '0');
+    if (i == 2 || i >= call_id.size() || call_id[i] != '-') return std::nullopt;
+    return n;
+}
+
+// --- CallApi of a call -----------------------------------------------------------------------
+
+std::optional<std::string_view> Call::header(std::string_view name) const {
+    const sip::HeaderField* f = invite.find(name);
+    if (!f) return std::nullopt;
+    return f->value;
+}
+std::optional<std::string_view> Call::extension_number() const {
+    if (ext_number_.empty()) return std::nullopt;
+    return std::string_view(ext_number_);
+}
+std::optional<std::string_view> Call::extension_name() const {
+    if (ext_number_.empty()) return std::nullopt;
+    return std::string_view(ext_name_);
+}
+void Call::set_caller_id(std::string_view number, std::string_view name) {
+    cid_number = clean(number, 64);
+    cid_name = clean(name, 128);
+}
+void Call::set_header(std::string_view name, std::string_view value) {
+    if (extra_headers.size() >= 16) return;  // the engine bounds this too
+    extra_headers.emplace_back(clean(name, 64), clean(value, 1024));
+}
+void Call::log(LogLevel level, std::string_view text) {
+    switch (level) {
+        case LogLevel::debug: SB_DEBUG("dialplan", "call {}: {}", id, text); break;
+        case LogLevel::info: SB_INFO("dialplan", "call {}: {}", id, text); break;
+        case LogLevel::warn: SB_WARN("dialplan", "call {}: {}", id, text); break;
+        case LogLevel::error: SB_ERROR("dialplan", "call {}: {}", id, text); break;
+    }
+}
+void Call::answer() {
+    // Answering without a B-leg needs media of our own (prompts, tones): the media engine issue.
+    SB_WARN("dialplan", "call {}: call:answer() needs the media engine, which is not built yet; ignored", id);
+}
+
+void Leg::on_retransmit() { call.impl.retransmit_2xx(*this); }
+void Leg::on_session_timer() { call.impl.session_timer_fired(*this); }
+
+// --- CallManager ----------------------------------------------------------------------------
+
+CallManager::CallManager(CallConfig config, CallServices services, txn::TransactionLayer& txns,
+                         txn::Sender& sender, TimerWheel& wheel, std::unique_ptr<Router> router,
+                         std::size_t shard_index)
+    : impl_(std::make_unique<Impl>(std::move(config), services, txns, sender, wheel, std::move(router),
+                                   shard_index)) {
+    impl_->user_ = this;
+}
+CallManager::~CallManager() = default;
+
+bool CallManager::handles(const sip::Message& req) {
+    switch (req.method()) {
+        case sip::Method::INVITE:
+        case sip::Method::BYE:
+        case sip::Method::CANCEL: return true;
+        case sip::Method::OPTIONS:
+        case sip::Method::REGISTER: return false;
+        default: return !req.to_tag().empty();
+    }
+}
+void CallManager::on_request(txn::ServerTxnId id, const sip::Message& r, const Flow& f) { impl_->on_request(id, r, f); }
+void CallManager::on_ack(const sip::Message& ack, const Flow& flow) { impl_->on_ack(ack, flow); }
+void CallManager::on_server_gone(txn::ServerTxnId id) { impl_->on_server_gone(id); }
+void CallManager::on_response(txn::ClientTxnId id, const sip::Message& r) { impl_->on_client_response(id, r); }
+void CallManager::on_timeout(txn::ClientTxnId id) { impl_->on_client_failure(id, 408, "Request Timeout"); }
+void CallManager::on_transport_error(txn::ClientTxnId id) {
+    impl_->on_client_failure(id, 503, "Service Unavailable (transport error)");
+}
+void CallManager::stop() { impl_->stop(); }
+std::size_t CallManager::active_calls() const { return impl_->active_calls(); }
+
+CallManager::Impl::Impl(CallConfig config, CallServices services, txn::TransactionLayer& txns,
+                        txn::Sender& sender, TimerWheel& wheel, std::unique_ptr<Router> router,
+                        std::size_t shard_index)
+    : config_(std::move(config)),
+      services_(services),
+      txns_(txns),
+      sender_(sender),
+      wheel_(wheel),
+      router_(std::move(router)),
+      shard_(shard_index) {}
+
+CallManager::Impl::~Impl() { calls_.clear(); }
+
+std::int64_t CallManager::Impl::now_ms() const {
+    return services_.clock.unix_seconds() * 1000;  // call records need wall time; seconds suffice
+}
+
+std::string CallManager::Impl::dialog_key(std::string_view call_id, std::string_view local_tag) const {
+    std::string k;
+    k.reserve(call_id.size() + local_tag.size() + 1);
+    k.append(call_id).append(1, '\n').append(local_tag);
+    return k;
+}
+
+Leg* CallManager::Impl::leg_of(Call& c, std::uint32_t index) {
+    return index < c.legs.size() ? c.legs[index].get() : nullptr;
+}
+
+Leg* CallManager::Impl::other_leg(Call& c, const Leg& leg) {
+    if (!c.winner) return nullptr;
+    if (leg.index == 0) return c.winner;
+    return c.winner == &leg ? &c.a() : nullptr;
+}
+
+// Our address as the peer sees it. A socket bound to the wildcard address does not know it: ask
+// the kernel which source address it would route from (a connect()ed UDP socket sends nothing).
+std::string CallManager::Impl::sent_by_for(const Flow& flow) {
+    Endpoint local = flow.local;
+    bool unspecified = true;
+    for (std::size_t i = 0; i < (local.v6 ? 16u : 4u); ++i)
+        if (local.addr[i] != 0) unspecified = false;
+    if (unspecified) {
+        std::string ip = flow.remote.ip();
+        auto hit = source_cache_.find(ip);
+        if (hit != source_cache_.end()) {
+            local.addr = hit->second.addr;
+            local.v6 = hit->second.v6;
+        } else {
+            int fd = ::socket(flow.remote.v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+            if (fd >= 0) {
+                sockaddr_storage ss{};
+                socklen_t len = 0;
+                if (flow.remote.v6) {
+                    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+                    a->sin6_family = AF_INET6;
+                    a->sin6_port = htons(flow.remote.port ? flow.remote.port : 5060);
+                    std::memcpy(&a->sin6_addr, flow.remote.addr.data(), 16);
+                    len = sizeof *a;
+                } else {
+                    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+                    a->sin_family = AF_INET;
+                    a->sin_port = htons(flow.remote.port ? flow.remote.port : 5060);
+                    std::memcpy(&a->sin_addr, flow.remote.addr.data(), 4);
+                    len = sizeof *a;
+                }
+                sockaddr_storage mine{};
+                socklen_t mine_len = sizeof mine;
+                if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &mine_len) == 0) {
+                    if (mine.ss_family == AF_INET6) {
+                        std::memcpy(local.addr.data(), &reinterpret_cast<sockaddr_in6*>(&mine)->sin6_addr, 16);
+                    } else {
+                        std::memcpy(local.addr.data(), &reinterpret_cast<sockaddr_in*>(&mine)->sin_addr, 4);
+                    }
+                }
+                ::close(fd);
+            }
+            if (source_cache_.size() > 4096) source_cache_.clear();
+            source_cache_[ip] = local;
+        }
+    }
+    return local.to_string();
+}
+
+std::string CallManager::Impl::contact_for(const Flow& flow, std::string_view sent_by) const {
+    std::string c = "<sip:sb@";
+    c.append(sent_by);
+    if (flow.transport == TransportKind::tcp) c.append(";transport=tcp");
+    c.append(">");
+    return c;
+}
+
+txn::ClientTxnId CallManager::Impl::track_client(Call& c, Result<txn::ClientTxnId> started, std::uint32_t leg,
+                                                 ClientRef::Kind kind) {
+    if (!started) return {};
+    client_txns_[*started] = ClientRef{c.id, leg, kind, false};
+    c.client_ids.push_back(*started);
+    ++c.pending_clients;
+    return *started;
+}
+
+void CallManager::Impl::reply(txn::ServerTxnId id, const sip::Message& req, const Flow& flow, int status,
+                              std::string_view reason, std::string_view to_tag, std::string_view extra,
+                              std::string_view content_type, std::string_view body) {
+    txns_.respond(id, make_reply(req, flow, status, reason, to_tag, extra, content_type, body), status);
+}
+
+std::string CallManager::Impl::make_reply(const sip::Message& req, const Flow& flow, int status,
+                                          std::string_view reason, std::string_view to_tag, std::string_view extra,
+                                          std::string_view content_type, std::string_view body) {
+    std::string out;
+    sip::MessageWriter w(out);
+    std::string ip = flow.remote.ip();
+    std::string tag = to_tag.empty() && req.to_tag().empty() ? registrar::make_tag() : std::string(to_tag);
+    sip::start_response(w, req, status, reason, tag, sip::Source{ip, flow.remote.port});
+    w.header("Server", config_.server_name);
+    out.append(extra);
+    w.finish(content_type, body);
+    return out;
+}
+
+void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason, std::string_view extra,
+                                  std::string_view content_type, std::string_view body) {
+    if (c.a_final_sent) return;
+    if (status >= 200) {
+        c.a_final_sent = true;
+        c.record.a_status = status;
+    }
+    Leg& a = c.a();
+    std::string headers(extra);
+    if (status > 100 && status < 300) {
+        headers.append("Contact: ").append(a.dialog.local_contact).append("\r\n");
+        headers.append("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY\r\n");
+    }
+    if (status >= 200 && status < 300) {
+        std::string out;
+        sip::MessageWriter w(out);
+        std::string ip = c.a_flow.remote.ip();
+        sip::start_response(w, c.invite, status, reason, a.dialog.local_tag, sip::Source{ip, c.a_flow.remote.port});
+        w.header("Server", config_.server_name);
+        out.append(headers);
+        w.finish(content_type, body);
+        txns_.respond(c.a_txn, out, status);
+        start_2xx_retransmission(a, c.a_txn, std::move(out), c.invite.cseq());
+        return;
+    }
+    reply(c.a_txn, c.invite, c.a_flow, status, reason, a.dialog.local_tag, headers, content_type, body);
+}
+
+// 13.3.1.4: the UAS core retransmits its 2xx (T1, doubling up to T2) until the ACK comes; without
+// an ACK after 64*T1 the dialog is ended.
+void CallManager::Impl::start_2xx_retransmission(Leg& leg, txn::ServerTxnId txn, std::string bytes,
+                                                 std::uint32_t cseq) {
+    TimePoint now = services_.clock.now();
+    leg.pending_2xx = Leg::Pending2xx{txn, std::move(bytes), cseq, config_.t1, now + 64 * config_.t1};
+    // Reliable transports do not retransmit, but the ACK is still awaited.
+    wheel_.schedule(leg.retransmit_timer, is_reliable(leg.dialog.peer.transport) ? now + 64 * config_.t1
+                                                                                 : now + config_.t1);
+}
+
+void CallManager::Impl::retransmit_2xx(Leg& leg) {
+    if (!leg.pending_2xx) return;
+    TimePoint now = services_.clock.now();
+    Call& c = leg.call;
+    if (now >= leg.pending_2xx->give_up) {
+        leg.pending_2xx.reset();
+        SB_WARN("call", "call {}: no ACK for our 2xx on leg {}; ending the call", c.id, leg.index);
+        end_call(c, "no ACK for the 2xx", nullptr);
+        return;
+    }
+    if (!txns_.respond(leg.pending_2xx->txn, leg.pending_2xx->bytes, 200))
+        (void)sender_.send(leg.dialog.peer, leg.pending_2xx->bytes);
+    leg.pending_2xx->interval = std::min(leg.pending_2xx->interval * 2, config_.t2);
+    wheel_.schedule(leg.retransmit_timer, std::min(now + leg.pending_2xx->interval, leg.pending_2xx->give_up));
+}
+
+// --- Requests ---------------------------------------------------------------------------------
+
+void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow) {
+    if (req.method() == sip::Method::CANCEL) {
+        txn::ServerTxnId invite = txns_.find_cancelled_invite(id);
+        if (!invite) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
+        reply(id, req, flow, 200, "OK");
+        auto ref = server_txns_.find(invite);
+        if (ref == server_txns_.end()) return;
+        auto it = calls_.find(ref->second.call);
+        if (it == calls_.end()) return;
+        Call& c = *it->second;
+        if (ref->second.kind == ServerRef::a_invite) {
+            if (c.a_final_sent) return;
+            end_call(c, "caller cancelled", &c.a(), 487);
+        } else if (Leg* in = leg_of(c, ref->second.leg)) {
+            // A re-INVITE being relayed: cancel our copy of it; its 487 comes back through.
+            if (Leg* out = other_leg(c, *in); out && out->relay_out) track_client(c, txns_.cancel_client(out->relay_out, *user_), out->index, ClientRef::cancel);
+        }
+        return;
+    }
+    if (!req.to_tag().empty()) return on_in_dialog_request(id, req, flow);
+    if (req.method() != sip::Method::INVITE) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
+
+    // A new call. Loops: an INVITE that went round too often stops here (RFC 3261 16.3 step 3).
+    if (req.max_forwards() == 0) return reply(id, req, flow, 483, "Too Many Hops");
+    std::string ip = flow.remote.ip();
+    registrar::AuthOutcome auth = services_.authenticator.check(req, ip, true);
+    switch (auth.kind) {
+        case registrar::AuthOutcome::authenticated: break;
+        case registrar::AuthOutcome::challenge:
+        case registrar::AuthOutcome::stale: {
+            std::string out;
+            sip::MessageWriter w(out);
+            sip::start_response(w, req, 407, "Proxy Authentication Required", registrar::make_tag(),
+                                sip::Source{ip, flow.remote.port});
+            services_.authenticator.write_challenges(w, true, auth.kind == registrar::AuthOutcome::stale);
+            w.header("Server", config_.server_name);
+            w.finish();
+            txns_.respond(id, std::move(out), 407);
+            return;
+        }
+        case registrar::AuthOutcome::forbidden: return reply(id, req, flow, 403, "Forbidden");
+        case registrar::AuthOutcome::bad_request: return reply(id, req, flow, 400, auth.reason);
+    }
+    if (calls_.size() >= config_.max_calls)
+        return reply(id, req, flow, 503, "Service Unavailable (too many calls)", {}, "Retry-After: 5\r\n");
+
+    std::uint64_t call_id = next_call_++;
+    auto owned = std::make_unique<Call>(*this, call_id);
+    Call& c = *owned;
+    if (auto copy = sip::parse_message(req.raw(), sip::Framing::datagram, sip::Limits{}, c.invite); !copy)
+        return reply(id, req, flow, 400, "Bad Request");
+    std::string sent_by = sent_by_for(flow);
+    auto a_dialog = dialog::uas_dialog(req, registrar::make_tag(), flow, contact_for(flow, sent_by));
+    if (!a_dialog) return reply(id, req, flow, 400, "Bad Request (the INVITE has no Contact)");
+    c.a_txn = id;
+    c.a_flow = flow;
+    c.legs.push_back(std::make_unique<Leg>(c, 0));
+    Leg& a = c.a();
+    a.dialog = std::move(*a_dialog);
+    a.sent_by = std::move(sent_by);
+    a.state = LegState::early;
+    c.media = services_.media.create_session();
+
+    const registrar::Credential& cred = *auth.credential;
+    c.ext_number_ = cred.number;
+    c.ext_name_ = cred.display_name;
+    c.caller_number_ = user_of(req.from());
+    if (auto na = sip::parse_name_addr(req.from())) c.caller_name_ = clean(na->display_name_text(), 128);
+    c.callee_number_ = sip::unescape(req.request_uri().user);
+    c.request_uri_ = std::string(req.request_uri_text());
+    // The caller ID the callee sees: the extension's own record, not what the phone claims.
+    c.cid_number = cred.number;
+    c.cid_name = !cred.display_name.empty() ? clean(cred.display_name, 128) : c.caller_name_;
+
+    c.record.id = call_id;
+    c.record.call_id = std::string(req.call_id());
+    c.record.caller = cred.number;
+    c.record.callee = c.callee_number_;
+    c.record.started_at = now_ms();
+
+    server_txns_[id] = ServerRef{call_id, 0, ServerRef::a_invite};
+    c.server_ids.push_back(id);
+    std::string key = dialog_key(a.dialog.call_id, a.dialog.local_tag);
+    dialogs_[key] = {call_id, 0};
+    c.dialog_keys.push_back(std::move(key));
+    calls_.emplace(call_id, std::move(owned));
+
+    SB_DEBUG("call", "call {}: {} -> {}", call_id, c.ext_number_, c.callee_number_);
+    c.routing = true;
+    c.in_router = true;
+    RouteStep step = router_->start(call_id, c);
+    c.in_router = false;
+    run_routing_step(c, std::move(step));
+}
+
+void CallManager::Impl::on_ack(const sip::Message& ack, const Flow&) {
+    auto d = dialogs_.find(dialog_key(ack.call_id(), ack.to_tag()));
+    if (d == dialogs_.end()) return;  // an ACK for nothing we know: dropped (RFC 3261 17.2.3)
+    auto it = calls_.find(d->second.first);
+    if (it == calls_.end()) return;
+    Call& c = *it->second;
+    if (Leg* leg = leg_of(c, d->second.second)) on_in_dialog_ack(c, *leg, ack);
+}
+
+void CallManager::Impl::on_server_gone(txn::ServerTxnId id) {
+    auto ref = server_txns_.find(id);
+    if (ref == server_txns_.end()) return;
+    ServerRef r = ref->second;
+    server_txns_.erase(ref);
+    auto it = calls_.find(r.call);
+    if (it == calls_.end()) return;
+    Call& c = *it->second;
+    if (r.kind == ServerRef::a_invite && !c.a_final_sent) {
+        // The caller is unreachable (transport error) or we never answered in time.
+        c.a_final_sent = true;
+        end_call(c, "caller unreachable", &c.a());
+    } else if (Leg* leg = leg_of(c, r.leg); leg && leg->relay_in == id) {
+        leg->relay_in = {};
+    }
+}
+
+// --- Responses to our requests ------------------------------------------------------------------
+
+void CallManager::Impl::on_client_response(txn::ClientTxnId id, const sip::Message& resp) {
+    auto ref = client_txns_.find(id);
+    if (ref == client_txns_.end()) return;
+    ClientRef& r = ref->second;
+    auto it = calls_.find(r.call);
+    if (it == calls_.end()) return;
+    Call& c = *it->second;
+    Leg* leg = leg_of(c, r.leg);
+    if (!leg) return;
+    bool final = resp.status() >= 200;
+    bool first_final = final && !r.done;
+    if (first_final) {
+        r.done = true;
+        if (c.pending_clients > 0) --c.pending_clients;
+    }
+    switch (r.kind) {
+        case ClientRef::invite: on_b_invite_response(c, *leg, r, resp); break;
+        case ClientRef::relay: on_relay_response(c, *leg, id, resp); break;
+        case ClientRef::refresh:
+            if (resp.status() >= 200 && resp.status() < 300 && resp.cseq_method() == sip::Method::INVITE)
+                send_ack(*leg, resp.cseq(), {}, {});
+            else if (first_final && (resp.status() == 481 || resp.status() == 408))
+                end_call(c, "session refresh failed", leg);
+            break;
+        case ClientRef::cancel:
+        case ClientRef::bye: break;
+    }
+    if (first_final) maybe_destroy(c);
+}
+
+void CallManager::Impl::on_client_failure(txn::ClientTxnId id, int status, const char* reason) {
+    auto ref = client_txns_.find(id);
+    if (ref == client_txns_.end()) return;
+    ClientRef& r = ref->second;
+    auto it = calls_.find(r.call);
+    if (it == calls_.end()) return;
+    Call& c = *it->second;
+    bool was_pending = !r.done;
+    r.done = true;
+    if (was_pending && c.pending_clients > 0) --c.pending_clients;
+    Leg* leg = leg_of(c, r.leg);
+    if (leg && was_pending) {
+        switch (r.kind) {
+            case ClientRef::invite: on_b_invite_failure(c, *leg, status, reason); break;
+            case ClientRef::relay: on_relay_failure(c, *leg, status); break;
+            case ClientRef::refresh: end_call(c, "session refresh failed", leg); break;
+            case ClientRef::cancel:
+            case ClientRef::bye: break;
+        }
+    }
+    maybe_destroy(c);
+}
+
+// --- Routing -----------------------------------------------------------------------------------
+
+void CallManager::Impl::run_routing_step(Call& c, RouteStep step) {
+    if (step.state == RouteStep::State::waiting) return;
+    c.routing = false;
+    if (step.state == RouteStep::State::failed) {
+        SB_ERROR("dialplan", "call {}: {}", c.id, step.error);
+        if (!c.answered && !c.ended) end_call(c, "dialplan error: " + step.error, nullptr, 500);
+        return;
+    }
+    // The script returned without an answered bridge or a hangup: end the call ourselves.
+    if (!c.answered && !c.ended) {
+        int status = final_status_for(c.last_outcome);
+        end_call(c, c.last_outcome ? std::string("routing ended: ") + std::string(to_string(c.last_outcome->result))
+                                   : std::string("routing ended without a destination"),
+                 nullptr, status);
+    }
+}
+
+void CallManager::Impl::deliver_outcome(Call& c, Outcome outcome) {
+    c.last_outcome = outcome;
+    if (!c.routing) return;
+    if (c.in_router) {
+        // A bridge that ended before it began (nothing to ring): resume on the next loop turn,
+        // never inside the Router's own call.
+        c.deferred_outcome = outcome;
+        wheel_.schedule(c.outcome_timer, services_.clock.now());
+        return;
+    }
+    c.in_router = true;
+    RouteStep step = router_->resume(c.id, outcome);
+    c.in_router = false;
+    run_routing_step(c, std::move(step));
+}
+
+void CallManager::Impl::on_deferred_outcome(Call& c) {
+    if (!c.deferred_outcome) return;
+    Outcome o = *c.deferred_outcome;
+    c.deferred_outcome.reset();
+    deliver_outcome(c, o);
+}
+
+void CallManager::Impl::api_hangup(Call& c, int code, std::string_view reason) {
+    if (c.answered) {
+        end_call(c, "dialplan hung up", nullptr);
+        return;
+    }
+    if (code < 400 || code > 699) code = 480;
+    std::string why = reason.empty() ? std::string(sip::default_reason(code)) : clean(reason, 128);
+    respond_a(c, code, why);
+    end_call(c, "dialplan hung up: " + std::to_string(code), nullptr, code);
+}
+
+// --- Teardown ----------------------------------------------------------------------------------
+
+void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_status) {
+    if (c.ended) return;
+    c.ended = true;
+    c.record.end_reason = std::move(reason);
+    if (c.routing && !c.in_router) {
+        router_->cancel(c.id);
+        c.routing = false;
+    }
+    c.bridging.active = false;
+    wheel_.cancel(c.bridge_timer);
+    wheel_.cancel(c.outcome_timer);
+    wheel_.cancel(c.duration_timer);
+    c.deferred_outcome.reset();
+
+    // The caller: a final response if it has none yet, otherwise BYE (unless it hung up itself).
+    if (!c.a_final_sent) {
+        int status = a_status ? a_status : 480;
+        respond_a(c, status, sip::default_reason(status));
+    } else if (c.answered && by != &c.a() && c.a().state == LegState::confirmed) {
+        send_in_dialog(c, c.a(), "BYE", ClientRef::bye, {}, {}, {});
+    }
+    for (auto& leg : c.legs) {
+        wheel_.cancel(leg->retransmit_timer);
+        wheel_.cancel(leg->session_timer);
+        leg->pending_2xx.reset();
+        if (leg->relay_in) {
+            if (const sip::Message* req = txns_.request(leg->relay_in)) {
+                const Flow* f = txns_.flow(leg->relay_in);
+                if (f) reply(leg->relay_in, *req, *f, 481, "Call/Transaction Does Not Exist", leg->dialog.local_tag);
+            }
+            leg->relay_in = {};
+        }
+        if (leg->index == 0) continue;
+        if (leg->state == LegState::confirmed && leg.get() == c.winner) {
+            if (leg.get() != by) send_in_dialog(c, *leg, "BYE", ClientRef::bye, {}, {}, {});
+        } else if (!leg->invite_done && !leg->cancelled) {
+            cancel_leg(*leg, "call ended");
+        }
+        if (c.media) c.media->release_leg(leg->index);
+    }
+    for (auto& leg : c.legs) leg->state = leg->state == LegState::confirmed ? LegState::terminated : leg->state;
+    c.record.ended_at = now_ms();
+    maybe_destroy(c);
+}
+
+void CallManager::Impl::on_max_duration(Call& c) {
+    SB_INFO("call", "call {}: maximum duration reached; ending it", c.id);
+    end_call(c, "maximum call duration", nullptr);
+}
+
+void CallManager::Impl::maybe_destroy(Call& c) {
+    if (!c.ended) return;
+    TimePoint now = services_.clock.now();
+    // Once nothing is pending, on the next loop turn (never from inside a handler that still uses
+    // the call); otherwise when the stragglers must have ended (64*T1 covers every transaction).
+    TimePoint when = c.pending_clients == 0 ? now : now + 64 * config_.t1 + Duration(1000);
+    if (!c.destroy_timer.scheduled() || c.destroy_timer.deadline() > when) wheel_.schedule(c.destroy_timer, when);
+}
+
+void CallManager::Impl::destroy(Call& c) {
+    for (txn::ClientTxnId id : c.client_ids) {
+        auto it = client_txns_.find(id);
+        if (it != client_txns_.end() && !it->second.done) txns_.stop_client(id);
+        client_txns_.erase(id);
+    }
+    for (txn::ServerTxnId id : c.server_ids) server_txns_.erase(id);
+    for (const std::string& k : c.dialog_keys) dialogs_.erase(k);
+    for (auto& leg : c.legs) {
+        if (leg->index == 0) continue;
+        c.record.legs.push_back(LegRecord{leg->destination, leg->dialog.remote_target, leg->final_status,
+                                          leg->final_reason});
+    }
+    if (c.routing) router_->cancel(c.id);
+    CallRecord record = std::move(c.record);
+    calls_.erase(c.id);  // `c` is gone from here on
+    if (services_.records) services_.records->record(std::move(record));
+    else SB_INFO("call", "{}", describe(record));
+}
+
+void CallManager::Impl::stop() {
+    std::vector<std::uint64_t> ids;
+    for (auto& [id, c] : calls_) ids.push_back(id);
+    for (std::uint64_t id : ids) {
+        auto it = calls_.find(id);
+        if (it != calls_.end()) end_call(*it->second, "shutdown", nullptr, 503);
+    }
+}
+
+}  // namespace sb::call

@@ -1,0 +1,253 @@
+#pragma once
+// CallManager's private state: calls, their legs, and the maps from SIP identifiers (dialog
+// keys, transaction ids) to them. Shared by call_manager.cpp (calls, A-leg, teardown),
+// bridge.cpp (B-legs, forking) and relay.cpp (requests within dialogs).
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "sb/call/call_manager.h"
+#include "sb/dialog/dialog.h"
+
+namespace sb::call {
+
+struct Call;
+
+enum class LegState : std::uint8_t { calling, early, confirmed, terminated };
+
+// One side of a call: the A-leg (index 0, we are its UAS) or a B-leg (index >= 1, its UAC).
+struct Leg {
+    Leg(Call& c, std::uint32_t i) : call(c), index(i) {}
+    Call& call;
+    std::uint32_t index;  // also the media::LegId
+    LegState state = LegState::calling;
+    dialog::Dialog dialog;
+    std::string sent_by;  // our Via sent-by towards this peer
+
+    // B-leg: the INVITE and how it ended.
+    std::string destination;  // as the dialplan named it
+    std::uint32_t step = 0;   // the bridge step that started it
+    txn::ClientTxnId invite_txn;
+    std::uint32_t invite_cseq = 1;
+    bool invite_done = false;  // a final response came (or the transaction ended)
+    bool cancelled = false;    // we sent CANCEL (timeout, answered elsewhere, caller gone)
+    int final_status = 0;
+    std::string final_reason;
+
+    // The ACK for the last 2xx this leg sent us, resent when the 2xx is retransmitted. With a late
+    // offer (the 2xx carried the offer) the ACK waits for the answer from the other leg.
+    std::string ack;
+    std::uint32_t ack_cseq = 0;
+    bool ack_waits_for_answer = false;
+
+    // A 2xx we sent as UAS on this leg, retransmitted until its ACK (13.3.1.4).
+    struct Pending2xx {
+        txn::ServerTxnId txn;
+        std::string bytes;
+        std::uint32_t cseq = 0;
+        Duration interval{};
+        TimePoint give_up{};
+    };
+    std::optional<Pending2xx> pending_2xx;
+    void on_retransmit();
+    MemberTimer<Leg, &Leg::on_retransmit> retransmit_timer{this};
+
+    // Relaying a request within the dialog: the server transaction on this leg whose answer
+    // comes from the other leg, and our client transaction on this leg relaying the other's.
+    txn::ServerTxnId relay_in;
+    bool relay_in_offer = false;  // that request carried an SDP offer
+    txn::ClientTxnId relay_out;
+
+    // RFC 4028 session timer of this leg: 0 when none was negotiated.
+    std::uint32_t session_expires_s = 0;
+    bool we_refresh = false;
+    std::string last_sdp_sent;  // for a refreshing re-INVITE when the peer lacks UPDATE
+    bool peer_allows_update = false;
+    void on_session_timer();
+    MemberTimer<Leg, &Leg::on_session_timer> session_timer{this};
+};
+
+// What a client transaction of ours is for.
+struct ClientRef {
+    std::uint64_t call = 0;
+    std::uint32_t leg = 0;
+    enum Kind : std::uint8_t { invite, cancel, bye, relay, refresh } kind = invite;
+    bool done = false;  // a final response came or the transaction ended
+};
+
+// What a server transaction is for.
+struct ServerRef {
+    std::uint64_t call = 0;
+    std::uint32_t leg = 0;
+    enum Kind : std::uint8_t { a_invite, relay } kind = a_invite;
+};
+
+class CallManager::Impl {
+public:
+    Impl(CallConfig config, CallServices services, txn::TransactionLayer& txns, txn::Sender& sender,
+         TimerWheel& wheel, std::unique_ptr<Router> router, std::size_t shard_index);
+    ~Impl();
+
+    // call_manager.cpp
+    void on_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow);
+    void on_ack(const sip::Message& ack, const Flow& flow);
+    void on_server_gone(txn::ServerTxnId id);
+    void on_client_response(txn::ClientTxnId id, const sip::Message& resp);
+    void on_client_failure(txn::ClientTxnId id, int status, const char* reason);
+    void stop();
+    std::size_t active_calls() const { return calls_.size(); }
+
+    // Routing (the Router and the CallApi of a call).
+    void run_routing_step(Call& c, RouteStep step);
+    void deliver_outcome(Call& c, Outcome outcome);
+    void on_deferred_outcome(Call& c);
+    void api_hangup(Call& c, int code, std::string_view reason);
+    void api_bridge(Call& c, const BridgeRequest& req);
+
+    // Teardown. `by`: the leg that hung up (it gets no BYE), or nullptr.
+    void end_call(Call& c, std::string reason, Leg* by = nullptr, int a_status = 0);
+    void maybe_destroy(Call& c);
+    void destroy(Call& c);
+    void on_max_duration(Call& c);
+
+    // A-leg responses.
+    void respond_a(Call& c, int status, std::string_view reason, std::string_view extra = {},
+                   std::string_view content_type = {}, std::string_view body = {});
+    void start_2xx_retransmission(Leg& leg, txn::ServerTxnId txn, std::string bytes, std::uint32_t cseq);
+    void retransmit_2xx(Leg& leg);
+
+    // bridge.cpp
+    void start_step(Call& c);
+    void step_done(Call& c);
+    void finish_bridge(Call& c);
+    void on_bridge_timeout(Call& c);
+    bool start_b_leg(Call& c, std::string_view destination, std::string_view target, const Flow& flow,
+                     const std::vector<std::string>& path);
+    void on_b_invite_response(Call& c, Leg& leg, ClientRef& ref, const sip::Message& resp);
+    void on_b_invite_failure(Call& c, Leg& leg, int status, const char* reason);
+    void answer_a_from(Call& c, Leg& winner, const sip::Message& resp);
+    void release_late_answer(Call& c, Leg& leg, const sip::Message& resp);
+    void cancel_leg(Leg& leg, const char* why);
+    void send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type, std::string_view body);
+    txn::ClientTxnId send_in_dialog(Call& c, Leg& leg, std::string_view method, ClientRef::Kind kind,
+                                    std::string_view extra_headers, std::string_view content_type,
+                                    std::string_view body);
+
+    // relay.cpp
+    void on_in_dialog_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow);
+    void on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id, const sip::Message& resp);
+    void on_relay_failure(Call& c, Leg& out_leg, int status);
+    void on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack);
+    void arm_session_timer(Leg& leg);
+    void session_timer_fired(Leg& leg);
+    void negotiate_session_timer_a(Call& c, std::string& extra_headers);
+    void take_session_timer_b(Leg& leg, const sip::Message& resp);
+
+    // Helpers.
+    Leg* leg_of(Call& c, std::uint32_t index);
+    Leg* other_leg(Call& c, const Leg& leg);  // the bridged peer of a confirmed leg
+    std::string dialog_key(std::string_view call_id, std::string_view local_tag) const;
+    std::string sent_by_for(const Flow& flow);
+    std::string contact_for(const Flow& flow, std::string_view sent_by) const;
+    txn::ClientTxnId track_client(Call& c, Result<txn::ClientTxnId> started, std::uint32_t leg, ClientRef::Kind kind);
+    void reply(txn::ServerTxnId id, const sip::Message& req, const Flow& flow, int status, std::string_view reason,
+               std::string_view to_tag = {}, std::string_view extra = {}, std::string_view content_type = {},
+               std::string_view body = {});
+    std::string make_reply(const sip::Message& req, const Flow& flow, int status, std::string_view reason,
+                           std::string_view to_tag = {}, std::string_view extra = {},
+                           std::string_view content_type = {}, std::string_view body = {});
+    std::int64_t now_ms() const;
+
+    CallConfig config_;
+    CallServices services_;
+    txn::TransactionLayer& txns_;
+    txn::Sender& sender_;
+    TimerWheel& wheel_;
+    std::unique_ptr<Router> router_;
+    std::size_t shard_;
+    txn::ClientUser* user_ = nullptr;  // the CallManager: receives our client transactions' results
+    std::uint64_t next_call_ = 1;
+
+    std::unordered_map<std::uint64_t, std::unique_ptr<Call>> calls_;
+    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint32_t>> dialogs_;  // key -> call, leg
+    std::unordered_map<txn::ServerTxnId, ServerRef> server_txns_;
+    std::unordered_map<txn::ClientTxnId, ClientRef> client_txns_;
+    std::unordered_map<std::string, Endpoint> source_cache_;  // remote IP -> our address towards it
+};
+
+// A call: the A-leg's INVITE, its legs, the state of routing and bridging. Implements the CallApi
+// the Router drives.
+struct Call final : CallApi {
+    Call(CallManager::Impl& m, std::uint64_t i) : impl(m), id(i) {}
+    CallManager::Impl& impl;
+    std::uint64_t id;
+
+    sip::Message invite;  // a copy of the A-leg's INVITE (the transaction's copy dies before the call)
+    txn::ServerTxnId a_txn;
+    Flow a_flow;
+    std::vector<std::unique_ptr<Leg>> legs;  // [0] is the A-leg
+    Leg* winner = nullptr;
+    std::unique_ptr<media::MediaSession> media;
+    std::vector<txn::ClientTxnId> client_ids;  // every client transaction of the call (map cleanup)
+    std::vector<txn::ServerTxnId> server_ids;
+    std::vector<std::string> dialog_keys;
+    std::size_t pending_clients = 0;  // client transactions without a final response
+
+    // Facts the Router reads.
+    std::string caller_number_, caller_name_, callee_number_, request_uri_, ext_number_, ext_name_;
+    // What the Router asked for the B-legs.
+    std::string cid_number, cid_name;
+    std::vector<std::pair<std::string, std::string>> extra_headers;
+
+    bool a_final_sent = false;
+    bool answered = false;
+    bool ended = false;
+    bool routing = false;    // the Router has the call (started, not finished)
+    bool in_router = false;  // inside Router::start/resume right now
+
+    struct Bridge {
+        bool active = false;
+        std::vector<std::string> destinations;
+        int timeout_s = 30;
+        bool sequential = false;
+        std::size_t next = 0;       // sequential: the next destination
+        std::uint32_t step = 0;     // increments with every step (a destination, or all at once)
+        std::vector<int> statuses;  // final responses of the bridge's legs (16.7)
+        bool step_timed_out = false;
+    } bridging;
+    std::optional<Outcome> last_outcome;
+    std::optional<Outcome> deferred_outcome;  // delivered on the next loop turn
+
+    CallRecord record;
+
+    void on_bridge_timer() { impl.on_bridge_timeout(*this); }
+    void on_outcome_timer() { impl.on_deferred_outcome(*this); }
+    void on_duration_timer() { impl.on_max_duration(*this); }
+    void on_destroy_timer() { impl.destroy(*this); }
+    MemberTimer<Call, &Call::on_bridge_timer> bridge_timer{this};
+    MemberTimer<Call, &Call::on_outcome_timer> outcome_timer{this};
+    MemberTimer<Call, &Call::on_duration_timer> duration_timer{this};
+    MemberTimer<Call, &Call::on_destroy_timer> destroy_timer{this};
+
+    Leg& a() { return *legs[0]; }
+
+    // CallApi
+    std::string_view caller_number() const override { return caller_number_; }
+    std::string_view caller_name() const override { return caller_name_; }
+    std::string_view callee_number() const override { return callee_number_; }
+    std::string_view request_uri() const override { return request_uri_; }
+    std::optional<std::string_view> header(std::string_view name) const override;
+    std::optional<std::string_view> extension_number() const override;
+    std::optional<std::string_view> extension_name() const override;
+    void set_caller_id(std::string_view number, std::string_view name) override;
+    void set_header(std::string_view name, std::string_view value) override;
+    void log(LogLevel level, std::string_view text) override;
+    void answer() override;
+    void hangup(int code, std::string_view reason) override { impl.api_hangup(*this, code, reason); }
+    void bridge(const BridgeRequest& request) override { impl.api_bridge(*this, request); }
+};
+
+}  // namespace sb::call

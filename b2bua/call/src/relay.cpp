@@ -1,0 +1,270 @@
+// Requests within a bridged call's dialogs: BYE ends both legs; re-INVITE, UPDATE, INFO, MESSAGE
+// and NOTIFY are relayed to the other leg and its answer relayed back (hold and resume are
+// re-INVITEs with sendonly/inactive SDP, passed through the media seam); ACKs; RFC 4028 session
+// timers per leg.
+#include <charconv>
+
+#include "impl.h"
+#include "sb/common/log.h"
+#include "sb/sip/text.h"
+
+namespace sb::call {
+
+namespace {
+
+bool is_offer_answer(sip::Method m) { return m == sip::Method::INVITE || m == sip::Method::UPDATE; }
+
+bool relayable(sip::Method m) {
+    switch (m) {
+        case sip::Method::INVITE:
+        case sip::Method::UPDATE:
+        case sip::Method::INFO:
+        case sip::Method::MESSAGE:
+        case sip::Method::NOTIFY: return true;
+        default: return false;
+    }
+}
+
+// Headers that describe the relayed request's content or purpose; the rest belongs to the hop.
+constexpr std::string_view kRelayedHeaders[] = {"Content-Disposition", "Info-Package", "Event",
+                                                "Subscription-State", "Subject", "Priority"};
+
+std::string relayed_headers(const sip::Message& m) {
+    std::string out;
+    for (const sip::HeaderField& f : m.headers())
+        for (std::string_view name : kRelayedHeaders)
+            if (sip::iequals(f.name, name)) out.append(name).append(": ").append(f.value).append("\r\n");
+    return out;
+}
+
+// "1800;refresher=uac" -> 1800, and the refresher ("" if none).
+std::uint32_t parse_session_expires(std::string_view value, std::string_view& refresher) {
+    std::uint32_t n = 0;
+    std::string_view digits = sip::trim(value.substr(0, value.find(';')));
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || p != digits.data() + digits.size()) return 0;
+    refresher = {};
+    std::size_t at = value.find("refresher=");
+    if (at != std::string_view::npos) {
+        refresher = value.substr(at + 10, 3);
+    }
+    return n;
+}
+
+bool supports_timer(const sip::Message& m) {
+    bool yes = false;
+    m.for_each_value(sip::HeaderId::supported, [&](std::string_view t) {
+        yes = sip::iequals(t, "timer");
+        return !yes;
+    });
+    return yes;
+}
+
+}  // namespace
+
+void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow) {
+    auto d = dialogs_.find(dialog_key(req.call_id(), req.to_tag()));
+    if (d == dialogs_.end()) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
+    auto it = calls_.find(d->second.first);
+    if (it == calls_.end()) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
+    Call& c = *it->second;
+    Leg* leg = leg_of(c, d->second.second);
+    if (!leg || c.ended) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
+    if (!dialog::accept_remote_cseq(leg->dialog, req.cseq()))
+        return reply(id, req, flow, 500, "Server Internal Error (CSeq out of order)");
+
+    sip::Method method = req.method();
+    if (method == sip::Method::BYE) {
+        reply(id, req, flow, 200, "OK");
+        if (leg->index == 0) end_call(c, "caller hung up", leg, c.answered ? 0 : 487);
+        else if (leg == c.winner) end_call(c, "callee hung up", leg);
+        else leg->state = LegState::terminated;  // a fork that never won ends its own early dialog
+        return;
+    }
+    if (!relayable(method)) return reply(id, req, flow, 501, "Not Implemented");
+    Leg* other = other_leg(c, *leg);
+    if (!c.answered || !other || other->state != LegState::confirmed || leg->state != LegState::confirmed)
+        return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 2\r\n");
+    // One relayed request at a time per direction; an offer while another is open is glare (14.1).
+    if (leg->relay_in || other->relay_out || (method == sip::Method::INVITE && leg->pending_2xx))
+        return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 1\r\n");
+
+    std::string body(req.body());
+    std::string_view type = req.body().empty() ? std::string_view{} : req.value(sip::HeaderId::content_type);
+    bool offer = false;
+    if (is_offer_answer(method)) {
+        dialog::refresh_target(leg->dialog, req);
+        arm_session_timer(*leg);  // the peer refreshed the session
+        if (!body.empty()) {
+            auto sdp = c.media->offer(leg->index, other->index, body);
+            if (!sdp) return reply(id, req, flow, 488, "Not Acceptable Here");
+            body = std::move(*sdp);
+            offer = true;
+            other->last_sdp_sent = body;
+        }
+    }
+    std::string headers = relayed_headers(req);
+    txn::ClientTxnId out = send_in_dialog(c, *other, req.method_text(), ClientRef::relay, headers, type, body);
+    if (!out) return reply(id, req, flow, 503, "Service Unavailable", {}, "Retry-After: 1\r\n");
+    leg->relay_in = id;
+    leg->relay_in_offer = offer;
+    other->relay_out = out;
+    server_txns_[id] = ServerRef{c.id, leg->index, ServerRef::relay};
+    c.server_ids.push_back(id);
+}
+
+void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id, const sip::Message& resp) {
+    int status = resp.status();
+    if (status < 200) return;
+    bool invite = resp.cseq_method() == sip::Method::INVITE;
+    if (out_leg.relay_out != id) {
+        // A retransmitted 2xx to a relayed re-INVITE we already answered: our ACK was lost.
+        if (invite && status < 300 && !out_leg.ack.empty() && out_leg.ack_cseq == resp.cseq())
+            (void)sender_.send(out_leg.dialog.peer, out_leg.ack);
+        return;
+    }
+    out_leg.relay_out = {};
+    Leg* in = other_leg(c, out_leg);
+    const sip::Message* req = in && in->relay_in ? txns_.request(in->relay_in) : nullptr;
+    const Flow* flow = in && in->relay_in ? txns_.flow(in->relay_in) : nullptr;
+    if (!req || !flow) {
+        if (invite && status < 300) send_ack(out_leg, resp.cseq(), {}, {});
+        if (in) in->relay_in = {};
+        return;
+    }
+    txn::ServerTxnId sid = in->relay_in;
+    in->relay_in = {};
+    if (status >= 300) {
+        reply(sid, *req, *flow, status, resp.reason());
+        // RFC 5057: 481 and 408 to a request within a dialog end that dialog.
+        if (status == 481 || status == 408) end_call(c, "the other side's dialog is gone", &out_leg);
+        return;
+    }
+    std::string body(resp.body());
+    std::string_view type = resp.body().empty() ? std::string_view{} : resp.value(sip::HeaderId::content_type);
+    if (is_offer_answer(resp.cseq_method())) {
+        dialog::refresh_target(out_leg.dialog, resp);
+        if (!body.empty()) {
+            auto sdp = in->relay_in_offer ? c.media->answer(out_leg.index, in->index, body)
+                                          : c.media->offer(out_leg.index, in->index, body);
+            if (sdp) body = std::move(*sdp);
+            in->last_sdp_sent = body;
+        }
+    }
+    if (invite) {
+        if (in->relay_in_offer || resp.body().empty()) send_ack(out_leg, resp.cseq(), {}, {});
+        else {
+            out_leg.ack_waits_for_answer = true;
+            out_leg.ack_cseq = resp.cseq();
+        }
+    }
+    std::string extra;
+    if (is_offer_answer(resp.cseq_method())) extra.append("Contact: ").append(in->dialog.local_contact).append("\r\n");
+    std::string bytes = make_reply(*req, *flow, status, resp.reason(), {}, extra, type, body);
+    std::uint32_t cseq = req->cseq();
+    txns_.respond(sid, bytes, status);
+    if (invite) start_2xx_retransmission(*in, sid, std::move(bytes), cseq);
+}
+
+void CallManager::Impl::on_relay_failure(Call& c, Leg& out_leg, int status) {
+    out_leg.relay_out = {};
+    Leg* in = other_leg(c, out_leg);
+    if (in && in->relay_in) {
+        const sip::Message* req = txns_.request(in->relay_in);
+        const Flow* flow = txns_.flow(in->relay_in);
+        if (req && flow) reply(in->relay_in, *req, *flow, status, sip::default_reason(status));
+        in->relay_in = {};
+    }
+    end_call(c, "the other side stopped answering", &out_leg);
+}
+
+void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack) {
+    if (leg.pending_2xx && ack.cseq() == leg.pending_2xx->cseq) {
+        leg.pending_2xx.reset();
+        wheel_.cancel(leg.retransmit_timer);
+    }
+    // A late offer: the other leg's 2xx carried the offer, and this ACK carries the answer.
+    Leg* other = other_leg(c, leg);
+    if (other && other->ack_waits_for_answer) {
+        std::string body;
+        std::string_view type;
+        if (!ack.body().empty()) {
+            if (auto sdp = c.media->answer(leg.index, other->index, ack.body())) {
+                body = std::move(*sdp);
+                type = ack.value(sip::HeaderId::content_type);
+            }
+        }
+        send_ack(*other, other->ack_cseq, type, body);
+    }
+}
+
+// --- RFC 4028 session timers -----------------------------------------------------------------
+
+// The caller's side: we answer with the interval it asked for (never below Min-SE) and let it
+// refresh when it supports timers; when it does not, we refresh ourselves (refresher=uas).
+void CallManager::Impl::negotiate_session_timer_a(Call& c, std::string& extra) {
+    Leg& a = c.a();
+    std::string_view se = c.invite.value(sip::HeaderId::session_expires);
+    bool supported = supports_timer(c.invite);
+    if (se.empty() && !supported) return;
+    std::string_view refresher;
+    std::uint32_t n = se.empty() ? config_.session_expires_s : parse_session_expires(se, refresher);
+    if (n == 0) n = config_.session_expires_s;
+    n = std::max(n, config_.min_se_s);
+    bool caller_refreshes = supported && refresher != "uas";
+    a.session_expires_s = n;
+    a.we_refresh = !caller_refreshes;
+    c.invite.for_each_value(sip::HeaderId::allow, [&](std::string_view m) {
+        if (sip::iequals(m, "UPDATE")) a.peer_allows_update = true;
+        return !a.peer_allows_update;
+    });
+    extra.append("Session-Expires: ").append(std::to_string(n)).append(caller_refreshes ? ";refresher=uac" : ";refresher=uas").append("\r\n");
+    if (supported) extra.append("Require: timer\r\n");
+}
+
+// The callee's side: its 2xx says who refreshes (we offered Supported: timer).
+void CallManager::Impl::take_session_timer_b(Leg& leg, const sip::Message& resp) {
+    std::string_view se = resp.value(sip::HeaderId::session_expires);
+    if (se.empty()) return;
+    std::string_view refresher;
+    std::uint32_t n = parse_session_expires(se, refresher);
+    if (n == 0) return;
+    leg.session_expires_s = std::max(n, config_.min_se_s);
+    leg.we_refresh = refresher != "uas";
+}
+
+void CallManager::Impl::arm_session_timer(Leg& leg) {
+    if (leg.session_expires_s == 0) return;
+    std::uint32_t s = leg.session_expires_s;
+    // Refresh at half the interval; as the watcher, allow the peer's refresh until shortly before
+    // expiry (RFC 4028 10: the smaller of 32 s and a third of the interval).
+    std::uint32_t at = leg.we_refresh ? s / 2 : s - std::min<std::uint32_t>(32, s / 3);
+    wheel_.schedule(leg.session_timer, services_.clock.now() + std::chrono::seconds(at));
+}
+
+void CallManager::Impl::session_timer_fired(Leg& leg) {
+    Call& c = leg.call;
+    if (c.ended || leg.state != LegState::confirmed) return;
+    if (!leg.we_refresh) {
+        SB_INFO("call", "call {}: session expired on leg {} (no refresh); ending the call", c.id, leg.index);
+        end_call(c, "session timer expired", &leg);
+        return;
+    }
+    if (leg.relay_out || leg.pending_2xx) {
+        // A relayed re-INVITE or UPDATE is in progress, which refreshes the session anyway.
+        wheel_.schedule(leg.session_timer, services_.clock.now() + std::chrono::seconds(2));
+        return;
+    }
+    std::string headers = "Session-Expires: " + std::to_string(leg.session_expires_s) +
+                          (leg.index == 0 ? ";refresher=uas" : ";refresher=uac") + "\r\n";
+    if (leg.peer_allows_update) {
+        send_in_dialog(c, leg, "UPDATE", ClientRef::refresh, headers, {}, {});
+    } else {
+        send_in_dialog(c, leg, "INVITE", ClientRef::refresh, headers,
+                       leg.last_sdp_sent.empty() ? std::string_view{} : std::string_view("application/sdp"),
+                       leg.last_sdp_sent);
+    }
+    arm_session_timer(leg);
+}
+
+}  // namespace sb::call

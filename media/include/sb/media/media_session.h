@@ -1,0 +1,48 @@
+#pragma once
+// The media seam: how the B2BUA hands each SDP offer and answer to the media engine. The call
+// logic only ever passes SDP through a MediaSession, so anchoring media (rewriting addresses,
+// relaying, transcoding) replaces the engine behind this interface and changes no call logic.
+//
+// A call's legs are numbered by the B2BUA (LegId). An SDP received on one leg and forwarded on
+// another goes through offer() or answer(); what they return is what the other leg receives.
+//
+// Threading: a MediaSession belongs to its call's shard; MediaEngine::create_session is called on
+// shard threads and must be thread-safe.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "sb/common/result.h"
+
+namespace sb::media {
+
+using LegId = std::uint32_t;
+
+class MediaSession {
+public:
+    virtual ~MediaSession() = default;
+
+    // An SDP offer that arrived on leg `from` and goes out on leg `to`: returns the offer to send.
+    // An error (no codec in common, bad SDP) is answered 488 on `from`.
+    virtual Result<std::string> offer(LegId from, LegId to, std::string_view sdp) = 0;
+    // The SDP answer that arrived on `from` (to the offer sent on it), going out on `to`.
+    virtual Result<std::string> answer(LegId from, LegId to, std::string_view sdp) = 0;
+    // The leg is gone (a fork that lost, a leg that hung up): release what it holds.
+    virtual void release_leg(LegId leg) = 0;
+};
+
+class MediaEngine {
+public:
+    virtual ~MediaEngine() = default;
+    virtual std::unique_ptr<MediaSession> create_session() = 0;
+};
+
+// Direct media: SDP passes through unchanged and RTP flows between the phones. The default until
+// the media engine anchors calls (issue "Media server").
+class DirectMedia final : public MediaEngine {
+public:
+    std::unique_ptr<MediaSession> create_session() override;
+};
+
+}  // namespace sb::media
