@@ -926,9 +926,10 @@ def switchboard_cli(sb, *args, stdin=None, timeout=120):
 
 def dialplan_load(sb, path):
     """`switchboard dialplan load PATH`: stores and activates a new version; returns its number
-    (the last integer the command printed)."""
+    ("version N" in what the command printed, or a line that is just a number)."""
     out = switchboard_cli(sb, "dialplan", "load", path)
-    numbers = re.findall(r"\d+", out)
+    m = re.search(r"(?i)\bversion\s+(\d+)", out)  # "dialplan version 3 (office.lua) stored ..."
+    numbers = [m.group(1)] if m else re.findall(r"(?m)^\s*(\d+)\s*$", out)
     if not numbers:
         raise SwitchboardError(f"`dialplan load {path}` printed no version number:\n{out}")
     return int(numbers[-1])
@@ -951,9 +952,10 @@ def port_taken(host, port, transport="udp"):
 
 
 class TraceEntry:
-    def __init__(self, direction, message):
+    def __init__(self, direction, message, when=None):
         self.direction = direction  # "sent" or "received"
         self.message = message      # SipMessage
+        self.when = when            # seconds since the epoch (SIPp's wall clock), or None
 
     def __repr__(self):
         return f"{self.direction}: {self.message.start_line}"
@@ -964,17 +966,22 @@ def parse_sipp_trace(text):
     dashes and a timestamp, then 'UDP message sent (N bytes):' or 'UDP message received [N]
     bytes :', a blank line and the message (SIPp writes LF line ends)."""
     out = []
-    blocks = re.split(r"(?m)^-{20,}[^\n]*\n", text)
-    for block in blocks:
+    parts = re.split(r"(?m)^-{20,} *([^\n]*)\n", text)
+    for i in range(1, len(parts) - 1, 2):
+        stamp, block = parts[i].strip(), parts[i + 1]
         m = re.match(r"\s*(?:\w+ )?message (sent|received)[^\n]*\n\n?", block)
         if not m:
             continue
         raw = block[m.end():].rstrip("\n")
         if not raw.strip():
             continue
+        when = None
+        with contextlib.suppress(ValueError):
+            when = time.mktime(time.strptime(stamp[:19], "%Y-%m-%d %H:%M:%S")) + float("0" + stamp[19:])
         head, sep, body = raw.partition("\n\n")
         head = head.replace("\r\n", "\n").replace("\n", "\r\n")
-        out.append(TraceEntry(m.group(1), SipMessage((head + "\r\n\r\n" + body).encode("utf-8"))))
+        out.append(TraceEntry(m.group(1), SipMessage((head + "\r\n\r\n" + body).encode("utf-8")),
+                              when))
     return out
 
 
