@@ -25,7 +25,7 @@ Status check_unknown(const toml::value& table, const std::string& where, const s
 Status load_config_file(const std::filesystem::path& file, Config& c) {
     try {
         const toml::value root = toml::parse(file.string());
-        std::set<std::string> top_known{"data_dir", "database", "log_level", "sip", "registrar", "security"};
+        std::set<std::string> top_known{"data_dir", "database", "log_level", "sip", "registrar", "security", "calls"};
         if (root.contains("data_dir")) c.data_dir = toml::find<std::string>(root, "data_dir");
         if (root.contains("log_level")) c.log_level = toml::find<std::string>(root, "log_level");
         if (auto st = check_unknown(root, "top level", top_known); !st) return st;
@@ -70,6 +70,29 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             read(t, "default_expires", r.default_expires, known);
             read(t, "max_contacts", r.max_contacts_per_aor, known);
             if (auto st = check_unknown(t, "registrar", known); !st) return st;
+        }
+        if (root.contains("calls")) {
+            const auto& t = toml::find(root, "calls");
+            std::set<std::string> known;
+            auto& cc = c.server.calls;
+            std::int64_t max_duration = cc.max_call_duration.count() / 1000;
+            read(t, "max_duration", max_duration, known);
+            if (max_duration < 60) return fail("calls.max_duration must be at least 60 (seconds)");
+            cc.max_call_duration = std::chrono::seconds(max_duration);
+            read(t, "session_expires", cc.session_expires_s, known);
+            read(t, "min_se", cc.min_se_s, known);
+            if (cc.min_se_s < 90 || cc.session_expires_s < cc.min_se_s)
+                return fail("calls: need 90 <= min_se <= session_expires (RFC 4028)");
+            read(t, "max_calls_per_shard", cc.max_calls, known);
+            std::vector<std::string> peers;
+            read(t, "trusted_peers", peers, known);
+            for (const std::string& p : peers) {
+                auto ep = Endpoint::from_string(p);
+                if (!ep) ep = Endpoint::from_ip(p, 0);
+                if (!ep) return fail("calls.trusted_peers: '" + p + "' is not an IP address or ADDR:PORT");
+                cc.trusted_peers.push_back(*ep);
+            }
+            if (auto st = check_unknown(t, "calls", known); !st) return st;
         }
         if (root.contains("security")) {
             const auto& t = toml::find(root, "security");

@@ -118,7 +118,8 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     d.call_id = "sb" + std::to_string(shard_) + "-" + registrar::make_tag() + registrar::make_tag();
     d.local_tag = registrar::make_tag();
     std::string user = is_extension_number(destination) ? std::string(destination) : std::string{};
-    d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") + "<sip:" + c.cid_number + "@" +
+    d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") + "<sip:" +
+                  (c.cid_number.empty() ? std::string("anonymous") : c.cid_number) + "@" +
                   config_.realm + ">";
     d.remote_uri = user.empty() ? "<" + std::string(target) + ">" : "<sip:" + user + "@" + config_.realm + ">";
     d.remote_target = std::string(target);

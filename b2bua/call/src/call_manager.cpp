@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "impl.h"
@@ -320,8 +321,13 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     // A new call. Loops: an INVITE that went round too often stops here (RFC 3261 16.3 step 3).
     if (req.max_forwards() == 0) return reply(id, req, flow, 483, "Too Many Hops");
     std::string ip = flow.remote.ip();
-    registrar::AuthOutcome auth = services_.authenticator.check(req, ip, true);
-    switch (auth.kind) {
+    bool trusted = false;
+    for (const Endpoint& peer : config_.trusted_peers)
+        if (peer.v6 == flow.remote.v6 && peer.addr == flow.remote.addr && (peer.port == 0 || peer.port == flow.remote.port))
+            trusted = true;
+    registrar::AuthOutcome auth;
+    if (!trusted) auth = services_.authenticator.check(req, ip, true);
+    if (!trusted) switch (auth.kind) {
         case registrar::AuthOutcome::authenticated: break;
         case registrar::AuthOutcome::challenge:
         case registrar::AuthOutcome::stale: {
@@ -337,6 +343,17 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
         }
         case registrar::AuthOutcome::forbidden: return reply(id, req, flow, 403, "Forbidden");
         case registrar::AuthOutcome::bad_request: return reply(id, req, flow, 400, auth.reason);
+    }
+    // RFC 4028 5: a session interval below our Min-SE is refused with 422.
+    if (std::string_view se = req.value(sip::HeaderId::session_expires); !se.empty()) {
+        std::string_view digits = sip::trim(se.substr(0, se.find(';')));
+        std::uint32_t n = 0;
+        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+        if (ec != std::errc() || p != digits.data() + digits.size() || n == 0)
+            return reply(id, req, flow, 400, "Bad Request (Session-Expires)");
+        if (n < config_.min_se_s)
+            return reply(id, req, flow, 422, "Session Interval Too Small", {},
+                         "Min-SE: " + std::to_string(config_.min_se_s) + "\r\n");
     }
     if (calls_.size() >= config_.max_calls)
         return reply(id, req, flow, 503, "Service Unavailable (too many calls)", {}, "Retry-After: 5\r\n");
@@ -358,20 +375,24 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     a.state = LegState::early;
     c.media = services_.media.create_session();
 
-    const registrar::Credential& cred = *auth.credential;
-    c.ext_number_ = cred.number;
-    c.ext_name_ = cred.display_name;
     c.caller_number_ = user_of(req.from());
     if (auto na = sip::parse_name_addr(req.from())) c.caller_name_ = clean(na->display_name_text(), 128);
     c.callee_number_ = sip::unescape(req.request_uri().user);
     c.request_uri_ = std::string(req.request_uri_text());
-    // The caller ID the callee sees: the extension's own record, not what the phone claims.
-    c.cid_number = cred.number;
-    c.cid_name = !cred.display_name.empty() ? clean(cred.display_name, 128) : c.caller_name_;
+    if (auth.credential) {
+        // The caller ID the callee sees: the extension's own record, not what the phone claims.
+        c.ext_number_ = auth.credential->number;
+        c.ext_name_ = auth.credential->display_name;
+        c.cid_number = c.ext_number_;
+        c.cid_name = !c.ext_name_.empty() ? clean(c.ext_name_, 128) : c.caller_name_;
+    } else {
+        c.cid_number = clean(c.caller_number_, 64);
+        c.cid_name = c.caller_name_;
+    }
 
     c.record.id = call_id;
     c.record.call_id = std::string(req.call_id());
-    c.record.caller = cred.number;
+    c.record.caller = c.ext_number_.empty() ? c.caller_number_ : c.ext_number_;
     c.record.callee = c.callee_number_;
     c.record.started_at = now_ms();
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sb/call/call_record.h"
 #include "sb/call/router.h"
@@ -43,6 +44,10 @@ struct CallConfig {
     // RFC 4028 session timers: the interval we ask for, and the smallest we accept (Min-SE).
     std::uint32_t session_expires_s = 1800;
     std::uint32_t min_se_s = 90;
+    // Addresses whose INVITEs are taken without digest authentication, like an IP-authenticated
+    // trunk (port 0: any port). Their calls have no calling extension (CallApi::extension_number
+    // is nil), so the dialplan decides what they may reach. Empty by default.
+    std::vector<Endpoint> trusted_peers;
     Duration t1{500};  // RFC 3261 T1, for 2xx retransmissions (13.3.1.4)
     Duration t2{4000};
 };
