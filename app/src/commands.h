@@ -1,6 +1,8 @@
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config.h"
 
@@ -21,5 +23,21 @@ int ext_del(const Config& config, const std::string& number);
 int ext_import(const Config& config, const std::string& csv_file);
 int db_migrate(const Config& config);
 int dialplan_check(const std::string& file);
+int dialplan_load(const Config& config, const std::string& file, const std::string& comment);
+int dialplan_list(const Config& config);
+int dialplan_show(const Config& config, std::optional<std::int64_t> version);  // default: the active one
+int dialplan_activate(const Config& config, std::int64_t version);
+
+struct SimulateArgs {
+    std::string from = "1001";
+    std::string to;
+    std::string name;                      // caller's display name
+    bool from_trunk = false;               // no calling extension
+    std::vector<std::string> headers;      // "Name: value"
+    std::vector<std::string> outcomes;     // "busy", "failed:503", one per bridge wait
+    std::optional<std::string> file;       // else the stored version, else the active one
+    std::optional<std::int64_t> version;
+};
+int dialplan_simulate(const Config& config, const SimulateArgs& args);
 
 }  // namespace sb::app

@@ -75,6 +75,40 @@ int main(int argc, char** argv) {
         dialplan->add_subcommand("check", "compile a dialplan script and report its errors with line numbers");
     add_common(dialplan_check);
     dialplan_check->add_option("file", dialplan_file, "Lua script")->required()->check(CLI::ExistingFile);
+    std::string dialplan_comment;
+    CLI::App* dialplan_load = dialplan->add_subcommand(
+        "load", "check a script, then store it as a new version and make it active (running PBXes follow at once)");
+    add_common(dialplan_load);
+    dialplan_load->add_option("file", dialplan_file, "Lua script")->required()->check(CLI::ExistingFile);
+    dialplan_load->add_option("--comment", dialplan_comment, "a note kept with the version (shown by list)");
+    CLI::App* dialplan_list = dialplan->add_subcommand("list", "list the stored versions; * marks the active one");
+    add_common(dialplan_list);
+    std::optional<std::int64_t> dialplan_version;
+    CLI::App* dialplan_show = dialplan->add_subcommand("show", "print a stored version's source (default: the active one)");
+    add_common(dialplan_show);
+    dialplan_show->add_option("version", dialplan_version, "version number (see list)");
+    std::int64_t activate_version = 0;
+    CLI::App* dialplan_activate =
+        dialplan->add_subcommand("activate", "make a stored version active (rollback); running PBXes follow at once");
+    add_common(dialplan_activate);
+    dialplan_activate->add_option("version", activate_version, "version number (see list)")->required();
+    sb::app::SimulateArgs simulate;
+    CLI::App* dialplan_simulate = dialplan->add_subcommand(
+        "simulate", "run a dialplan against a pretend call and print each step it takes (places no call)");
+    add_common(dialplan_simulate);
+    dialplan_simulate->add_option("--from", simulate.from, "caller's number (default 1001)");
+    dialplan_simulate->add_option("--to", simulate.to, "dialled number")->required();
+    dialplan_simulate->add_option("--name", simulate.name, "caller's display name");
+    dialplan_simulate->add_flag("--from-trunk", simulate.from_trunk, "the call comes from a trunk (call.extension is nil)");
+    dialplan_simulate->add_option("--header", simulate.headers, "a header of the INVITE, 'Name: value'; repeatable");
+    dialplan_simulate
+        ->add_option("--outcome", simulate.outcomes,
+                     "how each bridge ends, in order: answered, busy, noanswer, unavailable or failed, optionally "
+                     ":CODE (busy:600, failed:503); repeatable; once they run out, unavailable (480)");
+    auto* sim_file = dialplan_simulate->add_option("--file", simulate.file, "run this script (the database is not used)")
+                         ->check(CLI::ExistingFile);
+    dialplan_simulate->add_option("--version", simulate.version, "run this stored version (default: the active one)")
+        ->excludes(sim_file);
 
     CLI::App* dbcmd = app.add_subcommand("db", "database maintenance");
     dbcmd->require_subcommand(1);
@@ -104,6 +138,11 @@ int main(int argc, char** argv) {
     if (run->parsed()) return sb::app::run_server(config);
     if (migrate->parsed()) return sb::app::db_migrate(config);
     if (dialplan_check->parsed()) return sb::app::dialplan_check(dialplan_file);
+    if (dialplan_load->parsed()) return sb::app::dialplan_load(config, dialplan_file, dialplan_comment);
+    if (dialplan_list->parsed()) return sb::app::dialplan_list(config);
+    if (dialplan_show->parsed()) return sb::app::dialplan_show(config, dialplan_version);
+    if (dialplan_activate->parsed()) return sb::app::dialplan_activate(config, activate_version);
+    if (dialplan_simulate->parsed()) return sb::app::dialplan_simulate(config, simulate);
     ext_args.password = read_password(password);
     ext_args.name = name;
     if (enable && disable) {

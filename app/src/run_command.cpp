@@ -8,6 +8,7 @@
 #include "binding_writer.h"
 #include "commands.h"
 #include "database.h"
+#include "dialplan_loader.h"
 #include "sb/common/log.h"
 #include "sb/db/extensions.h"
 #include "sb/db/listener.h"
@@ -99,6 +100,14 @@ int run_server(Config config) {
     db::Listener listener({database->conninfo, {db::kExtensionsChannel}},
                           [&](const std::string&, const std::string& payload) { reload_one(payload); }, reload_all);
 
+    // The dialplan new calls start with: the active version (on first start the shipped default),
+    // swapped at once when another version is activated (NOTIFY sb_dialplan).
+    auto dialplan_loader = DialplanLoader::start(database->conninfo, pool);
+    if (!dialplan_loader) {
+        std::fprintf(stderr, "error: %s\n", dialplan_loader.error().message.c_str());
+        return 1;
+    }
+
     auth::NonceManager nonces(clock, secret, config.nonces);
     auth::BanList bans(clock, config.bans);
     auth::ScannerConfig scanner_config;
@@ -109,6 +118,9 @@ int run_server(Config config) {
     auth_config.algorithms = config.digest_algorithms;
     registrar::Authenticator authenticator(auth_config, credentials, nonces, bans);
 
+    dialplan::ActiveScript& active_dialplan = (*dialplan_loader)->active();
+    // TODO(calls): pass active_dialplan to the server
+    (void)active_dialplan;
     server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners});
     if (auto st = sip.start(); !st) {
         std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
@@ -120,6 +132,7 @@ int run_server(Config config) {
                                                       : "external");
     std::printf("Realm: %s; %zu extensions, %zu registrations, %zu worker shards\n", config.realm.c_str(),
                 credentials.size(), locations.binding_count(), sip.shard_count());
+    std::printf("Dialplan: %s\n", (*dialplan_loader)->describe().c_str());
     std::printf("Add a phone: switchboard ext add 1001 --password 'a-long-secret' --name 'Front desk'%s\n",
                 config.db_dsn.empty() ? (" --data-dir " + config.data_dir.string()).c_str() : "");
     std::printf("then register it with user 1001 and that password to this server. Stop with Ctrl-C.\n");
@@ -147,6 +160,7 @@ int run_server(Config config) {
     if (!pending.empty()) writer.persist(std::move(pending));
     writer.flush();
     listener.stop();
+    (*dialplan_loader)->stop();
     pool.shutdown();
     if (database->embedded) {
         if (auto st = database->embedded->stop(); !st) SB_WARN("app", "stopping PostgreSQL: {}", st.error().message);
