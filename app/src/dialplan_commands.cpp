@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "database.h"
+#include "sb/call/best_response.h"
 #include "sb/db/dialplans.h"
 #include "sb/dialplan/engine.h"
 #include "sb/dialplan/simulated_call.h"
@@ -274,7 +275,8 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
 
     if (step.state == dialplan::Step::State::failed) {
         std::printf("-> script error: %s\n", step.error.c_str());
-        std::printf("-> call ends: 500 Server Internal Error\n");
+        if (answered) std::printf("-> the call stays connected (it was answered before the error)\n");
+        else std::printf("-> call ends: 500 Server Internal Error\n");
         return 1;
     }
     int code = 0;
@@ -289,10 +291,11 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
         std::printf("-> call connected: the bridge was answered (%d)\n", last_bridge ? last_bridge->code : 200);
     } else if (pbx_answered) {
         std::printf("-> call ends: BYE (answered by the PBX, route returned)\n");
-    } else if (last_bridge) {
-        std::printf("-> call ends: %s (the last bridge's code)\n", status_line(last_bridge->code, {}).c_str());
     } else {
-        std::printf("-> call ends: 404 Not Found (route returned without bridging)\n");
+        // The B2BUA's own rule (a 503 becomes 500, no bridge at all 404), so the two cannot differ.
+        int status = call::final_status_for(last_bridge);
+        std::printf("-> call ends: %s (%s)\n", status_line(status, {}).c_str(),
+                    last_bridge ? "route returned after the last bridge" : "route returned without bridging");
     }
     return 0;
 }
