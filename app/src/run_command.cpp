@@ -9,6 +9,8 @@
 #include "commands.h"
 #include "database.h"
 #include "dialplan_loader.h"
+#include "sb/dialplan/script_router.h"
+#include "sb/media/media_session.h"
 #include "sb/common/log.h"
 #include "sb/db/extensions.h"
 #include "sb/db/listener.h"
@@ -119,9 +121,15 @@ int run_server(Config config) {
     registrar::Authenticator authenticator(auth_config, credentials, nonces, bans);
 
     dialplan::ActiveScript& active_dialplan = (*dialplan_loader)->active();
-    // TODO(calls): pass active_dialplan to the server
-    (void)active_dialplan;
-    server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners});
+    // Calls: media passes through (direct) until the media engine anchors it; each shard runs
+    // the active dialplan in its own engine.
+    media::DirectMedia media;
+    call::RouterFactory routers = [&active_dialplan] {
+        return std::make_unique<dialplan::ScriptRouter>([&active_dialplan] { return active_dialplan.get(); });
+    };
+    config.server.calls.realm = config.realm;
+    server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners,
+                                                          credentials, media, routers});
     if (auto st = sip.start(); !st) {
         std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
         return 1;
