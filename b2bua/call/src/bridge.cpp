@@ -115,8 +115,8 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     leg.step = c.bridging.step;
     leg.sent_by = sent_by_for(flow);
     dialog::Dialog& d = leg.dialog;
-    d.call_id = "sb" + std::to_string(shard_) + "-" + registrar::make_tag() + registrar::make_tag();
-    d.local_tag = registrar::make_tag();
+    d.call_id = make_shard_tag(shard_) + registrar::make_tag();
+    d.local_tag = make_shard_tag(shard_);
     std::string user = is_extension_number(destination) ? std::string(destination) : std::string{};
     d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") + "<sip:" +
                   (c.cid_number.empty() ? std::string("anonymous") : c.cid_number) + "@" +

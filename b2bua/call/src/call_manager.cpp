@@ -39,11 +39,13 @@ std::string clean(std::string_view s, std::size_t max) {
 
 }  // namespace
 
-std::optional<std::size_t> b2b_call_id_shard(std::string_view call_id) {
-    if (call_id.size() < 4 || call_id[0] != 's' || call_id[1] != 'b') return std::nullopt;
+std::string make_shard_tag(std::size_t shard) { return "sb" + std::to_string(shard) + "-" + registrar::make_tag(); }
+
+std::optional<std::size_t> shard_of_tag(std::string_view tag) {
+    if (tag.size() < 4 || tag[0] != 's' || tag[1] != 'b') return std::nullopt;
     std::size_t n = 0, i = 2;
-    for (; i < call_id.size() && i < 6 && sip::is_digit(call_id[i]); ++i) n = n * 10 + (call_id[i] - '0');
-    if (i == 2 || i >= call_id.size() || call_id[i] != '-') return std::nullopt;
+    for (; i < tag.size() && i < 6 && sip::is_digit(tag[i]); ++i) n = n * 10 + (tag[i] - '0');
+    if (i == 2 || i >= tag.size() || tag[i] != '-') return std::nullopt;
     return n;
 }
 
@@ -364,7 +366,7 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     if (auto copy = sip::parse_message(req.raw(), sip::Framing::datagram, sip::Limits{}, c.invite); !copy)
         return reply(id, req, flow, 400, "Bad Request");
     std::string sent_by = sent_by_for(flow);
-    auto a_dialog = dialog::uas_dialog(req, registrar::make_tag(), flow, contact_for(flow, sent_by));
+    auto a_dialog = dialog::uas_dialog(req, make_shard_tag(shard_), flow, contact_for(flow, sent_by));
     if (!a_dialog) return reply(id, req, flow, 400, "Bad Request (the INVITE has no Contact)");
     c.a_txn = id;
     c.a_flow = flow;

@@ -61,12 +61,11 @@ public:
     // transport::Receiver: route to the Call-ID's owner shard, then into the transaction layer.
     void on_message(sip::Message&& m, const Flow& flow) override {
         if (m.is_request() && refuse_source(m, flow)) return;
-        // REGISTER and OPTIONS create no dialog: the shard whose socket received them handles
-        // them (a retransmission takes the same path, so it reaches the same transaction), which
-        // saves a hop between threads. Everything else goes to the Call-ID's owner.
-        Shard& owner = m.is_request() && (m.method() == sip::Method::REGISTER || m.method() == sip::Method::OPTIONS)
-                           ? *this
-                           : server_.owner_of(m.call_id());
+        // A new request (a REGISTER, an INVITE) is handled by the shard whose socket received it:
+        // its retransmissions and CANCEL take the same path, and no work crosses threads. What
+        // follows within a dialog carries a tag we generated, which names the shard that owns the
+        // dialog: the To tag of requests, the From tag of responses to our requests.
+        Shard& owner = server_.owner_of(m.is_request() ? m.to_tag() : m.from_tag(), *this);
         if (&owner == this) {
             txns_.receive(std::move(m), flow);
             return;
@@ -198,10 +197,9 @@ SipServer::SipServer(ServerConfig config, Services services)
 
 SipServer::~SipServer() { stop(); }
 
-SipServer::Shard& SipServer::owner_of(std::string_view call_id) {
-    // B-legs' Call-IDs name the shard of their call.
-    if (auto s = call::b2b_call_id_shard(call_id); s && *s < shards_.size()) return *shards_[*s];
-    return *shards_[std::hash<std::string_view>{}(call_id) % shards_.size()];
+SipServer::Shard& SipServer::owner_of(std::string_view tag, Shard& receiver) {
+    if (auto s = call::shard_of_tag(tag); s && *s < shards_.size()) return *shards_[*s];
+    return receiver;
 }
 
 Status SipServer::start() {

@@ -8,8 +8,8 @@
 // dialog UPDATE, INFO, MESSAGE, NOTIFY, REFER); it is the ClientUser of every request it sends.
 //
 // Threading: one CallManager per shard, used only on that shard's thread. A call lives on the
-// shard that owns its A-leg's Call-ID; the Call-IDs of its B-legs name that shard
-// (b2b_call_id_shard()) so their responses and requests reach it too.
+// shard that received its INVITE; every tag it generates names that shard (make_shard_tag), so
+// requests within its dialogs and responses to its requests reach it from any socket.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -62,8 +62,10 @@ struct CallServices {
     CallRecordSink* records = nullptr;  // optional
 };
 
-// The shard a B2BUA-generated Call-ID belongs to ("sb3-..." -> 3), or nullopt for any other.
-std::optional<std::size_t> b2b_call_id_shard(std::string_view call_id);
+// Tags (and B-leg Call-IDs) the B2BUA generates name the shard that owns the dialog: "sb3-<random>".
+std::string make_shard_tag(std::size_t shard);
+// The shard a tag made by make_shard_tag() names, or nullopt for any other tag.
+std::optional<std::size_t> shard_of_tag(std::string_view tag);
 
 class CallManager final : public txn::ClientUser {
 public:

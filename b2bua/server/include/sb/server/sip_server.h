@@ -1,8 +1,9 @@
 #pragma once
 // The SIP server: N worker shards, each with its own event loop thread, transports, timer wheel,
-// transaction layer and transaction users. A message is handled by the shard that owns its
-// Call-ID (hash of the Call-ID), whichever shard's socket received it; state is never shared
-// between shards except through the thread-safe services below.
+// transaction layer and transaction users. A new request is handled by the shard whose socket
+// received it; messages within a dialog go to the shard named by the tag we generated for it
+// (call::shard_of_tag), whichever shard's socket received them. State is never shared between
+// shards except through the thread-safe services below.
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -65,7 +66,7 @@ public:
 
 private:
     class Shard;
-    Shard& owner_of(std::string_view call_id);
+    Shard& owner_of(std::string_view tag, Shard& receiver);
     ServerConfig config_;
     Services services_;
     std::vector<std::unique_ptr<Shard>> shards_;
