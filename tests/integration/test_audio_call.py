@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""Two baresip phones call each other through Switchboard and each hears the other.
+
+    python3 test_audio_call.py --switchboard build/app/switchboard
+
+Setup: `switchboard run` on a fresh data dir (embedded PostgreSQL), extensions 1001 and 1002
+created with `switchboard ext add`. Each extension is a baresip 1.0 (Debian) process, headless:
+
+  * audio_source aufile,<tone.wav>: 1001 sends a 440 Hz sine, 1002 a 1000 Hz sine (8 kHz mono
+    16-bit WAVs of 10 s, generated at run time in a temporary dir);
+  * audio_player alsa,null: ALSA's null PCM (no sound card needed);
+  * the sndfile module (an audio filter) writes what each phone sends (dump-*-enc.wav) and what
+    it receives and decodes (dump-*-dec.wav) to snd_path: the recordings checked here;
+  * PCMU only (module g711.so, account audio_codecs=pcmu); SIP on the phone's own 127.0.44.n
+    and so is its SDP address (net_interface 127.0.44.n: baresip 1.0 finds no address for the
+    interface name "lo"; it binds RTP to the wildcard address, so the packets come from
+    127.0.0.1); SIP, RTP and control ports chosen at run time;
+  * ctrl_tcp (JSON over netstrings on a loopback port chosen at run time) to dial and hang up;
+    the callee answers by itself (account answermode=auto).
+
+The call: both phones registered (polled from baresip's log and from the server's bindings),
+1001 dials sip:1002@<switchboard>, both report CALL_ESTABLISHED, the call stays up HOLD s,
+1001 hangs up, both report CALL_CLOSED. Then each phone's received recording must contain the
+OTHER side's tone: not silence, energy at the other tone's frequency (Goertzel) far above the
+energy at its own tone's, in most 100 ms windows of a stretch of several seconds. Failures
+show both baresip logs (with their SIP traces) and the tail of switchboard's output.
+"""
+
+import argparse
+import contextlib
+import glob
+import json
+import math
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import wave
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+SWITCHBOARD = os.environ.get("SB_SWITCHBOARD")
+BLOCK = 44  # SIP addresses 127.0.44.n
+MODULES = "/usr/lib/baresip/modules"
+NEEDED_MODULES = ("account.so", "g711.so", "aufile.so", "alsa.so", "sndfile.so", "menu.so",
+                  "ctrl_tcp.so")
+
+RATE = 8000
+TONE_SECONDS = 10
+HOLD = 6.0             # seconds the call stays connected
+REGISTER_WITHIN = 30   # seconds (a loaded 2-core machine: generous, but bounded)
+ESTABLISH_WITHIN = 30
+CLOSE_WITHIN = 20
+LIFETIME = 240         # baresip's own -t: it quits by itself after this, whatever happens
+
+MIN_TONE_SECONDS = 2.5  # the other side's tone must dominate at least this much of a recording
+MIN_RMS = 500          # a window quieter than this (of 32767) counts as silence
+DOMINANCE = 100.0      # power(other tone) / power(own tone) in a window: 20 dB
+
+
+# --------------------------------------------------------------------------------------------
+# audio: generate, read, analyse (standard library only)
+# --------------------------------------------------------------------------------------------
+
+def write_tone(path, freq, seconds=TONE_SECONDS, rate=RATE, amplitude=0.5):
+    n = int(seconds * rate)
+    peak = int(32767 * amplitude)
+    frames = struct.pack(f"<{n}h", *(int(round(peak * math.sin(2 * math.pi * freq * i / rate)))
+                                     for i in range(n)))
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+
+
+def read_wav(path):
+    """(rate, channels, [int16 samples of channel 0]) of a 16-bit PCM WAV. Reads the chunks
+    by hand and takes the data chunk up to the end of the file, so that a file whose header
+    sizes were never updated (a writer that did not close it) still reads."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError(f"{path}: not a RIFF/WAVE file ({len(data)} bytes)")
+    pos, rate, channels, bits, pcm = 12, None, None, None, None
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = pos + 8
+        if cid == b"fmt ":
+            fmt, channels, rate = struct.unpack("<HHI", data[body:body + 8])
+            bits = struct.unpack("<H", data[body + 14:body + 16])[0]
+            if fmt not in (1, 0xFFFE):
+                raise ValueError(f"{path}: WAV format {fmt} is not PCM")
+        elif cid == b"data":
+            end = body + size if 0 < size and body + size <= len(data) else len(data)
+            pcm = data[body:end]
+            break
+        pos = body + size + (size & 1)
+    if rate is None or pcm is None:
+        raise ValueError(f"{path}: no fmt or data chunk")
+    if bits != 16:
+        raise ValueError(f"{path}: {bits}-bit samples, expected 16")
+    n = len(pcm) // (2 * channels)
+    samples = struct.unpack(f"<{n * channels}h", pcm[:n * channels * 2])
+    return rate, channels, list(samples[::channels])
+
+
+def goertzel_power(samples, freq, rate):
+    """Power of samples at freq (Goertzel), normalised by the window length."""
+    k = 2.0 * math.cos(2.0 * math.pi * freq / rate)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + k * s1 - s2, s1
+    return (s1 * s1 + s2 * s2 - k * s1 * s2) / (len(samples) ** 2)
+
+
+def rms(samples):
+    return math.sqrt(sum(x * x for x in samples) / len(samples)) if samples else 0.0
+
+
+class Analysis:
+    """Per 100 ms window: RMS and the powers at the wanted and the unwanted frequency. Several
+    files (a call whose audio restarted) are read one after the other."""
+
+    def __init__(self, paths, want, other):
+        self.paths = [paths] if isinstance(paths, str) else list(paths)
+        self.want = want
+        self.other = other
+        samples, formats = [], set()
+        for path in self.paths:
+            rate, channels, part = read_wav(path)
+            formats.add((rate, channels))
+            samples += part
+        if len(formats) != 1:
+            raise ValueError(f"{self.names()}: different formats {sorted(formats)}")
+        self.rate, self.channels = formats.pop()
+        self.seconds = len(samples) / self.rate if self.rate else 0.0
+        win = self.rate // 10
+        self.windows = []  # (rms, power at want, power at other)
+        for i in range(0, len(samples) - win + 1, win):
+            w = samples[i:i + win]
+            self.windows.append((rms(w), goertzel_power(w, want, self.rate),
+                                 goertzel_power(w, other, self.rate)))
+        self.loud = [w for w in self.windows if w[0] >= MIN_RMS]
+        self.tone = [w for w in self.loud if w[1] >= DOMINANCE * max(w[2], 1e-9)
+                     and w[1] >= 0.2 * w[0] ** 2]  # the tone carries most of the window's energy
+        self.tone_seconds = len(self.tone) * win / self.rate if self.rate else 0.0
+        self.overall_rms = rms(samples)
+
+    def names(self):
+        return " + ".join(os.path.basename(p) for p in self.paths)
+
+    def summary(self):
+        def db(a, b):
+            return 10 * math.log10(max(a, 1e-9) / max(b, 1e-9))
+
+        med = sorted(self.loud, key=lambda w: w[1])[len(self.loud) // 2] if self.loud else None
+        text = (f"{self.names()}: {self.rate} Hz, {self.channels} channel(s), "
+                f"{self.seconds:.2f} s, RMS {self.overall_rms:.0f}; {len(self.windows)} windows "
+                f"of 100 ms, {len(self.loud)} not silent (RMS >= {MIN_RMS}), {len(self.tone)} "
+                f"dominated by {self.want} Hz ({self.tone_seconds:.1f} s)")
+        if med:
+            text += (f"; median loud window: RMS {med[0]:.0f}, {self.want} Hz vs {self.other} Hz "
+                     f"{db(med[1], med[2]):+.1f} dB, {self.want} Hz share of energy "
+                     f"{med[1] / max(med[0] ** 2, 1e-9) * 2:.2f}")
+        return text
+
+
+# --------------------------------------------------------------------------------------------
+# baresip
+# --------------------------------------------------------------------------------------------
+
+class Ctrl:
+    """A ctrl_tcp connection: JSON messages framed as netstrings ("LEN:JSON,"). Responses and
+    events are collected by a reader thread."""
+
+    def __init__(self, host, port, within):
+        deadline = time.monotonic() + within
+        last = None
+        while True:
+            try:
+                self.sock = socket.create_connection((host, port), timeout=2)
+                break
+            except OSError as e:
+                last = e
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"cannot connect to baresip's ctrl_tcp at {host}:{port} "
+                                         f"within {within} s: {last}")
+                time.sleep(0.1)
+        self.sock.settimeout(None)
+        self.messages = []
+        self.cond = threading.Condition()
+        self.closed = False
+        self._token = 0
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        buf = b""
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while True:
+                    colon = buf.find(b":")
+                    if colon <= 0 or not buf[:colon].isdigit():
+                        break
+                    n = int(buf[:colon])
+                    if len(buf) < colon + 1 + n + 1:
+                        break
+                    payload = buf[colon + 1:colon + 1 + n]
+                    buf = buf[colon + 1 + n + 1:]
+                    with contextlib.suppress(ValueError):
+                        msg = json.loads(payload.decode("utf-8", "replace"))
+                        with self.cond:
+                            self.messages.append(msg)
+                            self.cond.notify_all()
+        except OSError:
+            pass
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def command(self, command, params="", within=10):
+        """Send a command; return its response message ({"response": true, "ok": ...})."""
+        self._token += 1
+        token = f"t{self._token}"
+        payload = json.dumps({"command": command, "params": params, "token": token}).encode()
+        self.sock.sendall(str(len(payload)).encode() + b":" + payload + b",")
+        return self.wait(lambda m: m.get("response") and m.get("token") == token, within)
+
+    def wait(self, predicate, within):
+        deadline = time.monotonic() + within
+        with self.cond:
+            while True:
+                for m in self.messages:
+                    if predicate(m):
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    return None
+                self.cond.wait(min(left, 0.5))
+
+    def event(self, kind, within):
+        return self.wait(lambda m: m.get("event") and m.get("type") == kind, within)
+
+    def events(self):
+        with self.cond:
+            return [m.get("type") for m in self.messages if m.get("event")]
+
+    def close(self):
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.sock.close()
+        self._reader.join(timeout=5)
+
+
+class Phone:
+    """One baresip process for one extension, with its own temporary config dir."""
+
+    def __init__(self, name, ext, password, server, ip, tone, answer_auto):
+        self.exe = h.require_tool("baresip")
+        for m in NEEDED_MODULES:
+            if not os.path.isfile(os.path.join(MODULES, m)):
+                raise AssertionError(f"{MODULES}/{m} missing: {h.DEPS_HINT}")
+        self.name = name
+        self.ext = ext
+        self.ip = ip
+        self.sip_port = h.free_port(ip)
+        self.ctrl_port = h.free_port("127.0.0.1")
+        rtp = h.free_port("127.0.0.1") & ~1
+        self.dir = tempfile.mkdtemp(prefix="baresip", dir="/tmp")
+        self.snd_dir = os.path.join(self.dir, "snd")
+        os.mkdir(self.snd_dir)
+        account = (f"<sip:{ext}@{server[0]}:{server[1]};transport=udp>;auth_pass={password}"
+                   f";regint=300;audio_codecs=pcmu"
+                   f";answermode={'auto' if answer_auto else 'manual'}")
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(account + "\n")
+        config = {
+            "poll_method": "epoll",
+            "sip_listen": f"{ip}:{self.sip_port}",
+            "net_interface": ip,  # media on the phone's own loopback address
+            "rtp_ports": f"{rtp}-{rtp + 60}",
+            "rtcp_mux": "no",
+            "audio_source": f"aufile,{tone}",
+            "audio_player": "alsa,null",
+            "audio_alert": "alsa,null",
+            # no ring/ringback tones: none in this dir (baresip logs "play: ...ringback.wav:
+            # No such file or directory", harmless)
+            "audio_path": self.dir,
+            "snd_path": self.snd_dir,
+            "call_local_timeout": "60",
+            "module_path": MODULES,
+            "ctrl_tcp_listen": f"127.0.0.1:{self.ctrl_port}",
+        }
+        lines = [f"{k}\t{v}" for k, v in config.items()]
+        lines += [f"module\t{m}" for m in ("g711.so", "aufile.so", "alsa.so", "sndfile.so")]
+        lines += ["module_tmp\taccount.so", "module_app\tmenu.so", "module_app\tctrl_tcp.so"]
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # -s: SIP trace in the output (for failure reports); -t: quit after LIFETIME s anyway
+        self.proc = subprocess.Popen([self.exe, "-f", self.dir, "-s", "-t", str(LIFETIME)],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, cwd=self.dir)
+        self._lines = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.ctrl = None
+        h._live.add(self)
+
+    @property
+    def contact_hostport(self):
+        return f"{self.ip}:{self.sip_port}"
+
+    def _read(self):
+        with open(os.path.join(self.dir, "baresip.log"), "w") as log:
+            for raw in self.proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                with self._lock:
+                    self._lines.append(line)
+                with contextlib.suppress(ValueError, OSError):
+                    log.write(line + "\n")
+
+    def output(self):
+        with self._lock:
+            return "\n".join(self._lines)
+
+    def connect(self, within):
+        self.ctrl = Ctrl("127.0.0.1", self.ctrl_port, within)
+        return self.ctrl
+
+    def wait_output(self, predicate, within):
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if predicate(self.output()):
+                return True
+            if self.proc.poll() is not None:
+                time.sleep(0.2)
+                return predicate(self.output())
+            time.sleep(0.1)
+        return False
+
+    def recordings(self, kind):
+        """The sndfile dumps of this phone: kind 'dec' (received) or 'enc' (sent)."""
+        return sorted(glob.glob(os.path.join(self.snd_dir, f"dump-*-{kind}.wav")))
+
+    def report(self, chars=16000):
+        # without menu's call status line ("[0:00:03] audio=0/0 (bit/s)" every second) and
+        # the colour escapes
+        out = re.sub(r"\[\d+:\d\d:\d\d\] audio=\S+ \(bit/s\)\s*", "", self.output())
+        out = re.sub(r"\x1b\[[0-9;]*m", "", out)
+        if len(out) > chars:
+            out = "...\n" + out[-chars:]
+        files = ", ".join(f"{os.path.basename(p)} ({os.path.getsize(p)} bytes)"
+                          for p in sorted(glob.glob(os.path.join(self.snd_dir, "*")))) or "none"
+        events = self.ctrl.events() if self.ctrl else []
+        return (f"--- baresip {self.name} (ext {self.ext}, SIP {self.contact_hostport}, exit code "
+                f"{self.proc.poll()}) ---\nctrl_tcp events: {events}\nrecordings: {files}\n"
+                f"{out}\n--- end of baresip {self.name} ---")
+
+    def stop(self):
+        code = h._stop_pid(self.proc, 15)  # SIGTERM (baresip unregisters), SIGKILL after 15 s
+        if self.ctrl:
+            self.ctrl.close()
+        self._reader.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self.proc.stdout.close()
+        return code
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            if h.KEEP:
+                print(f"[harness] kept {self.dir}", file=sys.stderr)
+            else:
+                shutil.rmtree(self.dir, ignore_errors=True)
+            h._live.discard(self)
+
+
+def registered(text):
+    return "200 OK" in text and "[1 binding]" in text
+
+
+# --------------------------------------------------------------------------------------------
+# the test
+# --------------------------------------------------------------------------------------------
+
+class AudioCall(unittest.TestCase):
+    EXTENSIONS = {"1001": "audio-secret-1001", "1002": "audio-secret-1002"}
+    TONES = {"1001": 440, "1002": 1000}
+
+    @classmethod
+    def setUpClass(cls):
+        if not SWITCHBOARD:
+            raise AssertionError("give the binary: --switchboard PATH (or SB_SWITCHBOARD)")
+        h.require_tool("baresip")
+        cls.work = tempfile.mkdtemp(prefix="sbaudio", dir="/tmp")
+        cls.tone_files = {}
+        for ext, freq in cls.TONES.items():
+            path = os.path.join(cls.work, f"tone-{ext}-{freq}hz.wav")
+            write_tone(path, freq)
+            cls.tone_files[ext] = path
+        cls.sb = h.Switchboard(SWITCHBOARD)
+        try:
+            cls.sb.__enter__()
+            for ext, password in cls.EXTENSIONS.items():
+                cls.sb.ext_add(ext, password)
+            for ext, password in cls.EXTENSIONS.items():
+                cls.sb.wait_registrable(ext, password, within=30)
+        except BaseException:
+            cls.sb.close()
+            shutil.rmtree(cls.work, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        tail = cls.sb.output(last=40)
+        cls.sb.close()
+        if not h.KEEP:
+            shutil.rmtree(cls.work, ignore_errors=True)
+        print(f"\n--- last lines of switchboard output ---\n{tail}\n", file=sys.stderr)
+
+    @property
+    def server(self):
+        return (self.sb.host, self.sb.port)
+
+    def phone(self, name, ext, n, answer_auto):
+        p = Phone(name, ext, self.EXTENSIONS[ext], self.server, h.loopback(BLOCK, n),
+                  self.tone_files[ext], answer_auto)
+        self.addCleanup(p.close)
+        self.phones.append(p)
+        return p
+
+    def context(self):
+        parts = [p.report() for p in self.phones]
+        parts.append(f"--- last lines of switchboard output ---\n{self.sb.output(last=60)}")
+        return "\n".join(parts)
+
+    def fail_with(self, what):
+        self.fail(f"{what}\n{self.context()}")
+
+    def bound(self, ext, phone, probe_n):
+        with h.UserAgent(self.server, ext, self.EXTENSIONS[ext],
+                         local_ip=h.loopback(BLOCK, probe_n)) as ua:
+            return any(f"@{phone.contact_hostport}" in uri for uri, _ in ua.bindings())
+
+    def wait_registered(self, phone, probe_n):
+        if not phone.wait_output(registered, REGISTER_WITHIN):
+            state = (f"exited with {phone.proc.returncode}" if phone.proc.poll() is not None
+                     else f"no 200 OK [1 binding] within {REGISTER_WITHIN} s")
+            self.fail_with(f"baresip {phone.name} did not register as {phone.ext} ({state})")
+        deadline = time.monotonic() + 10
+        while not self.bound(phone.ext, phone, probe_n):
+            if time.monotonic() > deadline:
+                self.fail_with(f"the server lists no binding of {phone.ext} to "
+                               f"{phone.contact_hostport} although baresip reported 200 OK")
+            time.sleep(0.2)
+
+    def test_each_phone_hears_the_other(self):
+        self.phones = []
+        caller = self.phone("caller", "1001", 1, answer_auto=False)
+        callee = self.phone("callee", "1002", 2, answer_auto=True)
+        t0 = time.monotonic()
+        for phone, probe in ((caller, 101), (callee, 102)):
+            self.wait_registered(phone, probe)
+            # a command answered on the connection: baresip has accepted it, so the events of
+            # the call below reach us
+            resp = phone.connect(within=10).command("reginfo")
+            if not resp or not resp.get("ok"):
+                self.fail_with(f"ctrl_tcp 'reginfo' on {phone.name} failed: {resp}")
+        t_reg = time.monotonic() - t0
+
+        target = f"sip:1002@{self.sb.host}:{self.sb.port}"
+        resp = caller.ctrl.command("dial", target)
+        if not resp or not resp.get("ok"):
+            self.fail_with(f"ctrl_tcp 'dial {target}' failed: {resp}")
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"baresip {phone.name} reported no CALL_ESTABLISHED within "
+                               f"{ESTABLISH_WITHIN} s of the dial")
+        t_up = time.monotonic()
+        time.sleep(HOLD)
+        for phone in (caller, callee):
+            if phone.ctrl.event("CALL_CLOSED", 0):
+                self.fail_with(f"the call ended on {phone.name}'s side before the caller hung up "
+                               f"(held {time.monotonic() - t_up:.1f} of {HOLD} s)")
+        resp = caller.ctrl.command("hangup")
+        if not resp or not resp.get("ok"):
+            self.fail_with(f"ctrl_tcp 'hangup' failed: {resp}")
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN):
+                self.fail_with(f"baresip {phone.name} reported no CALL_CLOSED within "
+                               f"{CLOSE_WITHIN} s of the hangup")
+        t_call = time.monotonic() - t_up
+        # the server's summary line of the call (information only: its wording is not checked)
+        summary = None
+        deadline = time.monotonic() + 10
+        while summary is None and time.monotonic() < deadline:
+            summary = next((l for l in self.sb.output(last=200).splitlines()
+                            if "[call]" in l and "1001 -> 1002" in l), None)
+            time.sleep(0.2)
+
+        # the recordings are closed with the call; stop the phones so that nothing is written
+        for phone in (caller, callee):
+            phone.stop()
+        print(f"\n[audio] registered after {t_reg:.1f} s, call up for {t_call:.1f} s; "
+              f"switchboard: {summary or '(no [call] line)'}", file=sys.stderr)
+        for phone in (caller, callee):
+            rtp = [l.strip() for l in phone.output().splitlines() if "incoming rtp" in l]
+            print(f"[audio] {phone.name}: {'; '.join(rtp) or 'no incoming rtp line'}",
+                  file=sys.stderr)
+
+        for phone, peer in ((caller, callee), (callee, caller)):
+            want, own = self.TONES[peer.ext], self.TONES[phone.ext]
+            self.check_recording(phone, want, own, "dec", f"what {phone.name} ({phone.ext}) "
+                                 f"received from {peer.name} ({peer.ext})")
+
+    def check_recording(self, phone, want, own, kind, what):
+        files = phone.recordings(kind)
+        if not files:
+            self.fail_with(f"{what}: no sndfile '{kind}' recording (dump-*-{kind}.wav) in "
+                           f"{phone.snd_dir}: baresip decoded no audio")
+        try:
+            a = Analysis(files, want, own)
+        except ValueError as e:
+            self.fail_with(f"{what}: unreadable recording: {e}")
+        sent = []  # what each phone sent (its own tone, unless aufile failed), for the report
+        for p in self.phones:
+            mine = self.TONES[p.ext]
+            other = next(f for e, f in self.TONES.items() if e != p.ext)
+            with contextlib.suppress(ValueError):
+                if p.recordings("enc"):
+                    sent.append(f"{p.name} sent: "
+                                + Analysis(p.recordings("enc"), mine, other).summary())
+        detail = f"{a.summary()}\n" + "\n".join(sent)
+        print(f"[audio] {what}: {a.summary()}", file=sys.stderr)
+        if a.rate != RATE:
+            self.fail_with(f"{what}: recorded at {a.rate} Hz, expected {RATE} Hz (PCMU)\n{detail}")
+        if not a.loud:
+            self.fail_with(f"{what}: the recording is silence\n{detail}")
+        if a.tone_seconds < MIN_TONE_SECONDS:
+            self.fail_with(f"{what}: the {want} Hz tone dominates only {a.tone_seconds:.1f} s of "
+                           f"the recording (want >= {MIN_TONE_SECONDS} s, {want} Hz at least "
+                           f"{10 * math.log10(DOMINANCE):.0f} dB above {own} Hz)\n{detail}")
+
+
+def main():
+    global SWITCHBOARD
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--switchboard", default=SWITCHBOARD, help="the switchboard binary")
+    args, rest = ap.parse_known_args()
+    SWITCHBOARD = os.path.abspath(args.switchboard) if args.switchboard else None
+    h.install_signal_cleanup()
+    unittest.main(argv=[sys.argv[0]] + rest, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
