@@ -127,7 +127,6 @@ int run_server(Config config) {
     call::RouterFactory routers = [&active_dialplan] {
         return std::make_unique<dialplan::ScriptRouter>([&active_dialplan] { return active_dialplan.get(); });
     };
-    config.server.calls.realm = config.realm;
     server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners,
                                                           credentials, media, routers});
     if (auto st = sip.start(); !st) {

@@ -118,10 +118,11 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     d.call_id = make_shard_tag(shard_) + registrar::make_tag();
     d.local_tag = make_shard_tag(shard_);
     std::string user = is_extension_number(destination) ? std::string(destination) : std::string{};
+    // From and To name our address rather than the realm: a phone can call back what it shows.
+    std::string host = leg.sent_by.substr(0, leg.sent_by.rfind(':'));
     d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") + "<sip:" +
-                  (c.cid_number.empty() ? std::string("anonymous") : c.cid_number) + "@" +
-                  config_.realm + ">";
-    d.remote_uri = user.empty() ? "<" + std::string(target) + ">" : "<sip:" + user + "@" + config_.realm + ">";
+                  (c.cid_number.empty() ? std::string("anonymous") : c.cid_number) + "@" + host + ">";
+    d.remote_uri = user.empty() ? "<" + std::string(target) + ">" : "<sip:" + user + "@" + host + ">";
     d.remote_target = std::string(target);
     d.route_set = path;  // RFC 3327: a registration's Path becomes the Route towards it
     d.local_contact = contact_for(flow, leg.sent_by);

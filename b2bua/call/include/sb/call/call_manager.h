@@ -36,7 +36,6 @@
 namespace sb::call {
 
 struct CallConfig {
-    std::string realm = "switchboard";       // host part of the From/To URIs of B-legs
     std::string server_name = "Switchboard";  // Server / User-Agent
     std::size_t max_calls = 50'000;           // per shard; beyond: 503 + Retry-After
     std::size_t max_destinations = 32;        // B-legs one bridge may ring at once
