@@ -86,7 +86,10 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
     if (!c.answered || !other || other->state != LegState::confirmed || leg->state != LegState::confirmed)
         return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 2\r\n");
     // One relayed request at a time per direction; an offer while another is open is glare (14.1).
-    if (leg->relay_in || other->relay_out || (method == sip::Method::INVITE && leg->pending_2xx))
+    // A request of ours towards this leg still open (relayed from the other side, or a session
+    // refresh) crosses this one: 491 as well.
+    if (leg->relay_in || other->relay_out || leg->relay_out || other->relay_in ||
+        (method == sip::Method::INVITE && leg->pending_2xx))
         return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 1\r\n");
 
     std::string body(req.body());
@@ -247,7 +250,7 @@ void CallManager::Impl::session_timer_fired(Leg& leg) {
     if (c.ended || leg.state != LegState::confirmed) return;
     if (!leg.we_refresh) {
         SB_INFO("call", "call {}: session expired on leg {} (no refresh); ending the call", c.id, leg.index);
-        end_call(c, "session timer expired", &leg);
+        end_call(c, "session timer expired", nullptr);  // RFC 4028 10: BYE to both, this leg too
         return;
     }
     if (leg.relay_out || leg.pending_2xx) {
