@@ -363,7 +363,9 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     std::uint64_t call_id = next_call_++;
     auto owned = std::make_unique<Call>(*this, call_id);
     Call& c = *owned;
-    if (auto copy = sip::parse_message(req.raw(), sip::Framing::datagram, sip::Limits{}, c.invite); !copy)
+    // The transport already enforced the configured limits; the copy must not refuse what it took.
+    constexpr sip::Limits kAcceptAll{~std::size_t{0}, ~std::size_t{0}, ~std::size_t{0}, ~std::size_t{0}};
+    if (auto copy = sip::parse_message(req.raw(), sip::Framing::datagram, kAcceptAll, c.invite); !copy)
         return reply(id, req, flow, 400, "Bad Request");
     std::string sent_by = sent_by_for(flow);
     auto a_dialog = dialog::uas_dialog(req, make_shard_tag(shard_), flow, contact_for(flow, sent_by));
