@@ -52,12 +52,12 @@ bool accept_remote_cseq(Dialog& d, std::uint32_t cseq);
 
 // What a request within the dialog carries besides the dialog's own fields.
 struct RequestParts {
-    std::string_view method;           // "BYE", "INVITE", ...
-    std::string_view branch;           // from TransactionLayer::make_branch()
-    std::string_view sent_by;          // our Via sent-by, "192.0.2.1:5060" or "[2001:db8::1]:5060"
-    std::string_view extra_headers;    // complete "Name: value\r\n" lines
-    std::string_view content_type;     // with a body
-    std::string_view body;
+    std::string_view method{};           // "BYE", "INVITE", ...
+    std::string_view branch{};           // from TransactionLayer::make_branch()
+    std::string_view sent_by{};          // our Via sent-by, "192.0.2.1:5060" or "[2001:db8::1]:5060"
+    std::string_view extra_headers{};    // complete "Name: value\r\n" lines
+    std::string_view content_type{};     // with a body
+    std::string_view body{};
     int max_forwards = 70;
 };
 
