@@ -86,6 +86,28 @@ def free_port(host="127.0.0.1", avoid=(5060, 5061)):
     raise RuntimeError(f"no free UDP+TCP port found on {host}")
 
 
+def free_media_port(host, sip_port):
+    """A base for SIPp's -mp: SIPp binds base, base+2 (video) and their RTCP ports, so all four
+    must be free and none may be the SIP port (errno 98 otherwise, seen in CI)."""
+    for _ in range(500):
+        base = free_port(host) & ~1
+        if sip_port in range(base, base + 4):
+            continue
+        socks = []
+        try:
+            for p in range(base, base + 4):
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(u)
+                u.bind((host, p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for u in socks:
+                u.close()
+    raise RuntimeError(f"no free media ports on {host}")
+
+
 def loopback(block, n):
     """127.0.<block>.<n>: each test uses its own source address, so a ban cannot leak."""
     if not (0 < block < 255 and 0 < n < 255):
@@ -484,10 +506,11 @@ def sipp(scenario, server, service, password=None, local_ip="127.0.0.1", transpo
         err = os.path.join(work, "errors.log")
         msg = os.path.join(work, "messages.log")
         log = os.path.join(work, "logs.log")
+        sip_port = free_port(local_ip)
         cmd = [exe, f"{server[0]}:{server[1]}", "-sf", path,
                "-s", service, "-au", service,
-               "-i", local_ip, "-bind_local", "-p", str(free_port(local_ip)),
-               "-mp", str(free_port(local_ip)),
+               "-i", local_ip, "-bind_local", "-p", str(sip_port),
+               "-mp", str(free_media_port(local_ip, sip_port)),
                "-t", {"udp": "u1", "tcp": "t1"}[transport],
                "-m", str(count), "-r", str(rate), "-rp", "1000",
                "-timeout", f"{timeout}s", "-timeout_error",
@@ -1028,7 +1051,7 @@ class SippPeer:
             cmd.append(f"{remote[0]}:{remote[1]}")
         cmd += ["-sf", self.path, "-s", service,
                 "-i", local_ip, "-bind_local", "-p", str(self.local_port),
-                "-mp", str(free_port(local_ip)),
+                "-mp", str(free_media_port(local_ip, self.local_port)),
                 "-t", {"udp": "u1", "tcp": "t1"}[transport],
                 "-m", str(count),
                 "-timeout", f"{timeout}s", "-timeout_error",
