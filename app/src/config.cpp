@@ -38,7 +38,7 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
         }
         if (root.contains("sip")) {
             const auto& t = toml::find(root, "sip");
-            std::set<std::string> known{"limits"};
+            std::set<std::string> known{"limits", "overload"};
             read(t, "listen", c.sip_listen, known);
             read(t, "realm", c.realm, known);
             read(t, "shards", c.server.shards, known);
@@ -59,6 +59,20 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
                 read(l, "max_vias", lim.max_vias, lk);
                 read(l, "max_line_length", lim.max_line_length, lk);
                 if (auto st = check_unknown(l, "sip.limits", lk); !st) return st;
+            }
+            if (t.contains("overload")) {
+                const auto& o = toml::find(t, "overload");
+                std::set<std::string> ok;
+                auto& ov = c.server.overload;
+                std::int64_t max_lag = ov.max_lag.count();
+                read(o, "enabled", ov.enabled, ok);
+                read(o, "max_busy", ov.max_busy, ok);
+                read(o, "max_lag_ms", max_lag, ok);
+                read(o, "retry_after", ov.retry_after_s, ok);
+                if (ov.max_busy <= 0.2 || ov.max_busy > 1.0) return fail("sip.overload.max_busy must be in (0.2, 1]");
+                if (max_lag < 20) return fail("sip.overload.max_lag_ms must be at least 20");
+                ov.max_lag = Duration(max_lag);
+                if (auto st = check_unknown(o, "sip.overload", ok); !st) return st;
             }
         }
         if (root.contains("registrar")) {

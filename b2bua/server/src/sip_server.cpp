@@ -12,6 +12,7 @@
 #include "sb/server/uas_core.h"
 #include "sb/sip/writer.h"
 #include "sb/txn/response_route.h"
+#include "sb/txn/message_builders.h"
 #include "sb/txn/transaction_layer.h"
 
 namespace sb::server {
@@ -33,7 +34,8 @@ public:
           calls_(server.config_.calls,
                  call::CallServices{server.services_.clock, server.services_.authenticator, server.services_.locations,
                                     server.services_.credentials, server.services_.media, server.services_.records},
-                 txns_, *this, wheel_, server.services_.routers(), index) {}
+                 txns_, *this, wheel_, server.services_.routers(), index),
+          overload_(server.config_.overload) {}
 
     Status listen(const std::vector<transport::ListenSpec>& specs) { return transport_.listen(specs); }
 
@@ -61,6 +63,11 @@ public:
     // transport::Receiver: route to the Call-ID's owner shard, then into the transaction layer.
     void on_message(sip::Message&& m, const Flow& flow) override {
         if (m.is_request() && refuse_source(m, flow)) return;
+        if (overload_.overloaded() && m.is_request() && m.to_tag().empty() &&
+            (m.method() == sip::Method::INVITE || m.method() == sip::Method::REGISTER)) {
+            shed(m, flow);
+            return;
+        }
         // A new request (a REGISTER, an INVITE) is handled by the shard whose socket received it:
         // its retransmissions and CANCEL take the same path, and no work crosses threads. What
         // follows within a dialog carries a tag we generated, which names the shard that owns the
@@ -167,13 +174,41 @@ private:
     }
 
     void arm_tick() {
-        // The timer wheel ticks every 10 ms; one periodic Asio timer drives it.
+        // The timer wheel ticks every 10 ms; one periodic Asio timer drives it. Each tick also
+        // tells the overload guard how busy and how late the shard is.
         tick_.expires_after(std::chrono::milliseconds(10));
         tick_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
+            auto now = std::chrono::steady_clock::now();
+            auto lag = std::chrono::duration_cast<Duration>(now - tick_.expiry());
+            timespec cpu{};
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+            Duration cpu_ms{static_cast<std::int64_t>(cpu.tv_sec) * 1000 + cpu.tv_nsec / 1'000'000};
+            if (overload_.tick(std::chrono::duration_cast<Duration>(now.time_since_epoch()), cpu_ms, lag)) {
+                if (overload_.overloaded())
+                    SB_WARN("sip", "shard {} overloaded (busy {:.0f} %, tick {} ms late): new INVITEs and REGISTERs get 503",
+                            index_, overload_.last_busy() * 100, lag.count());
+                else
+                    SB_INFO("sip", "shard {} no longer overloaded", index_);
+            }
             wheel_.advance(server_.services_.clock.now());
             arm_tick();
         });
+    }
+
+    // A stateless 503 (RFC 3261 21.5.4) for a new request while overloaded: no transaction, no
+    // authentication, no dialplan; Retry-After spreads the retries.
+    void shed(const sip::Message& m, const Flow& flow) {
+        if (!m.can_respond()) return;
+        std::string out;
+        sip::MessageWriter w(out);
+        std::string ip = flow.remote.ip();
+        sip::start_response(w, m, 503, "Service Unavailable (overloaded)", txn::stateless_to_tag(m),
+                            sip::Source{ip, flow.remote.port});
+        w.header("Retry-After", std::to_string(overload_.config().retry_after_s));
+        w.header("Server", server_.config_.server_name);
+        w.finish();
+        (void)send(txn::response_flow(m.top_via(), flow), out);
     }
 
     SipServer& server_;
@@ -185,6 +220,7 @@ private:
     txn::TransactionLayer txns_;
     registrar::Registrar registrar_;
     call::CallManager calls_;
+    OverloadGuard overload_;
     std::thread thread_;
 
     friend class SipServer;

@@ -17,6 +17,7 @@
 #include "sb/common/result.h"
 #include "sb/registrar/authenticator.h"
 #include "sb/registrar/registrar.h"
+#include "sb/server/overload_guard.h"
 #include "sb/transport/transport.h"
 #include "sb/txn/config.h"
 
@@ -29,6 +30,7 @@ struct ServerConfig {
     txn::TxnConfig transactions;
     registrar::RegistrarConfig registrar;
     call::CallConfig calls;
+    OverloadConfig overload;
     std::string server_name = "Switchboard";
     ServerConfig() { transactions.trying_delay = Duration{0}; }  // 100 Trying at once to every INVITE
 };
