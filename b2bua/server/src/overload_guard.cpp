@@ -19,7 +19,9 @@ bool OverloadGuard::tick(Duration wall, Duration cpu, Duration lag) {
     last_busy_ = static_cast<double>((cpu - window_cpu_).count()) / static_cast<double>(elapsed.count());
     bool was = overloaded_;
     if (!overloaded_) {
-        overloaded_ = last_busy_ >= config_.max_busy || worst_lag_ >= config_.max_lag;
+        // Lateness alone is the machine's noise (a stalled VM, a neighbour's burst); it counts
+        // when the shard is also working hard: it then competes for a CPU it cannot get.
+        overloaded_ = last_busy_ >= config_.max_busy || (worst_lag_ >= config_.max_lag && last_busy_ >= 0.5);
     } else {
         overloaded_ = !(last_busy_ < config_.max_busy - 0.15 && worst_lag_ < config_.max_lag / 2);
     }

@@ -1,8 +1,9 @@
 #pragma once
 // Overload protection of one shard (DESIGN: overload is handled, not suffered). Every timer tick
 // reports the shard thread's CPU time and how late the tick fired; per window the guard decides
-// whether the shard is overloaded: busy (CPU time / wall time) at or above max_busy, or ticks
-// late by max_lag or more (the thread is starved or a handler ran long). While it is, new
+// whether the shard is overloaded: busy (CPU time / wall time) at or above max_busy, or at least
+// half busy with ticks late by max_lag or more (it competes for a CPU it cannot get; lateness
+// alone is a noisy machine, and an idle shard never sheds). While it is, new
 // INVITEs and REGISTERs are answered 503 with Retry-After before any work is spent on them, so
 // that calls already admitted finish instead of drowning in retransmissions with the new ones.
 // It leaves the state with hysteresis (busy below max_busy - 0.15 and lag below half).
