@@ -64,14 +64,12 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
                 const auto& o = toml::find(t, "overload");
                 std::set<std::string> ok;
                 auto& ov = c.server.overload;
-                std::int64_t max_lag = ov.max_lag.count();
+                std::int64_t max_delay = ov.max_queue_delay.count();
                 read(o, "enabled", ov.enabled, ok);
-                read(o, "max_busy", ov.max_busy, ok);
-                read(o, "max_lag_ms", max_lag, ok);
+                read(o, "max_queue_delay_ms", max_delay, ok);
                 read(o, "retry_after", ov.retry_after_s, ok);
-                if (ov.max_busy <= 0.2 || ov.max_busy > 1.0) return fail("sip.overload.max_busy must be in (0.2, 1]");
-                if (max_lag < 20) return fail("sip.overload.max_lag_ms must be at least 20");
-                ov.max_lag = Duration(max_lag);
+                if (max_delay < 20) return fail("sip.overload.max_queue_delay_ms must be at least 20");
+                ov.max_queue_delay = Duration(max_delay);
                 if (auto st = check_unknown(o, "sip.overload", ok); !st) return st;
             }
         }

@@ -4,31 +4,30 @@
 
 namespace sb::server {
 
-bool OverloadGuard::tick(Duration wall, Duration cpu, Duration lag) {
+bool OverloadGuard::tick(Duration wall, Duration queue_delay) {
     if (!config_.enabled) return false;
     if (!started_) {
         started_ = true;
-        window_wall_ = wall;
-        window_cpu_ = cpu;
-        worst_lag_ = lag;
-        return false;
+        window_start_ = wall;
     }
-    worst_lag_ = std::max(worst_lag_, lag);
-    Duration elapsed = wall - window_wall_;
-    if (elapsed < config_.window) return false;
-    last_busy_ = static_cast<double>((cpu - window_cpu_).count()) / static_cast<double>(elapsed.count());
-    bool was = overloaded_;
-    if (!overloaded_) {
-        // Lateness alone is the machine's noise (a stalled VM, a neighbour's burst); it counts
-        // when the shard is also working hard: it then competes for a CPU it cannot get.
-        overloaded_ = last_busy_ >= config_.max_busy || (worst_lag_ >= config_.max_lag && last_busy_ >= 0.5);
-    } else {
-        overloaded_ = !(last_busy_ < config_.max_busy - 0.15 && worst_lag_ < config_.max_lag / 2);
-    }
-    window_wall_ = wall;
-    window_cpu_ = cpu;
-    worst_lag_ = Duration{0};
-    return overloaded_ != was;
+    worst_ = std::max(worst_, queue_delay);
+    if (wall - window_start_ < config_.window) return false;
+    last_delay_ = worst_;
+    bool was = overloaded();
+    over_ = worst_ >= config_.max_queue_delay ? over_ + 1 : 0;
+    if (over_ >= config_.sustain) admit_ = std::max(config_.min_admit, admit_ * 0.7);
+    else if (worst_ < config_.max_queue_delay / 2) admit_ = std::min(1.0, admit_ + 0.1);
+    window_start_ = wall;
+    worst_ = Duration{0};
+    return overloaded() != was;
+}
+
+bool OverloadGuard::admit() {
+    if (admit_ >= 1.0) return true;
+    credit_ += admit_;
+    if (credit_ < 1.0) return false;
+    credit_ -= 1.0;
+    return true;
 }
 
 }  // namespace sb::server

@@ -64,7 +64,7 @@ public:
     void on_message(sip::Message&& m, const Flow& flow) override {
         if (m.is_request() && refuse_source(m, flow)) return;
         if (overload_.overloaded() && m.is_request() && m.to_tag().empty() &&
-            (m.method() == sip::Method::INVITE || m.method() == sip::Method::REGISTER)) {
+            (m.method() == sip::Method::INVITE || m.method() == sip::Method::REGISTER) && !overload_.admit()) {
             shed(m, flow);
             return;
         }
@@ -175,19 +175,16 @@ private:
 
     void arm_tick() {
         // The timer wheel ticks every 10 ms; one periodic Asio timer drives it. Each tick also
-        // tells the overload guard how busy and how late the shard is.
+        // tells the overload guard how long received requests waited to be read.
         tick_.expires_after(std::chrono::milliseconds(10));
         tick_.async_wait([this](boost::system::error_code ec) {
             if (ec) return;
             auto now = std::chrono::steady_clock::now();
-            auto lag = std::chrono::duration_cast<Duration>(now - tick_.expiry());
-            timespec cpu{};
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-            Duration cpu_ms{static_cast<std::int64_t>(cpu.tv_sec) * 1000 + cpu.tv_nsec / 1'000'000};
-            if (overload_.tick(std::chrono::duration_cast<Duration>(now.time_since_epoch()), cpu_ms, lag)) {
+            if (overload_.tick(std::chrono::duration_cast<Duration>(now.time_since_epoch()),
+                               transport_.take_max_queue_delay())) {
                 if (overload_.overloaded())
-                    SB_WARN("sip", "shard {} overloaded (busy {:.0f} %, tick {} ms late): new INVITEs and REGISTERs get 503",
-                            index_, overload_.last_busy() * 100, lag.count());
+                    SB_WARN("sip", "shard {} overloaded (requests waited {} ms to be read): some new INVITEs and REGISTERs get 503",
+                            index_, overload_.last_delay().count());
                 else
                     SB_INFO("sip", "shard {} no longer overloaded", index_);
             }

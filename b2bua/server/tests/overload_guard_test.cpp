@@ -7,49 +7,73 @@ namespace {
 
 using ms = Duration;
 
-// Feeds ticks every 10 ms for `span`, the thread busy `busy` of the time, each tick `lag` late.
-void run(OverloadGuard& g, ms& wall, ms& cpu, ms span, double busy, ms lag = ms{0}) {
+// Ticks every 10 ms for `span`, each reporting a queueing delay of `delay`.
+void run(OverloadGuard& g, ms& wall, ms span, ms delay) {
     for (ms t{0}; t < span; t += ms{10}) {
         wall += ms{10};
-        cpu += ms{static_cast<long>(10 * busy)};
-        g.tick(wall, cpu, lag);
+        g.tick(wall, delay);
     }
 }
 
-TEST(OverloadGuard, BusyShardIsOverloadedAndRecoversWithHysteresis) {
-    OverloadGuard g;
-    ms wall{1000}, cpu{0};
-    run(g, wall, cpu, ms{300}, 0.5);
-    EXPECT_FALSE(g.overloaded());
-    run(g, wall, cpu, ms{200}, 1.0);
-    EXPECT_TRUE(g.overloaded());
-    run(g, wall, cpu, ms{200}, 0.8);  // below 0.9 but not below 0.75: still overloaded
-    EXPECT_TRUE(g.overloaded());
-    run(g, wall, cpu, ms{200}, 0.6);
-    EXPECT_FALSE(g.overloaded());
+int admitted_of(OverloadGuard& g, int n) {
+    int a = 0;
+    for (int i = 0; i < n; ++i) a += g.admit();
+    return a;
 }
 
-TEST(OverloadGuard, LateTicksOfABusyShardMeanOverload) {
+TEST(OverloadGuard, ShortQueueAdmitsEverything) {
     OverloadGuard g;
-    ms wall{0}, cpu{0};
-    run(g, wall, cpu, ms{200}, 0.6, ms{250});  // working, and starved of the CPU it needs
-    EXPECT_TRUE(g.overloaded());
-    run(g, wall, cpu, ms{200}, 0.6, ms{5});
+    ms wall{0};
+    g.tick(wall, ms{0});  // windows close at 100, 200, ... ms
+    run(g, wall, ms{5000}, ms{20});
     EXPECT_FALSE(g.overloaded());
+    EXPECT_EQ(admitted_of(g, 1000), 1000);
 }
 
-TEST(OverloadGuard, LateTicksOfAnIdleShardAreNoise) {
+TEST(OverloadGuard, SustainedQueueingDelayShedsAShareThatGrowsWithIt) {
     OverloadGuard g;
-    ms wall{0}, cpu{0};
-    run(g, wall, cpu, ms{300}, 0.05, ms{400});  // a stalled VM: no reason to refuse phones
+    ms wall{0};
+    g.tick(wall, ms{0});  // windows close at 100, 200, ... ms
+    run(g, wall, ms{100}, ms{150});  // one window: a burst, not yet overload
+    EXPECT_FALSE(g.overloaded());
+    run(g, wall, ms{100}, ms{150});
+    ASSERT_TRUE(g.overloaded());
+    EXPECT_NEAR(admitted_of(g, 1000), 700, 1);  // refusals spread evenly
+    run(g, wall, ms{1000}, ms{300});
+    EXPECT_LT(g.admit_fraction(), 0.05 + 1e-9);  // the floor
+    EXPECT_GT(admitted_of(g, 1000), 0) << "never refuses everything";
+}
+
+TEST(OverloadGuard, ABurstIsNotOverload) {
+    OverloadGuard g;
+    ms wall{0};
+    g.tick(wall, ms{0});  // windows close at 100, 200, ... ms
+    for (int i = 0; i < 10; ++i) {
+        run(g, wall, ms{10}, ms{300});  // one window at most
+        run(g, wall, ms{300}, ms{5});
+        EXPECT_FALSE(g.overloaded());
+    }
+}
+
+TEST(OverloadGuard, RecoversStepByStepWhenTheQueueIsShort) {
+    OverloadGuard g;
+    ms wall{0};
+    g.tick(wall, ms{0});  // windows close at 100, 200, ... ms
+    run(g, wall, ms{400}, ms{500});
+    ASSERT_TRUE(g.overloaded());
+    double low = g.admit_fraction();
+    run(g, wall, ms{300}, ms{80});  // under the bound, not under half of it: hold
+    EXPECT_DOUBLE_EQ(g.admit_fraction(), low);
+    run(g, wall, ms{2000}, ms{10});
     EXPECT_FALSE(g.overloaded());
 }
 
 TEST(OverloadGuard, DisabledNeverSheds) {
     OverloadGuard g(OverloadConfig{.enabled = false});
-    ms wall{0}, cpu{0};
-    run(g, wall, cpu, ms{500}, 1.0, ms{500});
+    ms wall{0};
+    run(g, wall, ms{2000}, ms{5000});
     EXPECT_FALSE(g.overloaded());
+    EXPECT_EQ(admitted_of(g, 100), 100);
 }
 
 }  // namespace

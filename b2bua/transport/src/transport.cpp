@@ -75,6 +75,12 @@ struct ShardTransport::Impl {
     std::array<mmsghdr, kBatch> hdrs{};
     std::array<iovec, kBatch> iovs{};
     std::array<sockaddr_storage, kBatch> addrs{};
+    // Kernel receive timestamps (SO_TIMESTAMPNS): how long the oldest datagram of each batch
+    // waited in the socket buffer, the shard's queueing delay (overload protection reads it).
+    static constexpr std::size_t kControl = CMSG_SPACE(sizeof(timespec));
+    std::array<std::array<char, kControl>, kBatch> control{};
+    Duration max_queue_delay{0};
+    void note_queue_delay(const msghdr& h);
 
     Impl(asio::io_context& io, std::size_t shard, TransportConfig cfg, Receiver& r)
         : io(io), shard(shard), cfg(cfg), receiver(r), rx(kBatch * kDatagramMax) {}
@@ -291,6 +297,18 @@ void ShardTransport::Impl::flush_udp() {
     tx_bytes.clear();
 }
 
+void ShardTransport::Impl::note_queue_delay(const msghdr& h) {
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+        timespec arrived{}, now{};
+        std::memcpy(&arrived, CMSG_DATA(c), sizeof arrived);
+        clock_gettime(CLOCK_REALTIME, &now);
+        auto waited = Duration((now.tv_sec - arrived.tv_sec) * 1000 + (now.tv_nsec - arrived.tv_nsec) / 1'000'000);
+        if (waited > max_queue_delay) max_queue_delay = waited;
+        return;
+    }
+}
+
 void ShardTransport::Impl::drain_udp(UdpSocket& s) {
     batching = true;
     struct EndBatch {
@@ -313,9 +331,12 @@ void ShardTransport::Impl::drain_udp(UdpSocket& s) {
             hdrs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
             hdrs[i].msg_hdr.msg_iov = &iovs[i];
             hdrs[i].msg_hdr.msg_iovlen = 1;
+            hdrs[i].msg_hdr.msg_control = control[i].data();
+            hdrs[i].msg_hdr.msg_controllen = kControl;
         }
         int n = ::recvmmsg(fd, hdrs.data(), kBatch, MSG_DONTWAIT, nullptr);
         if (n <= 0) return;
+        note_queue_delay(hdrs[0].msg_hdr);  // the batch's oldest datagram
         for (int i = 0; i < n; ++i) {
             if (hdrs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;  // larger than any SIP message we take
             flow.remote = detail::from_sockaddr(addrs[i]);
@@ -389,6 +410,8 @@ Status ShardTransport::listen(const std::vector<ListenSpec>& specs) {
             }
             if (ec) return fail("cannot listen on UDP " + spec.endpoint.to_string() + ": " + ec.message());
             s->socket.non_blocking(true, ec);
+            int on = 1;  // receive timestamps: the queueing delay (best effort)
+            (void)::setsockopt(s->socket.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
             s->local = spec.endpoint;
             s->local.port = s->socket.local_endpoint(ec).port();
             impl_->arm_udp(*s);
@@ -447,6 +470,12 @@ void ShardTransport::stop() {
 }
 
 std::size_t ShardTransport::connection_count() const { return impl_->connections.size(); }
+
+Duration ShardTransport::take_max_queue_delay() {
+    Duration d = impl_->max_queue_delay;
+    impl_->max_queue_delay = Duration{0};
+    return d;
+}
 
 std::vector<Endpoint> ShardTransport::udp_endpoints() const {
     std::vector<Endpoint> out;

@@ -69,6 +69,9 @@ public:
     std::size_t shard_index() const { return shard_; }
     // The addresses actually bound (a port 0 in a ListenSpec becomes the kernel's choice).
     std::vector<Endpoint> udp_endpoints() const;
+    // The longest a received UDP datagram waited in a socket buffer since the last call (kernel
+    // receive timestamps): the shard's queueing delay, for overload protection.
+    Duration take_max_queue_delay();
     std::vector<Endpoint> tcp_endpoints() const;
 
     struct Impl;  // public only so the connection class in the .cpp can name it
