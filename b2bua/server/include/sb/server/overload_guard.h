@@ -9,7 +9,8 @@
 // so that the calls it admits complete instead of drowning in retransmissions with the rest. The
 // fraction follows the delay, additive increase and multiplicative decrease: times 0.7 for every
 // window over max_queue_delay once `sustain` windows in a row were over it, plus 0.1 for every
-// window under half of it. All-or-nothing shedding was tried first: it rejected four calls in
+// window under half of it. The bound, 200 ms, is well under T1 (500 ms), when phones start to
+// retransmit; at 100 ms bursts of a shard near its capacity were refused needlessly. All-or-nothing shedding was tried first: it rejected four calls in
 // five at twice the capacity, because the queue refilled as soon as it stopped.
 #include <cstdint>
 
@@ -19,9 +20,9 @@ namespace sb::server {
 
 struct OverloadConfig {
     bool enabled = true;
-    Duration max_queue_delay{100};
+    Duration max_queue_delay{200};
     Duration window{100};
-    int sustain = 2;  // windows over the bound before the first decrease (a burst is not overload)
+    int sustain = 3;  // windows over the bound before the first decrease (a burst is not overload)
     double min_admit = 0.05;
     std::uint32_t retry_after_s = 2;
 };
