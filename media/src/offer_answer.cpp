@@ -9,21 +9,27 @@ namespace sb::media {
 namespace {
 
 bool iequal(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(x) == std::tolower(y);
+           });
 }
 
 // The rtpmap of a format: its a=rtpmap line, or the static assignment of RFC 3551 for the few
 // static types a phone may list without one.
 std::optional<sdp::RtpMap> rtpmap_of(const sdp::Media& m, const std::string& format) {
     int pt = -1;
-    std::from_chars(format.data(), format.data() + format.size(), pt);  // validated by sdp::parse for RTP
+    std::from_chars(format.data(), format.data() + format.size(),
+                    pt);  // validated by sdp::parse for RTP
     if (const sdp::RtpMap* r = m.rtpmap(pt)) return *r;
     switch (pt) {
-        case 0: return sdp::RtpMap{0, "PCMU", 8000, 1};
-        case 8: return sdp::RtpMap{8, "PCMA", 8000, 1};
-        case 9: return sdp::RtpMap{9, "G722", 8000, 1};  // 8000 by RFC 3551's historic error
-        default: return std::nullopt;
+        case 0:
+            return sdp::RtpMap{0, "PCMU", 8000, 1};
+        case 8:
+            return sdp::RtpMap{8, "PCMA", 8000, 1};
+        case 9:
+            return sdp::RtpMap{9, "G722", 8000, 1};  // 8000 by RFC 3551's historic error
+        default:
+            return std::nullopt;
     }
 }
 
@@ -35,9 +41,13 @@ const Codec* match(const sdp::RtpMap& r, const std::vector<Codec>& ours) {
     return nullptr;
 }
 
-bool is_audio_rtp(const sdp::Media& m) { return m.type == "audio" && m.protocol == "RTP/AVP"; }
+bool is_audio_rtp(const sdp::Media& m) {
+    return m.type == "audio" && m.protocol == "RTP/AVP";
+}
 
-std::string address_type(const std::string& address) { return address.find(':') != std::string::npos ? "IP6" : "IP4"; }
+std::string address_type(const std::string& address) {
+    return address.find(':') != std::string::npos ? "IP6" : "IP4";
+}
 
 sdp::Session skeleton(const LocalEndpoint& local) {
     sdp::Session s;
@@ -64,7 +74,8 @@ std::vector<Codec> default_codecs() {
 }
 
 Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<Codec>& ours,
-                                  const LocalEndpoint& local, const std::function<std::uint16_t(std::size_t)>& port_for) {
+                                  const LocalEndpoint& local,
+                                  const std::function<std::uint16_t(std::size_t)>& port_for) {
     sdp::Session answer = skeleton(local);
     answer.timing = offer.timing;
     bool accepted = false;
@@ -105,8 +116,8 @@ Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<C
     return answer;
 }
 
-sdp::Session make_offer(const std::vector<Codec>& codecs, const LocalEndpoint& local, std::uint16_t port,
-                        sdp::Direction direction, int ptime) {
+sdp::Session make_offer(const std::vector<Codec>& codecs, const LocalEndpoint& local,
+                        std::uint16_t port, sdp::Direction direction, int ptime) {
     sdp::Session s = skeleton(local);
     sdp::Media m;
     m.type = "audio";

@@ -7,7 +7,8 @@ namespace sb::media::sdp {
 namespace {
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     return s;
 }
@@ -40,7 +41,8 @@ std::optional<Direction> direction_attribute(std::string_view value) {
 
 Result<Connection> parse_connection(std::string_view v) {
     auto f = fields(v);
-    if (f.size() != 3 || f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6")) return fail("c= must be 'IN IP4|IP6 address'");
+    if (f.size() != 3 || f[0] != "IN" || (f[1] != "IP4" && f[1] != "IP6"))
+        return fail("c= must be 'IN IP4|IP6 address'");
     Connection c;
     c.address_type = std::string(f[1]);
     c.address = std::string(f[2].substr(0, f[2].find('/')));  // drop a multicast /ttl
@@ -52,8 +54,8 @@ Result<RtpMap> parse_rtpmap(std::string_view v) {
     // "<pt> <encoding>/<clock rate>[/<channels>]"
     std::size_t sp = v.find(' ');
     RtpMap m;
-    if (sp == std::string_view::npos || !number(v.substr(0, sp), m.payload_type) || m.payload_type < 0 ||
-        m.payload_type > 127)
+    if (sp == std::string_view::npos || !number(v.substr(0, sp), m.payload_type) ||
+        m.payload_type < 0 || m.payload_type > 127)
         return fail("a=rtpmap needs a payload type 0-127");
     std::string_view rest = trim(v.substr(sp + 1));
     std::size_t s1 = rest.find('/');
@@ -61,8 +63,10 @@ Result<RtpMap> parse_rtpmap(std::string_view v) {
     m.encoding = std::string(rest.substr(0, s1));
     rest.remove_prefix(s1 + 1);
     std::size_t s2 = rest.find('/');
-    if (!number(rest.substr(0, s2), m.clock_rate) || m.clock_rate <= 0) return fail("a=rtpmap: bad clock rate");
-    if (s2 != std::string_view::npos && (!number(rest.substr(s2 + 1), m.channels) || m.channels <= 0))
+    if (!number(rest.substr(0, s2), m.clock_rate) || m.clock_rate <= 0)
+        return fail("a=rtpmap: bad clock rate");
+    if (s2 != std::string_view::npos &&
+        (!number(rest.substr(s2 + 1), m.channels) || m.channels <= 0))
         return fail("a=rtpmap: bad channel count");
     return m;
 }
@@ -71,19 +75,26 @@ Result<RtpMap> parse_rtpmap(std::string_view v) {
 
 std::string_view to_string(Direction d) {
     switch (d) {
-        case Direction::sendrecv: return "sendrecv";
-        case Direction::sendonly: return "sendonly";
-        case Direction::recvonly: return "recvonly";
-        case Direction::inactive: return "inactive";
+        case Direction::sendrecv:
+            return "sendrecv";
+        case Direction::sendonly:
+            return "sendonly";
+        case Direction::recvonly:
+            return "recvonly";
+        case Direction::inactive:
+            return "inactive";
     }
     return "sendrecv";
 }
 
 Direction reverse(Direction offered) {
     switch (offered) {
-        case Direction::sendonly: return Direction::recvonly;
-        case Direction::recvonly: return Direction::sendonly;
-        default: return offered;
+        case Direction::sendonly:
+            return Direction::recvonly;
+        case Direction::recvonly:
+            return Direction::sendonly;
+        default:
+            return offered;
     }
 }
 
@@ -109,7 +120,9 @@ Result<Session> parse(std::string_view text) {
     Session s;
     std::size_t line_no = 0;
     bool have_v = false, have_o = false, have_t = false;
-    auto err = [&](std::string_view what) { return fail("SDP line " + std::to_string(line_no) + ": " + std::string(what)); };
+    auto err = [&](std::string_view what) {
+        return fail("SDP line " + std::to_string(line_no) + ": " + std::string(what));
+    };
     while (!text.empty()) {
         std::size_t nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
@@ -129,13 +142,15 @@ Result<Session> parse(std::string_view text) {
         }
         Media* m = s.media.empty() ? nullptr : &s.media.back();
         switch (type) {
-            case 'v': return err("v= may appear only once");
+            case 'v':
+                return err("v= may appear only once");
             case 'o': {
                 if (m || have_o) return err("o= must come once, before m=");
                 auto f = fields(value);
-                if (f.size() != 6 || f[3] != "IN") return err("o= needs 6 fields: user id version IN type address");
-                s.origin = Origin{std::string(f[0]), std::string(f[1]), std::string(f[2]), std::string(f[4]),
-                                  std::string(f[5])};
+                if (f.size() != 6 || f[3] != "IN")
+                    return err("o= needs 6 fields: user id version IN type address");
+                s.origin = Origin{std::string(f[0]), std::string(f[1]), std::string(f[2]),
+                                  std::string(f[4]), std::string(f[5])};
                 have_o = true;
                 break;
             }
@@ -151,8 +166,10 @@ Result<Session> parse(std::string_view text) {
             }
             case 't':
                 if (m) return err("t= belongs before m=");
-                if (!have_t) s.timing = std::string(value);
-                else s.other.emplace_back(line);
+                if (!have_t)
+                    s.timing = std::string(value);
+                else
+                    s.other.emplace_back(line);
                 have_t = true;
                 break;
             case 'm': {
@@ -164,15 +181,18 @@ Result<Session> parse(std::string_view text) {
                 std::string_view port = f[1];
                 std::size_t slash = port.find('/');
                 unsigned p = 0;
-                if (!number(port.substr(0, slash), p) || p > 65535) return err("m= needs a port 0-65535");
+                if (!number(port.substr(0, slash), p) || p > 65535)
+                    return err("m= needs a port 0-65535");
                 nm.port = static_cast<std::uint16_t>(p);
-                if (slash != std::string_view::npos && (!number(port.substr(slash + 1), nm.port_count) || nm.port_count < 1))
+                if (slash != std::string_view::npos &&
+                    (!number(port.substr(slash + 1), nm.port_count) || nm.port_count < 1))
                     return err("m=: bad port count");
                 nm.protocol = std::string(f[2]);
                 bool rtp = nm.protocol.find("RTP/") != std::string::npos;
                 for (std::size_t i = 3; i < f.size(); ++i) {
                     int pt = 0;
-                    if (rtp && (!number(f[i], pt) || pt < 0 || pt > 127)) return err("m=: RTP payload types are 0-127");
+                    if (rtp && (!number(f[i], pt) || pt < 0 || pt > 127))
+                        return err("m=: RTP payload types are 0-127");
                     nm.formats.emplace_back(f[i]);
                 }
                 if (nm.port != 0 && nm.formats.empty()) return err("m= lists no format");
@@ -181,7 +201,9 @@ Result<Session> parse(std::string_view text) {
             }
             case 'a': {
                 std::string_view name = value.substr(0, value.find(':'));
-                std::string_view arg = name.size() < value.size() ? trim(value.substr(name.size() + 1)) : std::string_view{};
+                std::string_view arg = name.size() < value.size()
+                                           ? trim(value.substr(name.size() + 1))
+                                           : std::string_view{};
                 if (auto d = direction_attribute(value)) {
                     (m ? m->direction : s.direction) = *d;
                 } else if (m && name == "rtpmap") {
@@ -192,16 +214,20 @@ Result<Session> parse(std::string_view text) {
                     std::size_t sp = arg.find(' ');
                     int pt = 0;
                     if (!number(arg.substr(0, sp), pt)) return err("a=fmtp needs a payload type");
-                    m->fmtps.emplace_back(pt, sp == std::string_view::npos ? std::string{} : std::string(trim(arg.substr(sp + 1))));
+                    m->fmtps.emplace_back(pt, sp == std::string_view::npos
+                                                  ? std::string{}
+                                                  : std::string(trim(arg.substr(sp + 1))));
                 } else if (m && name == "ptime") {
                     int pt = 0;
                     if (!number(arg, pt) || pt <= 0 || pt > 1000) return err("a=ptime: bad value");
                     m->ptime = pt;
                 } else if (m && name == "rtcp") {
                     unsigned port = 0;
-                    if (!number(arg.substr(0, arg.find(' ')), port) || port > 65535) return err("a=rtcp: bad port");
+                    if (!number(arg.substr(0, arg.find(' ')), port) || port > 65535)
+                        return err("a=rtcp: bad port");
                     m->rtcp_port = static_cast<std::uint16_t>(port);
-                    if (arg.find(' ') != std::string_view::npos) m->other.emplace_back(line);  // with an address
+                    if (arg.find(' ') != std::string_view::npos)
+                        m->other.emplace_back(line);  // with an address
                 } else {
                     (m ? m->other : s.other).emplace_back(line);
                 }
@@ -235,7 +261,12 @@ std::string write(const Session& s) {
     out.reserve(256 + 128 * s.media.size());
     out.append("v=0\r\n");
     const Origin& o = s.origin;
-    out.append("o=").append(o.username).append(" ").append(o.session_id).append(" ").append(o.session_version);
+    out.append("o=")
+        .append(o.username)
+        .append(" ")
+        .append(o.session_id)
+        .append(" ")
+        .append(o.session_version);
     out.append(" IN ").append(o.address_type).append(" ").append(o.address).append("\r\n");
     out.append("s=").append(s.name).append("\r\n");
     put_others(out, s.other, "iuep");
@@ -255,17 +286,25 @@ std::string write(const Session& s) {
         if (m.connection) put_connection(out, *m.connection);
         put_others(out, m.other, "bk");
         for (const RtpMap& r : m.rtpmaps) {
-            out.append("a=rtpmap:").append(std::to_string(r.payload_type)).append(" ").append(r.encoding);
+            out.append("a=rtpmap:")
+                .append(std::to_string(r.payload_type))
+                .append(" ")
+                .append(r.encoding);
             out.append("/").append(std::to_string(r.clock_rate));
             if (r.channels != 1) out.append("/").append(std::to_string(r.channels));
             out.append("\r\n");
         }
         for (const auto& [pt, params] : m.fmtps)
-            out.append("a=fmtp:").append(std::to_string(pt)).append(" ").append(params).append("\r\n");
+            out.append("a=fmtp:")
+                .append(std::to_string(pt))
+                .append(" ")
+                .append(params)
+                .append("\r\n");
         if (m.ptime) out.append("a=ptime:").append(std::to_string(*m.ptime)).append("\r\n");
         bool rtcp_written = false;
         for (const std::string& l : m.other) rtcp_written |= l.starts_with("a=rtcp:");
-        if (m.rtcp_port && !rtcp_written) out.append("a=rtcp:").append(std::to_string(*m.rtcp_port)).append("\r\n");
+        if (m.rtcp_port && !rtcp_written)
+            out.append("a=rtcp:").append(std::to_string(*m.rtcp_port)).append("\r\n");
         if (m.direction) out.append("a=").append(to_string(*m.direction)).append("\r\n");
         put_others(out, m.other, "a");
     }

@@ -14,18 +14,23 @@ sdp::Session parse(std::string_view text) {
 constexpr std::string_view kPhone =
     "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
     "m=audio 4000 RTP/AVP 18 8 0 101\r\n"
-    "a=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n"
+    "a=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 "
+    "0-15\r\na=ptime:20\r\n"
     "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
 
-LocalEndpoint us() { return LocalEndpoint{"198.51.100.1", 42, 7}; }
+LocalEndpoint us() {
+    return LocalEndpoint{"198.51.100.1", 42, 7};
+}
 
 TEST(OfferAnswer, AcceptsCommonCodecsInTheOfferersOrderAndRejectsTheRest) {
-    auto a = answer_offer(parse(kPhone), default_codecs(), us(), [](std::size_t) { return std::uint16_t{30000}; });
+    auto a = answer_offer(parse(kPhone), default_codecs(), us(),
+                          [](std::size_t) { return std::uint16_t{30000}; });
     ASSERT_TRUE(a) << a.error().message;
     ASSERT_EQ(a->media.size(), 2u);  // one m= line per offered stream (RFC 3264 6)
     const sdp::Media& audio = a->media[0];
     EXPECT_EQ(audio.port, 30000);
-    EXPECT_EQ(audio.formats, (std::vector<std::string>{"8", "0", "101"})) << "no G.729; static types without rtpmap understood";
+    EXPECT_EQ(audio.formats, (std::vector<std::string>{"8", "0", "101"}))
+        << "no G.729; static types without rtpmap understood";
     EXPECT_EQ(a->connection->address, "198.51.100.1");
     EXPECT_EQ(a->origin.session_id, "42");
     EXPECT_EQ(a->media[1].port, 0) << "video rejected";
@@ -38,19 +43,22 @@ TEST(OfferAnswer, AcceptsCommonCodecsInTheOfferersOrderAndRejectsTheRest) {
 TEST(OfferAnswer, HoldIsAnsweredWithTheMirroredDirection) {
     sdp::Session offer = parse(kPhone);
     offer.media[0].direction = sdp::Direction::sendonly;  // RFC 3264 8.4: hold
-    auto a = answer_offer(offer, default_codecs(), us(), [](std::size_t) { return std::uint16_t{30000}; });
+    auto a = answer_offer(offer, default_codecs(), us(),
+                          [](std::size_t) { return std::uint16_t{30000}; });
     ASSERT_TRUE(a);
     EXPECT_EQ(a->direction_of(a->media[0]), sdp::Direction::recvonly);
     offer.media[0].direction = sdp::Direction::inactive;
-    a = answer_offer(offer, default_codecs(), us(), [](std::size_t) { return std::uint16_t{30000}; });
+    a = answer_offer(offer, default_codecs(), us(),
+                     [](std::size_t) { return std::uint16_t{30000}; });
     EXPECT_EQ(a->direction_of(a->media[0]), sdp::Direction::inactive);
 }
 
 TEST(OfferAnswer, NoCodecInCommonFails) {
-    auto a = answer_offer(parse("v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
-                                "m=audio 4000 RTP/AVP 18 101\r\na=rtpmap:18 G729/8000\r\n"
-                                "a=rtpmap:101 telephone-event/8000\r\n"),
-                          default_codecs(), us(), [](std::size_t) { return std::uint16_t{30000}; });
+    auto a = answer_offer(
+        parse("v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+              "m=audio 4000 RTP/AVP 18 101\r\na=rtpmap:18 G729/8000\r\n"
+              "a=rtpmap:101 telephone-event/8000\r\n"),
+        default_codecs(), us(), [](std::size_t) { return std::uint16_t{30000}; });
     EXPECT_FALSE(a) << "telephone-event alone carries no voice";
 }
 
@@ -65,8 +73,9 @@ TEST(OfferAnswer, OurOfferAndWhatItNegotiates) {
     EXPECT_EQ(m.rtpmap(96)->channels, 2);
     EXPECT_EQ(parsed->direction_of(m), sdp::Direction::sendonly);
     // The phone answers PCMA and telephone-event only.
-    auto answer = parse("v=0\r\no=- 1 2 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
-                        "m=audio 4000 RTP/AVP 8 97\r\na=rtpmap:97 telephone-event/8000\r\na=recvonly\r\n");
+    auto answer = parse(
+        "v=0\r\no=- 1 2 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/AVP 8 97\r\na=rtpmap:97 telephone-event/8000\r\na=recvonly\r\n");
     auto codecs = negotiated_codecs(answer, default_codecs());
     ASSERT_EQ(codecs.size(), 2u);
     EXPECT_EQ(codecs[0].encoding, "PCMA");

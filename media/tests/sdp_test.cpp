@@ -54,7 +54,8 @@ TEST(Sdp, WriteThenParseKeepsEverything) {
     auto again = parse(text);
     ASSERT_TRUE(again) << again.error().message;
     EXPECT_EQ(write(*again), text);
-    EXPECT_NE(text.find("b=AS:64\r\na=rtpmap:0 PCMU/8000"), std::string::npos) << "b= right after m=/c=: " << text;
+    EXPECT_NE(text.find("b=AS:64\r\na=rtpmap:0 PCMU/8000"), std::string::npos)
+        << "b= right after m=/c=: " << text;
     EXPECT_NE(text.find("a=label:1\r\n"), std::string::npos);
 }
 
@@ -74,9 +75,10 @@ TEST(Sdp, RewritingAddressPortAndDirection) {
 }
 
 TEST(Sdp, MediaLevelOverridesSession) {
-    auto s = parse("v=0\no=- 1 1 IN IP6 ::1\ns=x\nc=IN IP6 ::1\nt=0 0\na=inactive\n"
-                   "m=audio 5004 RTP/AVP 111\nc=IN IP6 2001:db8::5\na=rtpmap:111 opus/48000/2\n"
-                   "m=video 0 RTP/AVP 96\n");
+    auto s = parse(
+        "v=0\no=- 1 1 IN IP6 ::1\ns=x\nc=IN IP6 ::1\nt=0 0\na=inactive\n"
+        "m=audio 5004 RTP/AVP 111\nc=IN IP6 2001:db8::5\na=rtpmap:111 opus/48000/2\n"
+        "m=video 0 RTP/AVP 96\n");
     ASSERT_TRUE(s) << s.error().message;  // LF-only line ends are accepted
     ASSERT_EQ(s->media.size(), 2u);
     EXPECT_EQ(s->connection_of(s->media[0])->address, "2001:db8::5");
@@ -93,11 +95,14 @@ TEST(Sdp, ErrorsNameTheLine) {
     auto e = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio port RTP/AVP 0\r\n");
     ASSERT_FALSE(e);
     EXPECT_EQ(e.error().message, "SDP line 5: m= needs a port 0-65535");
-    EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0 300\r\n"));
-    EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 70000 RTP/AVP 0\r\n"));
+    EXPECT_FALSE(
+        parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0 300\r\n"));
+    EXPECT_FALSE(
+        parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\nm=audio 70000 RTP/AVP 0\r\n"));
     EXPECT_FALSE(parse("v=0\r\ns=-\r\nt=0 0\r\n"));  // no o=
     EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4\r\n"));
-    EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n"));
+    EXPECT_FALSE(
+        parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n"));
     EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nbogus\r\n"));
 }
 
@@ -108,7 +113,8 @@ TEST(Sdp, Limits) {
     std::string lines = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\n";
     for (std::size_t i = 0; i < kMaxLines; ++i) lines += "a=x\r\n";
     EXPECT_FALSE(parse(lines));
-    std::string longline = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\na=" + std::string(kMaxLine, 'x') + "\r\n";
+    std::string longline =
+        "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\na=" + std::string(kMaxLine, 'x') + "\r\n";
     EXPECT_FALSE(parse(longline));
 }
 

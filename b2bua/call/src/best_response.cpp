@@ -7,13 +7,20 @@ namespace {
 // Lower is better within 4xx; codes not listed rank in between.
 int rank_4xx(int status) {
     switch (status) {
-        case 486: return 0;
-        case 480: return 2;
-        case 404: return 3;
-        case 410: return 4;
-        case 408: return 5;
-        case 487: return 6;
-        default: return 1;
+        case 486:
+            return 0;
+        case 480:
+            return 2;
+        case 404:
+            return 3;
+        case 410:
+            return 4;
+        case 408:
+            return 5;
+        case 487:
+            return 6;
+        default:
+            return 1;
     }
 }
 
@@ -38,14 +45,17 @@ Outcome bridge_outcome(int status, bool timed_out) {
     if (timed_out) return {BridgeResult::noanswer, 480};
     switch (status) {
         case 486:
-        case 600: return {BridgeResult::busy, status};
+        case 600:
+            return {BridgeResult::busy, status};
         case 404:
         case 408:
         case 410:
         case 480:
         case 503:
-        case 604: return {BridgeResult::unavailable, status};
-        default: return {BridgeResult::failed, status == 0 ? 500 : status};
+        case 604:
+            return {BridgeResult::unavailable, status};
+        default:
+            return {BridgeResult::failed, status == 0 ? 500 : status};
     }
 }
 

@@ -53,7 +53,8 @@ void CallManager::Impl::start_step(Call& c) {
         ++b.step;
         b.step_timed_out = false;
         std::size_t first = b.sequential ? b.next : 0;
-        std::size_t last = b.sequential ? std::min(b.next + 1, b.destinations.size()) : b.destinations.size();
+        std::size_t last =
+            b.sequential ? std::min(b.next + 1, b.destinations.size()) : b.destinations.size();
         b.next = last;
         std::size_t started = 0;
         std::int64_t now = services_.clock.unix_seconds();
@@ -61,8 +62,9 @@ void CallManager::Impl::start_step(Call& c) {
             const std::string& dest = b.destinations[i];
             if (dest.starts_with("sip:")) {
                 auto uri = sip::parse_uri(dest);
-                auto ep = uri ? Endpoint::from_ip(uri->host.starts_with('[') ? uri->host.substr(1, uri->host.size() - 2)
-                                                                              : uri->host,
+                auto ep = uri ? Endpoint::from_ip(uri->host.starts_with('[')
+                                                      ? uri->host.substr(1, uri->host.size() - 2)
+                                                      : uri->host,
                                                   uri->port_or_default())
                               : std::nullopt;
                 if (!ep) {
@@ -73,8 +75,10 @@ void CallManager::Impl::start_step(Call& c) {
                 flow.transport = TransportKind::udp;
                 flow.local = c.a_flow.transport == TransportKind::udp ? c.a_flow.local : Endpoint{};
                 flow.remote = *ep;
-                if (start_b_leg(c, dest, dest, flow, {})) ++started;
-                else b.statuses.push_back(503);
+                if (start_b_leg(c, dest, dest, flow, {}))
+                    ++started;
+                else
+                    b.statuses.push_back(503);
                 continue;
             }
             if (!is_extension_number(dest)) {
@@ -94,12 +98,14 @@ void CallManager::Impl::start_step(Call& c) {
             std::size_t before = started;
             for (const registrar::Binding& binding : bindings) {
                 if (c.legs.size() > config_.max_destinations * 4) break;
-                if (start_b_leg(c, dest, binding.contact, binding.received, binding.path)) ++started;
+                if (start_b_leg(c, dest, binding.contact, binding.received, binding.path))
+                    ++started;
             }
             if (started == before) b.statuses.push_back(503);
         }
         if (started > 0) {
-            wheel_.schedule(c.bridge_timer, services_.clock.now() + std::chrono::seconds(b.timeout_s));
+            wheel_.schedule(c.bridge_timer,
+                            services_.clock.now() + std::chrono::seconds(b.timeout_s));
             return;
         }
         if (!(b.sequential && b.next < b.destinations.size())) break;
@@ -120,9 +126,11 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     std::string user = is_extension_number(destination) ? std::string(destination) : std::string{};
     // From and To name our address rather than the realm: a phone can call back what it shows.
     std::string host = leg.sent_by.substr(0, leg.sent_by.rfind(':'));
-    d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") + "<sip:" +
-                  (c.cid_number.empty() ? std::string("anonymous") : c.cid_number) + "@" + host + ">";
-    d.remote_uri = user.empty() ? "<" + std::string(target) + ">" : "<sip:" + user + "@" + host + ">";
+    d.local_uri = (c.cid_name.empty() ? std::string{} : "\"" + c.cid_name + "\" ") +
+                  "<sip:" + (c.cid_number.empty() ? std::string("anonymous") : c.cid_number) + "@" +
+                  host + ">";
+    d.remote_uri =
+        user.empty() ? "<" + std::string(target) + ">" : "<sip:" + user + "@" + host + ">";
     d.remote_target = std::string(target);
     d.route_set = path;  // RFC 3327: a registration's Path becomes the Route towards it
     d.local_contact = contact_for(flow, leg.sent_by);
@@ -132,10 +140,13 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     std::string headers;
     headers.append("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY\r\n");
     headers.append("Supported: timer\r\n");
-    headers.append("Session-Expires: ").append(std::to_string(config_.session_expires_s)).append("\r\n");
+    headers.append("Session-Expires: ")
+        .append(std::to_string(config_.session_expires_s))
+        .append("\r\n");
     headers.append("Min-SE: ").append(std::to_string(config_.min_se_s)).append("\r\n");
     headers.append("User-Agent: ").append(config_.server_name).append("\r\n");
-    for (const auto& [name, value] : c.extra_headers) headers.append(name).append(": ").append(value).append("\r\n");
+    for (const auto& [name, value] : c.extra_headers)
+        headers.append(name).append(": ").append(value).append("\r\n");
 
     std::string body;
     std::string_view type = session_type(c.invite);
@@ -147,11 +158,16 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     leg.last_sdp_sent = body;
     std::string branch = txns_.make_branch();
     int mf = c.invite.max_forwards() < 0 ? 70 : std::max(0, c.invite.max_forwards() - 1);
-    std::string request = dialog::build_request(d, {.method = "INVITE", .branch = branch, .sent_by = leg.sent_by,
-                                                    .extra_headers = headers, .content_type = type,
-                                                    .body = body, .max_forwards = mf});
+    std::string request = dialog::build_request(d, {.method = "INVITE",
+                                                    .branch = branch,
+                                                    .sent_by = leg.sent_by,
+                                                    .extra_headers = headers,
+                                                    .content_type = type,
+                                                    .body = body,
+                                                    .max_forwards = mf});
     leg.invite_cseq = d.local_cseq;
-    auto started = txns_.start_client(std::move(request), sip::Method::INVITE, std::move(branch), flow, *user_);
+    auto started = txns_.start_client(std::move(request), sip::Method::INVITE, std::move(branch),
+                                      flow, *user_);
     if (!started) {
         SB_DEBUG("call", "call {}: INVITE to {} failed: {}", c.id, target, started.error().message);
         return false;
@@ -164,7 +180,8 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     return true;
 }
 
-void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&, const sip::Message& resp) {
+void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,
+                                             const sip::Message& resp) {
     int status = resp.status();
     if (status < 200) {
         if (status == 100 || leg.invite_done || leg.cancelled) return;
@@ -258,7 +275,8 @@ void CallManager::Impl::on_bridge_timeout(Call& c) {
     if (!c.bridging.active) return;
     c.bridging.step_timed_out = true;
     for (auto& l : c.legs)
-        if (l->index != 0 && l->step == c.bridging.step && !l->invite_done && !l->cancelled) cancel_leg(*l, "no answer");
+        if (l->index != 0 && l->step == c.bridging.step && !l->invite_done && !l->cancelled)
+            cancel_leg(*l, "no answer");
     if (c.bridging.sequential && c.bridging.next < c.bridging.destinations.size()) {
         start_step(c);
         return;
@@ -276,31 +294,39 @@ void CallManager::Impl::cancel_leg(Leg& leg, const char* why) {
     if (c.media) c.media->release_leg(leg.index);
 }
 
-void CallManager::Impl::send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type, std::string_view body) {
+void CallManager::Impl::send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type,
+                                 std::string_view body) {
     std::string branch = txns_.make_branch();
-    leg.ack = dialog::build_ack(leg.dialog, cseq, {.branch = branch, .sent_by = leg.sent_by,
-                                                   .content_type = content_type, .body = body});
+    leg.ack = dialog::build_ack(
+        leg.dialog, cseq,
+        {.branch = branch, .sent_by = leg.sent_by, .content_type = content_type, .body = body});
     leg.ack_cseq = cseq;
     leg.ack_waits_for_answer = false;
     (void)sender_.send(leg.dialog.peer, leg.ack);
 }
 
-txn::ClientTxnId CallManager::Impl::send_in_dialog(Call& c, Leg& leg, std::string_view method, ClientRef::Kind kind,
-                                                   std::string_view extra_headers, std::string_view content_type,
+txn::ClientTxnId CallManager::Impl::send_in_dialog(Call& c, Leg& leg, std::string_view method,
+                                                   ClientRef::Kind kind,
+                                                   std::string_view extra_headers,
+                                                   std::string_view content_type,
                                                    std::string_view body) {
     std::string branch = txns_.make_branch();
-    std::string request = dialog::build_request(leg.dialog, {.method = method, .branch = branch,
-                                                             .sent_by = leg.sent_by, .extra_headers = extra_headers,
-                                                             .content_type = content_type, .body = body});
-    sip::Method m = method == "INVITE"   ? sip::Method::INVITE
-                    : method == "BYE"    ? sip::Method::BYE
-                    : method == "UPDATE" ? sip::Method::UPDATE
-                    : method == "INFO"   ? sip::Method::INFO
+    std::string request = dialog::build_request(leg.dialog, {.method = method,
+                                                             .branch = branch,
+                                                             .sent_by = leg.sent_by,
+                                                             .extra_headers = extra_headers,
+                                                             .content_type = content_type,
+                                                             .body = body});
+    sip::Method m = method == "INVITE"    ? sip::Method::INVITE
+                    : method == "BYE"     ? sip::Method::BYE
+                    : method == "UPDATE"  ? sip::Method::UPDATE
+                    : method == "INFO"    ? sip::Method::INFO
                     : method == "MESSAGE" ? sip::Method::MESSAGE
-                    : method == "NOTIFY" ? sip::Method::NOTIFY
-                                         : sip::Method::extension;
-    return track_client(c, txns_.start_client(std::move(request), m, std::move(branch), leg.dialog.peer, *user_),
-                        leg.index, kind);
+                    : method == "NOTIFY"  ? sip::Method::NOTIFY
+                                          : sip::Method::extension;
+    return track_client(
+        c, txns_.start_client(std::move(request), m, std::move(branch), leg.dialog.peer, *user_),
+        leg.index, kind);
 }
 
 // The first 2xx: this fork wins. The others are cancelled, the B-leg is ACKed (or, when its 2xx
@@ -319,7 +345,8 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
         return !winner.peer_allows_update;
     });
     for (auto& l : c.legs)
-        if (l->index != 0 && l.get() != &winner && !l->invite_done && !l->cancelled) cancel_leg(*l, "answered elsewhere");
+        if (l->index != 0 && l.get() != &winner && !l->invite_done && !l->cancelled)
+            cancel_leg(*l, "answered elsewhere");
 
     bool caller_offered = !c.invite.body().empty();
     std::string body;
@@ -329,7 +356,8 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
                                   : c.media->offer(winner.index, 0, resp.body());
         if (sdp) body = std::move(*sdp);
     }
-    if (caller_offered || resp.body().empty()) send_ack(winner, resp.cseq(), {}, {});
+    if (caller_offered || resp.body().empty())
+        send_ack(winner, resp.cseq(), {}, {});
     else {
         winner.ack_waits_for_answer = true;
         winner.ack_cseq = resp.cseq();
@@ -353,7 +381,8 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
 void CallManager::Impl::release_late_answer(Call& c, Leg& leg, const sip::Message& resp) {
     bool first = leg.ack.empty();
     leg.invite_done = true;
-    if (leg.dialog.remote_tag.empty() || leg.dialog.remote_tag != resp.to_tag()) dialog::uac_establish(leg.dialog, resp);
+    if (leg.dialog.remote_tag.empty() || leg.dialog.remote_tag != resp.to_tag())
+        dialog::uac_establish(leg.dialog, resp);
     send_ack(leg, resp.cseq(), {}, {});
     if (!first) return;
     leg.final_status = resp.status();

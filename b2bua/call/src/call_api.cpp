@@ -4,11 +4,16 @@ namespace sb::call {
 
 std::string_view to_string(BridgeResult r) {
     switch (r) {
-        case BridgeResult::answered: return "answered";
-        case BridgeResult::busy: return "busy";
-        case BridgeResult::noanswer: return "noanswer";
-        case BridgeResult::unavailable: return "unavailable";
-        case BridgeResult::failed: return "failed";
+        case BridgeResult::answered:
+            return "answered";
+        case BridgeResult::busy:
+            return "busy";
+        case BridgeResult::noanswer:
+            return "noanswer";
+        case BridgeResult::unavailable:
+            return "unavailable";
+        case BridgeResult::failed:
+            return "failed";
     }
     return "failed";
 }

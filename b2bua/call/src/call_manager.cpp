@@ -39,7 +39,9 @@ std::string clean(std::string_view s, std::size_t max) {
 
 }  // namespace
 
-std::string make_shard_tag(std::size_t shard) { return "sb" + std::to_string(shard) + "-" + registrar::make_tag(); }
+std::string make_shard_tag(std::size_t shard) {
+    return "sb" + std::to_string(shard) + "-" + registrar::make_tag();
+}
 
 std::optional<std::size_t> shard_of_tag(std::string_view tag) {
     if (tag.size() < 4 || tag[0] != 's' || tag[1] != 'b') return std::nullopt;
@@ -74,27 +76,40 @@ void Call::set_header(std::string_view name, std::string_view value) {
 }
 void Call::log(LogLevel level, std::string_view text) {
     switch (level) {
-        case LogLevel::debug: SB_DEBUG("dialplan", "call {}: {}", id, text); break;
-        case LogLevel::info: SB_INFO("dialplan", "call {}: {}", id, text); break;
-        case LogLevel::warn: SB_WARN("dialplan", "call {}: {}", id, text); break;
-        case LogLevel::error: SB_ERROR("dialplan", "call {}: {}", id, text); break;
+        case LogLevel::debug:
+            SB_DEBUG("dialplan", "call {}: {}", id, text);
+            break;
+        case LogLevel::info:
+            SB_INFO("dialplan", "call {}: {}", id, text);
+            break;
+        case LogLevel::warn:
+            SB_WARN("dialplan", "call {}: {}", id, text);
+            break;
+        case LogLevel::error:
+            SB_ERROR("dialplan", "call {}: {}", id, text);
+            break;
     }
 }
 void Call::answer() {
     // Answering without a B-leg needs media of our own (prompts, tones): the media engine issue.
-    SB_WARN("dialplan", "call {}: call:answer() needs the media engine, which is not built yet; ignored", id);
+    SB_WARN("dialplan",
+            "call {}: call:answer() needs the media engine, which is not built yet; ignored", id);
 }
 
-void Leg::on_retransmit() { call.impl.retransmit_2xx(*this); }
-void Leg::on_session_timer() { call.impl.session_timer_fired(*this); }
+void Leg::on_retransmit() {
+    call.impl.retransmit_2xx(*this);
+}
+void Leg::on_session_timer() {
+    call.impl.session_timer_fired(*this);
+}
 
 // --- CallManager ----------------------------------------------------------------------------
 
 CallManager::CallManager(CallConfig config, CallServices services, txn::TransactionLayer& txns,
                          txn::Sender& sender, TimerWheel& wheel, std::unique_ptr<Router> router,
                          std::size_t shard_index)
-    : impl_(std::make_unique<Impl>(std::move(config), services, txns, sender, wheel, std::move(router),
-                                   shard_index)) {
+    : impl_(std::make_unique<Impl>(std::move(config), services, txns, sender, wheel,
+                                   std::move(router), shard_index)) {
     impl_->user_ = this;
 }
 CallManager::~CallManager() = default;
@@ -103,22 +118,39 @@ bool CallManager::handles(const sip::Message& req) {
     switch (req.method()) {
         case sip::Method::INVITE:
         case sip::Method::BYE:
-        case sip::Method::CANCEL: return true;
+        case sip::Method::CANCEL:
+            return true;
         case sip::Method::OPTIONS:
-        case sip::Method::REGISTER: return false;
-        default: return !req.to_tag().empty();
+        case sip::Method::REGISTER:
+            return false;
+        default:
+            return !req.to_tag().empty();
     }
 }
-void CallManager::on_request(txn::ServerTxnId id, const sip::Message& r, const Flow& f) { impl_->on_request(id, r, f); }
-void CallManager::on_ack(const sip::Message& ack, const Flow& flow) { impl_->on_ack(ack, flow); }
-void CallManager::on_server_gone(txn::ServerTxnId id) { impl_->on_server_gone(id); }
-void CallManager::on_response(txn::ClientTxnId id, const sip::Message& r) { impl_->on_client_response(id, r); }
-void CallManager::on_timeout(txn::ClientTxnId id) { impl_->on_client_failure(id, 408, "Request Timeout"); }
+void CallManager::on_request(txn::ServerTxnId id, const sip::Message& r, const Flow& f) {
+    impl_->on_request(id, r, f);
+}
+void CallManager::on_ack(const sip::Message& ack, const Flow& flow) {
+    impl_->on_ack(ack, flow);
+}
+void CallManager::on_server_gone(txn::ServerTxnId id) {
+    impl_->on_server_gone(id);
+}
+void CallManager::on_response(txn::ClientTxnId id, const sip::Message& r) {
+    impl_->on_client_response(id, r);
+}
+void CallManager::on_timeout(txn::ClientTxnId id) {
+    impl_->on_client_failure(id, 408, "Request Timeout");
+}
 void CallManager::on_transport_error(txn::ClientTxnId id) {
     impl_->on_client_failure(id, 503, "Service Unavailable (transport error)");
 }
-void CallManager::stop() { impl_->stop(); }
-std::size_t CallManager::active_calls() const { return impl_->active_calls(); }
+void CallManager::stop() {
+    impl_->stop();
+}
+std::size_t CallManager::active_calls() const {
+    return impl_->active_calls();
+}
 
 CallManager::Impl::Impl(CallConfig config, CallServices services, txn::TransactionLayer& txns,
                         txn::Sender& sender, TimerWheel& wheel, std::unique_ptr<Router> router,
@@ -131,13 +163,16 @@ CallManager::Impl::Impl(CallConfig config, CallServices services, txn::Transacti
       router_(std::move(router)),
       shard_(shard_index) {}
 
-CallManager::Impl::~Impl() { calls_.clear(); }
+CallManager::Impl::~Impl() {
+    calls_.clear();
+}
 
 std::int64_t CallManager::Impl::now_ms() const {
     return services_.clock.unix_seconds() * 1000;  // call records need wall time; seconds suffice
 }
 
-std::string CallManager::Impl::dialog_key(std::string_view call_id, std::string_view local_tag) const {
+std::string CallManager::Impl::dialog_key(std::string_view call_id,
+                                          std::string_view local_tag) const {
     std::string k;
     k.reserve(call_id.size() + local_tag.size() + 1);
     k.append(call_id).append(1, '\n').append(local_tag);
@@ -190,9 +225,11 @@ std::string CallManager::Impl::sent_by_for(const Flow& flow) {
                 if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0 &&
                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&mine), &mine_len) == 0) {
                     if (mine.ss_family == AF_INET6) {
-                        std::memcpy(local.addr.data(), &reinterpret_cast<sockaddr_in6*>(&mine)->sin6_addr, 16);
+                        std::memcpy(local.addr.data(),
+                                    &reinterpret_cast<sockaddr_in6*>(&mine)->sin6_addr, 16);
                     } else {
-                        std::memcpy(local.addr.data(), &reinterpret_cast<sockaddr_in*>(&mine)->sin_addr, 4);
+                        std::memcpy(local.addr.data(),
+                                    &reinterpret_cast<sockaddr_in*>(&mine)->sin_addr, 4);
                     }
                 }
                 ::close(fd);
@@ -212,8 +249,8 @@ std::string CallManager::Impl::contact_for(const Flow& flow, std::string_view se
     return c;
 }
 
-txn::ClientTxnId CallManager::Impl::track_client(Call& c, Result<txn::ClientTxnId> started, std::uint32_t leg,
-                                                 ClientRef::Kind kind) {
+txn::ClientTxnId CallManager::Impl::track_client(Call& c, Result<txn::ClientTxnId> started,
+                                                 std::uint32_t leg, ClientRef::Kind kind) {
     if (!started) return {};
     client_txns_[*started] = ClientRef{c.id, leg, kind, false};
     c.client_ids.push_back(*started);
@@ -221,19 +258,23 @@ txn::ClientTxnId CallManager::Impl::track_client(Call& c, Result<txn::ClientTxnI
     return *started;
 }
 
-void CallManager::Impl::reply(txn::ServerTxnId id, const sip::Message& req, const Flow& flow, int status,
-                              std::string_view reason, std::string_view to_tag, std::string_view extra,
-                              std::string_view content_type, std::string_view body) {
-    txns_.respond(id, make_reply(req, flow, status, reason, to_tag, extra, content_type, body), status);
+void CallManager::Impl::reply(txn::ServerTxnId id, const sip::Message& req, const Flow& flow,
+                              int status, std::string_view reason, std::string_view to_tag,
+                              std::string_view extra, std::string_view content_type,
+                              std::string_view body) {
+    txns_.respond(id, make_reply(req, flow, status, reason, to_tag, extra, content_type, body),
+                  status);
 }
 
 std::string CallManager::Impl::make_reply(const sip::Message& req, const Flow& flow, int status,
-                                          std::string_view reason, std::string_view to_tag, std::string_view extra,
-                                          std::string_view content_type, std::string_view body) {
+                                          std::string_view reason, std::string_view to_tag,
+                                          std::string_view extra, std::string_view content_type,
+                                          std::string_view body) {
     std::string out;
     sip::MessageWriter w(out);
     std::string ip = flow.remote.ip();
-    std::string tag = to_tag.empty() && req.to_tag().empty() ? registrar::make_tag() : std::string(to_tag);
+    std::string tag =
+        to_tag.empty() && req.to_tag().empty() ? registrar::make_tag() : std::string(to_tag);
     sip::start_response(w, req, status, reason, tag, sip::Source{ip, flow.remote.port});
     w.header("Server", config_.server_name);
     out.append(extra);
@@ -241,8 +282,9 @@ std::string CallManager::Impl::make_reply(const sip::Message& req, const Flow& f
     return out;
 }
 
-void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason, std::string_view extra,
-                                  std::string_view content_type, std::string_view body) {
+void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason,
+                                  std::string_view extra, std::string_view content_type,
+                                  std::string_view body) {
     if (c.a_final_sent) return;
     if (status >= 200) {
         c.a_final_sent = true;
@@ -252,13 +294,15 @@ void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason, 
     std::string headers(extra);
     if (status > 100 && status < 300) {
         headers.append("Contact: ").append(a.dialog.local_contact).append("\r\n");
-        headers.append("Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY\r\n");
+        headers.append(
+            "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY\r\n");
     }
     if (status >= 200 && status < 300) {
         std::string out;
         sip::MessageWriter w(out);
         std::string ip = c.a_flow.remote.ip();
-        sip::start_response(w, c.invite, status, reason, a.dialog.local_tag, sip::Source{ip, c.a_flow.remote.port});
+        sip::start_response(w, c.invite, status, reason, a.dialog.local_tag,
+                            sip::Source{ip, c.a_flow.remote.port});
         w.header("Server", config_.server_name);
         out.append(headers);
         w.finish(content_type, body);
@@ -266,7 +310,8 @@ void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason, 
         start_2xx_retransmission(a, c.a_txn, std::move(out), c.invite.cseq());
         return;
     }
-    reply(c.a_txn, c.invite, c.a_flow, status, reason, a.dialog.local_tag, headers, content_type, body);
+    reply(c.a_txn, c.invite, c.a_flow, status, reason, a.dialog.local_tag, headers, content_type,
+          body);
 }
 
 // 13.3.1.4: the UAS core retransmits its 2xx (T1, doubling up to T2) until the ACK comes; without
@@ -274,10 +319,12 @@ void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason, 
 void CallManager::Impl::start_2xx_retransmission(Leg& leg, txn::ServerTxnId txn, std::string bytes,
                                                  std::uint32_t cseq) {
     TimePoint now = services_.clock.now();
-    leg.pending_2xx = Leg::Pending2xx{txn, std::move(bytes), cseq, config_.t1, now + 64 * config_.t1};
+    leg.pending_2xx =
+        Leg::Pending2xx{txn, std::move(bytes), cseq, config_.t1, now + 64 * config_.t1};
     // Reliable transports do not retransmit, but the ACK is still awaited.
-    wheel_.schedule(leg.retransmit_timer, is_reliable(leg.dialog.peer.transport) ? now + 64 * config_.t1
-                                                                                 : now + config_.t1);
+    wheel_.schedule(leg.retransmit_timer, is_reliable(leg.dialog.peer.transport)
+                                              ? now + 64 * config_.t1
+                                              : now + config_.t1);
 }
 
 void CallManager::Impl::retransmit_2xx(Leg& leg) {
@@ -293,7 +340,8 @@ void CallManager::Impl::retransmit_2xx(Leg& leg) {
     if (!txns_.respond(leg.pending_2xx->txn, leg.pending_2xx->bytes, 200))
         (void)sender_.send(leg.dialog.peer, leg.pending_2xx->bytes);
     leg.pending_2xx->interval = std::min(leg.pending_2xx->interval * 2, config_.t2);
-    wheel_.schedule(leg.retransmit_timer, std::min(now + leg.pending_2xx->interval, leg.pending_2xx->give_up));
+    wheel_.schedule(leg.retransmit_timer,
+                    std::min(now + leg.pending_2xx->interval, leg.pending_2xx->give_up));
 }
 
 // --- Requests ---------------------------------------------------------------------------------
@@ -313,39 +361,47 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
             end_call(c, "caller cancelled", &c.a(), 487);
         } else if (Leg* in = leg_of(c, ref->second.leg)) {
             // A re-INVITE being relayed: cancel our copy of it; its 487 comes back through.
-            if (Leg* out = other_leg(c, *in); out && out->relay_out) track_client(c, txns_.cancel_client(out->relay_out, *user_), out->index, ClientRef::cancel);
+            if (Leg* out = other_leg(c, *in); out && out->relay_out)
+                track_client(c, txns_.cancel_client(out->relay_out, *user_), out->index,
+                             ClientRef::cancel);
         }
         return;
     }
     if (!req.to_tag().empty()) return on_in_dialog_request(id, req, flow);
-    if (req.method() != sip::Method::INVITE) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
+    if (req.method() != sip::Method::INVITE)
+        return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
 
     // A new call. Loops: an INVITE that went round too often stops here (RFC 3261 16.3 step 3).
     if (req.max_forwards() == 0) return reply(id, req, flow, 483, "Too Many Hops");
     std::string ip = flow.remote.ip();
     bool trusted = false;
     for (const Endpoint& peer : config_.trusted_peers)
-        if (peer.v6 == flow.remote.v6 && peer.addr == flow.remote.addr && (peer.port == 0 || peer.port == flow.remote.port))
+        if (peer.v6 == flow.remote.v6 && peer.addr == flow.remote.addr &&
+            (peer.port == 0 || peer.port == flow.remote.port))
             trusted = true;
     registrar::AuthOutcome auth;
     if (!trusted) auth = services_.authenticator.check(req, ip, true);
     if (!trusted) switch (auth.kind) {
-        case registrar::AuthOutcome::authenticated: break;
-        case registrar::AuthOutcome::challenge:
-        case registrar::AuthOutcome::stale: {
-            std::string out;
-            sip::MessageWriter w(out);
-            sip::start_response(w, req, 407, "Proxy Authentication Required", registrar::make_tag(),
-                                sip::Source{ip, flow.remote.port});
-            services_.authenticator.write_challenges(w, true, auth.kind == registrar::AuthOutcome::stale);
-            w.header("Server", config_.server_name);
-            w.finish();
-            txns_.respond(id, std::move(out), 407);
-            return;
+            case registrar::AuthOutcome::authenticated:
+                break;
+            case registrar::AuthOutcome::challenge:
+            case registrar::AuthOutcome::stale: {
+                std::string out;
+                sip::MessageWriter w(out);
+                sip::start_response(w, req, 407, "Proxy Authentication Required",
+                                    registrar::make_tag(), sip::Source{ip, flow.remote.port});
+                services_.authenticator.write_challenges(
+                    w, true, auth.kind == registrar::AuthOutcome::stale);
+                w.header("Server", config_.server_name);
+                w.finish();
+                txns_.respond(id, std::move(out), 407);
+                return;
+            }
+            case registrar::AuthOutcome::forbidden:
+                return reply(id, req, flow, 403, "Forbidden");
+            case registrar::AuthOutcome::bad_request:
+                return reply(id, req, flow, 400, auth.reason);
         }
-        case registrar::AuthOutcome::forbidden: return reply(id, req, flow, 403, "Forbidden");
-        case registrar::AuthOutcome::bad_request: return reply(id, req, flow, 400, auth.reason);
-    }
     // RFC 4028 5: a session interval below our Min-SE is refused with 422.
     if (std::string_view se = req.value(sip::HeaderId::session_expires); !se.empty()) {
         std::string_view digits = sip::trim(se.substr(0, se.find(';')));
@@ -358,17 +414,21 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
                          "Min-SE: " + std::to_string(config_.min_se_s) + "\r\n");
     }
     if (calls_.size() >= config_.max_calls)
-        return reply(id, req, flow, 503, "Service Unavailable (too many calls)", {}, "Retry-After: 5\r\n");
+        return reply(id, req, flow, 503, "Service Unavailable (too many calls)", {},
+                     "Retry-After: 5\r\n");
 
     std::uint64_t call_id = next_call_++;
     auto owned = std::make_unique<Call>(*this, call_id);
     Call& c = *owned;
     // The transport already enforced the configured limits; the copy must not refuse what it took.
-    constexpr sip::Limits kAcceptAll{~std::size_t{0}, ~std::size_t{0}, ~std::size_t{0}, ~std::size_t{0}};
-    if (auto copy = sip::parse_message(req.raw(), sip::Framing::datagram, kAcceptAll, c.invite); !copy)
+    constexpr sip::Limits kAcceptAll{~std::size_t{0}, ~std::size_t{0}, ~std::size_t{0},
+                                     ~std::size_t{0}};
+    if (auto copy = sip::parse_message(req.raw(), sip::Framing::datagram, kAcceptAll, c.invite);
+        !copy)
         return reply(id, req, flow, 400, "Bad Request");
     std::string sent_by = sent_by_for(flow);
-    auto a_dialog = dialog::uas_dialog(req, make_shard_tag(shard_), flow, contact_for(flow, sent_by));
+    auto a_dialog =
+        dialog::uas_dialog(req, make_shard_tag(shard_), flow, contact_for(flow, sent_by));
     if (!a_dialog) return reply(id, req, flow, 400, "Bad Request (the INVITE has no Contact)");
     c.a_txn = id;
     c.a_flow = flow;
@@ -380,7 +440,8 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     c.media = services_.media.create_session();
 
     c.caller_number_ = user_of(req.from());
-    if (auto na = sip::parse_name_addr(req.from())) c.caller_name_ = clean(na->display_name_text(), 128);
+    if (auto na = sip::parse_name_addr(req.from()))
+        c.caller_name_ = clean(na->display_name_text(), 128);
     c.callee_number_ = sip::unescape(req.request_uri().user);
     c.request_uri_ = std::string(req.request_uri_text());
     if (auth.credential) {
@@ -459,16 +520,22 @@ void CallManager::Impl::on_client_response(txn::ClientTxnId id, const sip::Messa
         if (c.pending_clients > 0) --c.pending_clients;
     }
     switch (r.kind) {
-        case ClientRef::invite: on_b_invite_response(c, *leg, r, resp); break;
-        case ClientRef::relay: on_relay_response(c, *leg, id, resp); break;
+        case ClientRef::invite:
+            on_b_invite_response(c, *leg, r, resp);
+            break;
+        case ClientRef::relay:
+            on_relay_response(c, *leg, id, resp);
+            break;
         case ClientRef::refresh:
-            if (resp.status() >= 200 && resp.status() < 300 && resp.cseq_method() == sip::Method::INVITE)
+            if (resp.status() >= 200 && resp.status() < 300 &&
+                resp.cseq_method() == sip::Method::INVITE)
                 send_ack(*leg, resp.cseq(), {}, {});
             else if (first_final && (resp.status() == 481 || resp.status() == 408))
                 end_call(c, "session refresh failed", leg);
             break;
         case ClientRef::cancel:
-        case ClientRef::bye: break;
+        case ClientRef::bye:
+            break;
     }
     if (first_final) maybe_destroy(c);
 }
@@ -486,11 +553,18 @@ void CallManager::Impl::on_client_failure(txn::ClientTxnId id, int status, const
     Leg* leg = leg_of(c, r.leg);
     if (leg && was_pending) {
         switch (r.kind) {
-            case ClientRef::invite: on_b_invite_failure(c, *leg, status, reason); break;
-            case ClientRef::relay: on_relay_failure(c, *leg, status); break;
-            case ClientRef::refresh: end_call(c, "session refresh failed", leg); break;
+            case ClientRef::invite:
+                on_b_invite_failure(c, *leg, status, reason);
+                break;
+            case ClientRef::relay:
+                on_relay_failure(c, *leg, status);
+                break;
+            case ClientRef::refresh:
+                end_call(c, "session refresh failed", leg);
+                break;
             case ClientRef::cancel:
-            case ClientRef::bye: break;
+            case ClientRef::bye:
+                break;
         }
     }
     maybe_destroy(c);
@@ -509,8 +583,10 @@ void CallManager::Impl::run_routing_step(Call& c, RouteStep step) {
     // The script returned without an answered bridge or a hangup: end the call ourselves.
     if (!c.answered && !c.ended) {
         int status = final_status_for(c.last_outcome);
-        end_call(c, c.last_outcome ? std::string("routing ended: ") + std::string(to_string(c.last_outcome->result))
-                                   : std::string("routing ended without a destination"),
+        end_call(c,
+                 c.last_outcome ? std::string("routing ended: ") +
+                                      std::string(to_string(c.last_outcome->result))
+                                : std::string("routing ended without a destination"),
                  nullptr, status);
     }
 }
@@ -579,7 +655,9 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
         if (leg->relay_in) {
             if (const sip::Message* req = txns_.request(leg->relay_in)) {
                 const Flow* f = txns_.flow(leg->relay_in);
-                if (f) reply(leg->relay_in, *req, *f, 481, "Call/Transaction Does Not Exist", leg->dialog.local_tag);
+                if (f)
+                    reply(leg->relay_in, *req, *f, 481, "Call/Transaction Does Not Exist",
+                          leg->dialog.local_tag);
             }
             leg->relay_in = {};
         }
@@ -591,7 +669,8 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
         }
         if (c.media) c.media->release_leg(leg->index);
     }
-    for (auto& leg : c.legs) leg->state = leg->state == LegState::confirmed ? LegState::terminated : leg->state;
+    for (auto& leg : c.legs)
+        leg->state = leg->state == LegState::confirmed ? LegState::terminated : leg->state;
     c.record.ended_at = now_ms();
     maybe_destroy(c);
 }
@@ -607,7 +686,8 @@ void CallManager::Impl::maybe_destroy(Call& c) {
     // Once nothing is pending, on the next loop turn (never from inside a handler that still uses
     // the call); otherwise when the stragglers must have ended (64*T1 covers every transaction).
     TimePoint when = c.pending_clients == 0 ? now : now + 64 * config_.t1 + Duration(1000);
-    if (!c.destroy_timer.scheduled() || c.destroy_timer.deadline() > when) wheel_.schedule(c.destroy_timer, when);
+    if (!c.destroy_timer.scheduled() || c.destroy_timer.deadline() > when)
+        wheel_.schedule(c.destroy_timer, when);
 }
 
 void CallManager::Impl::destroy(Call& c) {
@@ -620,14 +700,16 @@ void CallManager::Impl::destroy(Call& c) {
     for (const std::string& k : c.dialog_keys) dialogs_.erase(k);
     for (auto& leg : c.legs) {
         if (leg->index == 0) continue;
-        c.record.legs.push_back(LegRecord{leg->destination, leg->dialog.remote_target, leg->final_status,
-                                          leg->final_reason});
+        c.record.legs.push_back(LegRecord{leg->destination, leg->dialog.remote_target,
+                                          leg->final_status, leg->final_reason});
     }
     if (c.routing) router_->cancel(c.id);
     CallRecord record = std::move(c.record);
     calls_.erase(c.id);  // `c` is gone from here on
-    if (services_.records) services_.records->record(std::move(record));
-    else SB_INFO("call", "{}", describe(record));
+    if (services_.records)
+        services_.records->record(std::move(record));
+    else
+        SB_INFO("call", "{}", describe(record));
 }
 
 void CallManager::Impl::stop() {

@@ -11,7 +11,8 @@ std::string describe(const CallRecord& r) {
     if (!r.legs.empty()) {
         out += "; legs:";
         for (const LegRecord& l : r.legs)
-            out += fmt::format(" {} {} {}{}", l.destination, l.status, l.reason, &l == &r.legs.back() ? "" : ",");
+            out += fmt::format(" {} {} {}{}", l.destination, l.status, l.reason,
+                               &l == &r.legs.back() ? "" : ",");
     }
     return out;
 }

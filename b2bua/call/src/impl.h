@@ -86,7 +86,7 @@ struct ServerRef {
 };
 
 class CallManager::Impl {
-public:
+  public:
     Impl(CallConfig config, CallServices services, txn::TransactionLayer& txns, txn::Sender& sender,
          TimerWheel& wheel, std::unique_ptr<Router> router, std::size_t shard_index);
     ~Impl();
@@ -116,7 +116,8 @@ public:
     // A-leg responses.
     void respond_a(Call& c, int status, std::string_view reason, std::string_view extra = {},
                    std::string_view content_type = {}, std::string_view body = {});
-    void start_2xx_retransmission(Leg& leg, txn::ServerTxnId txn, std::string bytes, std::uint32_t cseq);
+    void start_2xx_retransmission(Leg& leg, txn::ServerTxnId txn, std::string bytes,
+                                  std::uint32_t cseq);
     void retransmit_2xx(Leg& leg);
 
     // bridge.cpp
@@ -124,17 +125,18 @@ public:
     void step_done(Call& c);
     void finish_bridge(Call& c);
     void on_bridge_timeout(Call& c);
-    bool start_b_leg(Call& c, std::string_view destination, std::string_view target, const Flow& flow,
-                     const std::vector<std::string>& path);
+    bool start_b_leg(Call& c, std::string_view destination, std::string_view target,
+                     const Flow& flow, const std::vector<std::string>& path);
     void on_b_invite_response(Call& c, Leg& leg, ClientRef& ref, const sip::Message& resp);
     void on_b_invite_failure(Call& c, Leg& leg, int status, const char* reason);
     void answer_a_from(Call& c, Leg& winner, const sip::Message& resp);
     void release_late_answer(Call& c, Leg& leg, const sip::Message& resp);
     void cancel_leg(Leg& leg, const char* why);
-    void send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type, std::string_view body);
-    txn::ClientTxnId send_in_dialog(Call& c, Leg& leg, std::string_view method, ClientRef::Kind kind,
-                                    std::string_view extra_headers, std::string_view content_type,
-                                    std::string_view body);
+    void send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type,
+                  std::string_view body);
+    txn::ClientTxnId send_in_dialog(Call& c, Leg& leg, std::string_view method,
+                                    ClientRef::Kind kind, std::string_view extra_headers,
+                                    std::string_view content_type, std::string_view body);
 
     // relay.cpp
     void on_in_dialog_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow);
@@ -152,13 +154,15 @@ public:
     std::string dialog_key(std::string_view call_id, std::string_view local_tag) const;
     std::string sent_by_for(const Flow& flow);
     std::string contact_for(const Flow& flow, std::string_view sent_by) const;
-    txn::ClientTxnId track_client(Call& c, Result<txn::ClientTxnId> started, std::uint32_t leg, ClientRef::Kind kind);
-    void reply(txn::ServerTxnId id, const sip::Message& req, const Flow& flow, int status, std::string_view reason,
-               std::string_view to_tag = {}, std::string_view extra = {}, std::string_view content_type = {},
-               std::string_view body = {});
-    std::string make_reply(const sip::Message& req, const Flow& flow, int status, std::string_view reason,
-                           std::string_view to_tag = {}, std::string_view extra = {},
-                           std::string_view content_type = {}, std::string_view body = {});
+    txn::ClientTxnId track_client(Call& c, Result<txn::ClientTxnId> started, std::uint32_t leg,
+                                  ClientRef::Kind kind);
+    void reply(txn::ServerTxnId id, const sip::Message& req, const Flow& flow, int status,
+               std::string_view reason, std::string_view to_tag = {}, std::string_view extra = {},
+               std::string_view content_type = {}, std::string_view body = {});
+    std::string make_reply(const sip::Message& req, const Flow& flow, int status,
+                           std::string_view reason, std::string_view to_tag = {},
+                           std::string_view extra = {}, std::string_view content_type = {},
+                           std::string_view body = {});
     std::int64_t now_ms() const;
 
     CallConfig config_;
@@ -172,7 +176,8 @@ public:
     std::uint64_t next_call_ = 1;
 
     std::unordered_map<std::uint64_t, std::unique_ptr<Call>> calls_;
-    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint32_t>> dialogs_;  // key -> call, leg
+    std::unordered_map<std::string, std::pair<std::uint64_t, std::uint32_t>>
+        dialogs_;  // key -> call, leg
     std::unordered_map<txn::ServerTxnId, ServerRef> server_txns_;
     std::unordered_map<txn::ClientTxnId, ClientRef> client_txns_;
     std::unordered_map<std::string, Endpoint> source_cache_;  // remote IP -> our address towards it
@@ -185,7 +190,8 @@ struct Call final : CallApi {
     CallManager::Impl& impl;
     std::uint64_t id;
 
-    sip::Message invite;  // a copy of the A-leg's INVITE (the transaction's copy dies before the call)
+    sip::Message
+        invite;  // a copy of the A-leg's INVITE (the transaction's copy dies before the call)
     txn::ServerTxnId a_txn;
     Flow a_flow;
     std::vector<std::unique_ptr<Leg>> legs;  // [0] is the A-leg
@@ -246,7 +252,9 @@ struct Call final : CallApi {
     void set_header(std::string_view name, std::string_view value) override;
     void log(LogLevel level, std::string_view text) override;
     void answer() override;
-    void hangup(int code, std::string_view reason) override { impl.api_hangup(*this, code, reason); }
+    void hangup(int code, std::string_view reason) override {
+        impl.api_hangup(*this, code, reason);
+    }
     void bridge(const BridgeRequest& request) override { impl.api_bridge(*this, request); }
 };
 

@@ -12,7 +12,9 @@ namespace sb::call {
 
 namespace {
 
-bool is_offer_answer(sip::Method m) { return m == sip::Method::INVITE || m == sip::Method::UPDATE; }
+bool is_offer_answer(sip::Method m) {
+    return m == sip::Method::INVITE || m == sip::Method::UPDATE;
+}
 
 bool relayable(sip::Method m) {
     switch (m) {
@@ -20,20 +22,23 @@ bool relayable(sip::Method m) {
         case sip::Method::UPDATE:
         case sip::Method::INFO:
         case sip::Method::MESSAGE:
-        case sip::Method::NOTIFY: return true;
-        default: return false;
+        case sip::Method::NOTIFY:
+            return true;
+        default:
+            return false;
     }
 }
 
 // Headers that describe the relayed request's content or purpose; the rest belongs to the hop.
 constexpr std::string_view kRelayedHeaders[] = {"Content-Disposition", "Info-Package", "Event",
-                                                "Subscription-State", "Subject", "Priority"};
+                                                "Subscription-State",  "Subject",      "Priority"};
 
 std::string relayed_headers(const sip::Message& m) {
     std::string out;
     for (const sip::HeaderField& f : m.headers())
         for (std::string_view name : kRelayedHeaders)
-            if (sip::iequals(f.name, name)) out.append(name).append(": ").append(f.value).append("\r\n");
+            if (sip::iequals(f.name, name))
+                out.append(name).append(": ").append(f.value).append("\r\n");
     return out;
 }
 
@@ -62,7 +67,8 @@ bool supports_timer(const sip::Message& m) {
 
 }  // namespace
 
-void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Message& req, const Flow& flow) {
+void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Message& req,
+                                             const Flow& flow) {
     auto d = dialogs_.find(dialog_key(req.call_id(), req.to_tag()));
     if (d == dialogs_.end()) return reply(id, req, flow, 481, "Call/Transaction Does Not Exist");
     auto it = calls_.find(d->second.first);
@@ -76,14 +82,18 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
     sip::Method method = req.method();
     if (method == sip::Method::BYE) {
         reply(id, req, flow, 200, "OK");
-        if (leg->index == 0) end_call(c, "caller hung up", leg, c.answered ? 0 : 487);
-        else if (leg == c.winner) end_call(c, "callee hung up", leg);
-        else leg->state = LegState::terminated;  // a fork that never won ends its own early dialog
+        if (leg->index == 0)
+            end_call(c, "caller hung up", leg, c.answered ? 0 : 487);
+        else if (leg == c.winner)
+            end_call(c, "callee hung up", leg);
+        else
+            leg->state = LegState::terminated;  // a fork that never won ends its own early dialog
         return;
     }
     if (!relayable(method)) return reply(id, req, flow, 501, "Not Implemented");
     Leg* other = other_leg(c, *leg);
-    if (!c.answered || !other || other->state != LegState::confirmed || leg->state != LegState::confirmed)
+    if (!c.answered || !other || other->state != LegState::confirmed ||
+        leg->state != LegState::confirmed)
         return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 2\r\n");
     // One relayed request at a time per direction; an offer while another is open is glare (14.1).
     // A request of ours towards this leg still open (relayed from the other side, or a session
@@ -93,7 +103,8 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
         return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 1\r\n");
 
     std::string body(req.body());
-    std::string_view type = req.body().empty() ? std::string_view{} : req.value(sip::HeaderId::content_type);
+    std::string_view type =
+        req.body().empty() ? std::string_view{} : req.value(sip::HeaderId::content_type);
     bool offer = false;
     if (is_offer_answer(method)) {
         dialog::refresh_target(leg->dialog, req);
@@ -107,7 +118,8 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
         }
     }
     std::string headers = relayed_headers(req);
-    txn::ClientTxnId out = send_in_dialog(c, *other, req.method_text(), ClientRef::relay, headers, type, body);
+    txn::ClientTxnId out =
+        send_in_dialog(c, *other, req.method_text(), ClientRef::relay, headers, type, body);
     if (!out) return reply(id, req, flow, 503, "Service Unavailable", {}, "Retry-After: 1\r\n");
     leg->relay_in = id;
     leg->relay_in_offer = offer;
@@ -116,7 +128,8 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
     c.server_ids.push_back(id);
 }
 
-void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id, const sip::Message& resp) {
+void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id,
+                                          const sip::Message& resp) {
     int status = resp.status();
     if (status < 200) return;
     bool invite = resp.cseq_method() == sip::Method::INVITE;
@@ -140,11 +153,13 @@ void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnI
     if (status >= 300) {
         reply(sid, *req, *flow, status, resp.reason());
         // RFC 5057: 481 and 408 to a request within a dialog end that dialog.
-        if (status == 481 || status == 408) end_call(c, "the other side's dialog is gone", &out_leg);
+        if (status == 481 || status == 408)
+            end_call(c, "the other side's dialog is gone", &out_leg);
         return;
     }
     std::string body(resp.body());
-    std::string_view type = resp.body().empty() ? std::string_view{} : resp.value(sip::HeaderId::content_type);
+    std::string_view type =
+        resp.body().empty() ? std::string_view{} : resp.value(sip::HeaderId::content_type);
     if (is_offer_answer(resp.cseq_method())) {
         dialog::refresh_target(out_leg.dialog, resp);
         if (!body.empty()) {
@@ -155,14 +170,16 @@ void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnI
         }
     }
     if (invite) {
-        if (in->relay_in_offer || resp.body().empty()) send_ack(out_leg, resp.cseq(), {}, {});
+        if (in->relay_in_offer || resp.body().empty())
+            send_ack(out_leg, resp.cseq(), {}, {});
         else {
             out_leg.ack_waits_for_answer = true;
             out_leg.ack_cseq = resp.cseq();
         }
     }
     std::string extra;
-    if (is_offer_answer(resp.cseq_method())) extra.append("Contact: ").append(in->dialog.local_contact).append("\r\n");
+    if (is_offer_answer(resp.cseq_method()))
+        extra.append("Contact: ").append(in->dialog.local_contact).append("\r\n");
     std::string bytes = make_reply(*req, *flow, status, resp.reason(), {}, extra, type, body);
     std::uint32_t cseq = req->cseq();
     txns_.respond(sid, bytes, status);
@@ -221,7 +238,10 @@ void CallManager::Impl::negotiate_session_timer_a(Call& c, std::string& extra) {
         if (sip::iequals(m, "UPDATE")) a.peer_allows_update = true;
         return !a.peer_allows_update;
     });
-    extra.append("Session-Expires: ").append(std::to_string(n)).append(caller_refreshes ? ";refresher=uac" : ";refresher=uas").append("\r\n");
+    extra.append("Session-Expires: ")
+        .append(std::to_string(n))
+        .append(caller_refreshes ? ";refresher=uac" : ";refresher=uas")
+        .append("\r\n");
     if (supported) extra.append("Require: timer\r\n");
 }
 
@@ -249,7 +269,8 @@ void CallManager::Impl::session_timer_fired(Leg& leg) {
     Call& c = leg.call;
     if (c.ended || leg.state != LegState::confirmed) return;
     if (!leg.we_refresh) {
-        SB_INFO("call", "call {}: session expired on leg {} (no refresh); ending the call", c.id, leg.index);
+        SB_INFO("call", "call {}: session expired on leg {} (no refresh); ending the call", c.id,
+                leg.index);
         end_call(c, "session timer expired", nullptr);  // RFC 4028 10: BYE to both, this leg too
         return;
     }
@@ -263,9 +284,10 @@ void CallManager::Impl::session_timer_fired(Leg& leg) {
     if (leg.peer_allows_update) {
         send_in_dialog(c, leg, "UPDATE", ClientRef::refresh, headers, {}, {});
     } else {
-        send_in_dialog(c, leg, "INVITE", ClientRef::refresh, headers,
-                       leg.last_sdp_sent.empty() ? std::string_view{} : std::string_view("application/sdp"),
-                       leg.last_sdp_sent);
+        send_in_dialog(
+            c, leg, "INVITE", ClientRef::refresh, headers,
+            leg.last_sdp_sent.empty() ? std::string_view{} : std::string_view("application/sdp"),
+            leg.last_sdp_sent);
     }
     arm_session_timer(leg);
 }

@@ -7,16 +7,24 @@
 namespace sb::call {
 namespace {
 
-int best(std::vector<int> v) { return best_final_response(v); }
+int best(std::vector<int> v) {
+    return best_final_response(v);
+}
 
-TEST(BestResponse, SixHundredWins) { EXPECT_EQ(best({486, 603, 500}), 603); }
-TEST(BestResponse, LowestClass) { EXPECT_EQ(best({503, 404}), 404); }
+TEST(BestResponse, SixHundredWins) {
+    EXPECT_EQ(best({486, 603, 500}), 603);
+}
+TEST(BestResponse, LowestClass) {
+    EXPECT_EQ(best({503, 404}), 404);
+}
 TEST(BestResponse, BusyBeforeUnavailableBeforeCancelled) {
     EXPECT_EQ(best({487, 480, 486}), 486);
     EXPECT_EQ(best({487, 408, 480}), 480);
     EXPECT_EQ(best({487, 403}), 403);
 }
-TEST(BestResponse, Empty) { EXPECT_EQ(best({}), 0); }
+TEST(BestResponse, Empty) {
+    EXPECT_EQ(best({}), 0);
+}
 
 TEST(BridgeOutcome, Mapping) {
     EXPECT_EQ(bridge_outcome(200, false).result, BridgeResult::answered);

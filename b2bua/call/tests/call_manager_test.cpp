@@ -12,8 +12,12 @@
 
 namespace sb::call {
 // For comparing and printing outcomes in assertions (found by ADL).
-inline bool operator==(const Outcome& x, const Outcome& y) { return x.result == y.result && x.code == y.code; }
-inline std::ostream& operator<<(std::ostream& os, const Outcome& o) { return os << to_string(o.result) << "/" << o.code; }
+inline bool operator==(const Outcome& x, const Outcome& y) {
+    return x.result == y.result && x.code == y.code;
+}
+inline std::ostream& operator<<(std::ostream& os, const Outcome& o) {
+    return os << to_string(o.result) << "/" << o.code;
+}
 }  // namespace sb::call
 
 namespace sb::call::testing {
@@ -24,7 +28,6 @@ std::string sdp_with(std::string_view base, std::string_view from, std::string_v
     s.replace(s.find(from), from.size(), to);
     return s;
 }
-
 
 std::vector<std::int64_t> times_of(const std::vector<const RecordingSender::Sent*>& v) {
     std::vector<std::int64_t> out;
@@ -88,7 +91,8 @@ TEST_F(CallTest, BasicCallRelaysRingingAndAnswerAndAcksTheCallee) {
     EXPECT_EQ(ack->cseq(), 1u);
     EXPECT_EQ(ack->cseq_method(), sip::Method::ACK);
     EXPECT_EQ(ack->request_uri_text(), p1002.contact()) << "ACK goes to the 2xx's Contact";
-    EXPECT_NE(ack->top_via().branch, inv->top_via().branch) << "the ACK for a 2xx is its own transaction";
+    EXPECT_NE(ack->top_via().branch, inv->top_via().branch)
+        << "the ACK for a 2xx is its own transaction";
 
     EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}));
     EXPECT_EQ(calls->active_calls(), 1u);
@@ -100,8 +104,10 @@ TEST_F(CallTest, CallersTwoHundredIsRetransmittedUntilItsAck) {
     answered_call();
     run_until(4000);
     auto oks = sent_to(a.address, "SIP/2.0 200");
-    EXPECT_EQ(times_of(oks), (std::vector<std::int64_t>{0, 500, 1500, 3500})) << "T1, then doubling";
-    for (const auto* s : oks) EXPECT_EQ(s->bytes, oks.front()->bytes) << "a retransmission is the same response";
+    EXPECT_EQ(times_of(oks), (std::vector<std::int64_t>{0, 500, 1500, 3500}))
+        << "T1, then doubling";
+    for (const auto* s : oks)
+        EXPECT_EQ(s->bytes, oks.front()->bytes) << "a retransmission is the same response";
 
     caller_acks();
     run_for(60s);
@@ -125,7 +131,8 @@ TEST_F(CallTest, NoAckForTheCallersTwoHundredEndsTheCallWithByeToBothLegs) {
     EXPECT_EQ(times[4] - times[3], 4000);
 
     run_until(33'000);
-    EXPECT_EQ(requests_to(a.address, "BYE"), 1u) << "13.3.1.4: after 64*T1 without ACK the session ends";
+    EXPECT_EQ(requests_to(a.address, "BYE"), 1u)
+        << "13.3.1.4: after 64*T1 without ACK the session ends";
     EXPECT_EQ(requests_to(p1002.address, "BYE"), 1u);
     auto bye_b = sent_to(p1002.address, "BYE ");
     ASSERT_FALSE(bye_b.empty());
@@ -171,7 +178,8 @@ TEST_F(CallTest, ByeFromCalleeIsRelayedToCaller) {
 
     auto to_b = sent_to(p1002.address, "SIP/2.0 200");
     ASSERT_FALSE(to_b.empty());
-    EXPECT_EQ(to_b.back()->msg.cseq_method(), sip::Method::BYE) << "the callee's BYE is answered 200";
+    EXPECT_EQ(to_b.back()->msg.cseq_method(), sip::Method::BYE)
+        << "the callee's BYE is answered 200";
     const sip::Message* bye = last_to(a.address, "BYE ");
     ASSERT_NE(bye, nullptr);
     EXPECT_EQ(bye->call_id(), a.call_id);
@@ -221,7 +229,8 @@ TEST_F(CallTest, BridgeTimeoutCancelsTheCalleeAndTheCallerGets480) {
     EXPECT_EQ(cancel->call_id(), inv->call_id());
     EXPECT_EQ(cancel->cseq(), 1u);
     EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::noanswer, 480}}));
-    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{180, 480})) << "the router finished after noanswer";
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{180, 480}))
+        << "the router finished after noanswer";
 
     phone_answers_request(p1002, "CANCEL", 200);
     phone_answers(p1002, 487);
@@ -240,7 +249,8 @@ TEST_F(CallTest, RouterMayBridgeAgainAfterNoAnswerAndTheCallerHearsNothingMeanwh
     phone_answers(p1002, 180);
     run_until(5000);
     EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::noanswer, 480}}));
-    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{180})) << "routing goes on: no final response yet";
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{180}))
+        << "routing goes on: no final response yet";
     ASSERT_NE(invite_to(p1005), nullptr);
     phone_answers(p1005, 200, kSdpB);
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{180, 200}));
@@ -286,7 +296,8 @@ TEST_F(CallTest, ForkingFirstTwoHundredWinsAndTheOtherForkIsCancelled) {
     const CallRecord& r = records.records[0];
     ASSERT_EQ(r.legs.size(), 2u);
     auto leg_for = [&](const Phone& p) {
-        auto it = std::find_if(r.legs.begin(), r.legs.end(), [&](const LegRecord& l) { return l.target == p.contact(); });
+        auto it = std::find_if(r.legs.begin(), r.legs.end(),
+                               [&](const LegRecord& l) { return l.target == p.contact(); });
         return it == r.legs.end() ? LegRecord{} : *it;
     };
     EXPECT_EQ(leg_for(p1003b).status, 200);
@@ -308,8 +319,10 @@ TEST_F(CallTest, ForkingLateTwoHundredAfterCancelIsAckedThenReleasedWithBye) {
     phone_answers(p1003b, 200, late_sdp);
 
     auto to_b = sent_to(p1003b.address);
-    auto ack_at = std::find_if(to_b.begin(), to_b.end(), [](auto* s) { return s->bytes.starts_with("ACK "); });
-    auto bye_at = std::find_if(to_b.begin(), to_b.end(), [](auto* s) { return s->bytes.starts_with("BYE "); });
+    auto ack_at = std::find_if(to_b.begin(), to_b.end(),
+                               [](auto* s) { return s->bytes.starts_with("ACK "); });
+    auto bye_at = std::find_if(to_b.begin(), to_b.end(),
+                               [](auto* s) { return s->bytes.starts_with("BYE "); });
     ASSERT_NE(ack_at, to_b.end()) << "the late 2xx is ACKed";
     ASSERT_NE(bye_at, to_b.end()) << "and its dialog ended";
     EXPECT_LT(ack_at - to_b.begin(), bye_at - to_b.begin()) << "ACK first, then BYE";
@@ -319,7 +332,8 @@ TEST_F(CallTest, ForkingLateTwoHundredAfterCancelIsAckedThenReleasedWithBye) {
     EXPECT_EQ((*bye_at)->msg.call_id(), invite_to(p1003b)->call_id());
     EXPECT_EQ((*bye_at)->msg.request_uri_text(), p1003b.contact());
 
-    for (const auto* s : sent_to(a.address, "SIP/2.0 200")) EXPECT_EQ(s->msg.body(), kSdpB) << "only the winner's answer";
+    for (const auto* s : sent_to(a.address, "SIP/2.0 200"))
+        EXPECT_EQ(s->msg.body(), kSdpB) << "only the winner's answer";
     EXPECT_EQ(requests_to(p1003a.address, "BYE"), 0u) << "the winner stays up";
     EXPECT_EQ(calls->active_calls(), 1u);
 
@@ -385,7 +399,8 @@ TEST_F(CallTest, SequentialRingsTheSecondAfterTheFirstsTimeout) {
     EXPECT_EQ(statuses_to_caller().back(), 480);
 }
 
-// --- Destinations that cannot ring ----------------------------------------------------------------
+// --- Destinations that cannot ring
+// ----------------------------------------------------------------
 
 TEST_F(CallTest, UnknownExtensionIsUnavailable404) {
     script.bridges = {{"9999"}};
@@ -406,7 +421,8 @@ TEST_F(CallTest, ExtensionWithoutBindingIsUnavailable480) {
     for (const auto& s : sender.sent) EXPECT_FALSE(s.bytes.starts_with("INVITE ")) << s.bytes;
 }
 
-// --- CANCEL from the caller ------------------------------------------------------------------------
+// --- CANCEL from the caller
+// ------------------------------------------------------------------------
 
 TEST_F(CallTest, CallerCancelWhileRinging) {
     caller_invites();
@@ -419,7 +435,8 @@ TEST_F(CallTest, CallerCancelWhileRinging) {
     const sip::Message* cancel = last_to(p1002.address, "CANCEL ");
     ASSERT_NE(cancel, nullptr);
     EXPECT_EQ(cancel->top_via().branch, inv->top_via().branch);
-    EXPECT_EQ(script.cancelled, (std::vector<std::uint64_t>{script.started.at(0)})) << "the router is told";
+    EXPECT_EQ(script.cancelled, (std::vector<std::uint64_t>{script.started.at(0)}))
+        << "the router is told";
 
     phone_answers_request(p1002, "CANCEL", 200);
     phone_answers(p1002, 487);
@@ -430,7 +447,8 @@ TEST_F(CallTest, CallerCancelWhileRinging) {
     EXPECT_EQ(records.records[0].end_reason, "caller cancelled");
 }
 
-// --- Requests within the dialog -------------------------------------------------------------------
+// --- Requests within the dialog
+// -------------------------------------------------------------------
 
 TEST_F(CallTest, ReInviteFromCallerIsRelayedWithTheCalleesDialog) {
     established_call();
@@ -502,7 +520,8 @@ TEST_F(CallTest, GlareCalleesReInviteCrossingOursGets491) {
 
     phone_sends(p1002, "INVITE", 1, kSdpB);  // the callee's own re-INVITE crosses ours
     bool got_491 = false;
-    for (const auto* s : sent_to(p1002.address, "SIP/2.0 491")) got_491 |= s->msg.cseq_method() == sip::Method::INVITE;
+    for (const auto* s : sent_to(p1002.address, "SIP/2.0 491"))
+        got_491 |= s->msg.cseq_method() == sip::Method::INVITE;
     EXPECT_TRUE(got_491);
     EXPECT_EQ(requests_to(a.address, "INVITE"), 0u) << "not relayed to the caller";
 }

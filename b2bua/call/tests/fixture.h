@@ -35,8 +35,8 @@ namespace sb::call::testing {
 
 using namespace std::chrono_literals;
 
-inline constexpr std::string_view kLocal = "198.51.100.1:5060";   // the B2BUA
-inline constexpr std::string_view kCaller = "192.0.2.10:5070";    // phone A (trusted)
+inline constexpr std::string_view kLocal = "198.51.100.1:5060";     // the B2BUA
+inline constexpr std::string_view kCaller = "192.0.2.10:5070";      // phone A (trusted)
 inline constexpr std::string_view kStranger = "203.0.113.66:5060";  // not trusted
 
 inline constexpr std::string_view kSdpA =
@@ -98,7 +98,7 @@ struct RouterScript {
 };
 
 class FakeRouter final : public Router {
-public:
+  public:
     explicit FakeRouter(RouterScript& s) : s_(s) {}
     RouteStep start(std::uint64_t call_id, CallApi& api) override {
         s_.started.push_back(call_id);
@@ -107,12 +107,15 @@ public:
         if (auto e = api.extension_number()) s_.extension_number = std::string(*e);
         api_ = &api;
         switch (s_.start) {
-            case RouterScript::Start::bridge: return next_bridge();
+            case RouterScript::Start::bridge:
+                return next_bridge();
             case RouterScript::Start::hangup:
                 api.hangup(s_.hangup_code, s_.hangup_reason);
                 return {RouteStep::State::finished, {}};
-            case RouterScript::Start::fail: return {RouteStep::State::failed, "fake.lua:1: boom"};
-            case RouterScript::Start::finish: return {RouteStep::State::finished, {}};
+            case RouterScript::Start::fail:
+                return {RouteStep::State::failed, "fake.lua:1: boom"};
+            case RouterScript::Start::finish:
+                return {RouteStep::State::finished, {}};
         }
         return {RouteStep::State::failed, "unreachable"};
     }
@@ -123,7 +126,7 @@ public:
     }
     void cancel(std::uint64_t call_id) override { s_.cancelled.push_back(call_id); }
 
-private:
+  private:
     RouteStep next_bridge() {
         if (s_.next_bridge >= s_.bridges.size()) return {RouteStep::State::finished, {}};
         const std::vector<std::string>& dests = s_.bridges[s_.next_bridge++];
@@ -166,7 +169,7 @@ struct Phone {
 };
 
 class CallTest : public ::testing::Test {
-protected:
+  protected:
     FakeClock clock;
     TimerWheel wheel{clock.now()};
     RecordingSender sender{clock};
@@ -259,22 +262,27 @@ protected:
             if (*next > clock.now()) clock.advance(*next - clock.now());
             wheel.advance(clock.now());
         }
-        if (Duration(ms) > clock.now().time_since_epoch()) clock.advance(Duration(ms) - clock.now().time_since_epoch());
+        if (Duration(ms) > clock.now().time_since_epoch())
+            clock.advance(Duration(ms) - clock.now().time_since_epoch());
         wheel.advance(clock.now());
     }
     void run_for(Duration d) { run_until(now_ms() + d.count()); }
     void turn() { run_for(Duration(0)); }  // one loop turn: zero-delay timers fire
 
-    // --- What was sent ----------------------------------------------------------------------------
+    // --- What was sent
+    // ----------------------------------------------------------------------------
 
     using Sent = RecordingSender::Sent;
-    // Messages sent to `address` whose first line starts with `start` ("INVITE ", "SIP/2.0 200", "").
+    // Messages sent to `address` whose first line starts with `start` ("INVITE ", "SIP/2.0 200",
+    // "").
     std::vector<const Sent*> sent_to(std::string_view address, std::string_view start = "",
                                      std::size_t from_index = 0) const {
         std::vector<const Sent*> out;
         for (std::size_t i = from_index; i < sender.sent.size(); ++i) {
             const Sent& s = sender.sent[i];
-            if (s.flow.remote.to_string() == address && std::string_view(s.bytes).starts_with(start)) out.push_back(&s);
+            if (s.flow.remote.to_string() == address &&
+                std::string_view(s.bytes).starts_with(start))
+                out.push_back(&s);
         }
         return out;
     }
@@ -286,7 +294,8 @@ protected:
         std::vector<std::string> branches;
         for (const Sent* s : sent_to(address, std::string(method) + " ")) {
             std::string b(s->msg.top_via().branch);
-            if (std::find(branches.begin(), branches.end(), b) == branches.end()) branches.push_back(b);
+            if (std::find(branches.begin(), branches.end(), b) == branches.end())
+                branches.push_back(b);
         }
         return branches.size();
     }
@@ -302,15 +311,16 @@ protected:
     std::vector<int> statuses_to_caller(sip::Method m = sip::Method::INVITE) const {
         std::vector<int> out;
         for (const Sent* s : sent_to(a.address, "SIP/2.0 "))
-            if (s->msg.cseq_method() == m && s->msg.status() != 100 && s->msg.call_id() == a.call_id &&
-                (out.empty() || out.back() != s->msg.status()))
+            if (s->msg.cseq_method() == m && s->msg.status() != 100 &&
+                s->msg.call_id() == a.call_id && (out.empty() || out.back() != s->msg.status()))
                 out.push_back(s->msg.status());
         return out;
     }
     // The To tag the B2BUA gave the caller's dialog (from any response to the caller's INVITE).
     std::string caller_dialog_tag() const {
         for (const Sent* s : sent_to(a.address, "SIP/2.0 "))
-            if (s->msg.call_id() == a.call_id && !s->msg.to_tag().empty()) return std::string(s->msg.to_tag());
+            if (s->msg.call_id() == a.call_id && !s->msg.to_tag().empty())
+                return std::string(s->msg.to_tag());
         return {};
     }
 
@@ -327,7 +337,8 @@ protected:
         return s;
     }
 
-    std::string caller_invite_text(std::string_view body = kSdpA, std::string_view extra = {}) const {
+    std::string caller_invite_text(std::string_view body = kSdpA,
+                                   std::string_view extra = {}) const {
         std::string s = "INVITE sip:1002@pbx.example.com SIP/2.0\r\n";
         s += "Via: SIP/2.0/UDP " + a.address + ";branch=" + a.branch + "\r\n";
         s += "Max-Forwards: 70\r\n";
@@ -345,9 +356,10 @@ protected:
     }
 
     // A request from the caller within its dialog (To tag = the B2BUA's).
-    std::string caller_in_dialog(std::string_view method, std::uint32_t cseq, std::string_view body = {},
-                                 std::string_view extra = {}) {
-        std::string branch = "z9hG4bKa-" + std::string(method) + "-" + std::to_string(++a.branch_counter);
+    std::string caller_in_dialog(std::string_view method, std::uint32_t cseq,
+                                 std::string_view body = {}, std::string_view extra = {}) {
+        std::string branch =
+            "z9hG4bKa-" + std::string(method) + "-" + std::to_string(++a.branch_counter);
         std::string s = std::string(method) + " sip:sb@" + std::string(kLocal) + " SIP/2.0\r\n";
         s += "Via: SIP/2.0/UDP " + a.address + ";branch=" + branch + "\r\n";
         s += "Max-Forwards: 70\r\n";
@@ -364,7 +376,9 @@ protected:
         from_caller(caller_in_dialog("ACK", cseq, body));
     }
     void caller_byes() { from_caller(caller_in_dialog("BYE", ++a.cseq)); }
-    void caller_reinvites(std::string_view body) { from_caller(caller_in_dialog("INVITE", ++a.cseq, body)); }
+    void caller_reinvites(std::string_view body) {
+        from_caller(caller_in_dialog("INVITE", ++a.cseq, body));
+    }
     // CANCEL of the initial INVITE (RFC 3261 9.1: same branch, Call-ID, From, To, CSeq number).
     void caller_cancels() {
         std::string s = "CANCEL sip:1002@pbx.example.com SIP/2.0\r\n";
@@ -390,9 +404,10 @@ protected:
 
     // A response to `req` as the phone would send it: Via, From, To (with the phone's tag),
     // Call-ID and CSeq copied; a Contact for 1xx/2xx; an SDP body if given.
-    static std::string response_text(const sip::Message& req, const Phone& p, int status, std::string_view body = {},
-                                     std::string_view extra = {}) {
-        std::string s = "SIP/2.0 " + std::to_string(status) + " " + std::string(reason_of(status)) + "\r\n";
+    static std::string response_text(const sip::Message& req, const Phone& p, int status,
+                                     std::string_view body = {}, std::string_view extra = {}) {
+        std::string s =
+            "SIP/2.0 " + std::to_string(status) + " " + std::string(reason_of(status)) + "\r\n";
         for (const sip::HeaderField& f : req.headers())
             if (f.id == sip::HeaderId::via) s += "Via: " + std::string(f.value) + "\r\n";
         s += "From: " + std::string(req.from()) + "\r\n";
@@ -406,22 +421,25 @@ protected:
         s += body_lines(body);
         return s;
     }
-    void phone_answers(const Phone& p, const sip::Message& req, int status, std::string_view body = {},
-                       std::string_view extra = {}) {
+    void phone_answers(const Phone& p, const sip::Message& req, int status,
+                       std::string_view body = {}, std::string_view extra = {}) {
         receive(response_text(req, p, status, body, extra), p.flow());
     }
     // Answers the phone's (latest) INVITE.
-    void phone_answers(const Phone& p, int status, std::string_view body = {}, std::string_view extra = {}) {
+    void phone_answers(const Phone& p, int status, std::string_view body = {},
+                       std::string_view extra = {}) {
         const sip::Message* inv = invite_to(p);
         ASSERT_NE(inv, nullptr) << "no INVITE was sent to " << p.address;
         receive(response_text(*inv, p, status, body, extra), p.flow());
     }
     // A request from the phone within the dialog the B2BUA's INVITE formed.
-    void phone_sends(const Phone& p, std::string_view method, std::uint32_t cseq, std::string_view body = {}) {
+    void phone_sends(const Phone& p, std::string_view method, std::uint32_t cseq,
+                     std::string_view body = {}) {
         const sip::Message* inv = invite_to(p, 1);
         ASSERT_NE(inv, nullptr);
         std::string s = std::string(method) + " sip:sb@" + std::string(kLocal) + " SIP/2.0\r\n";
-        s += "Via: SIP/2.0/UDP " + p.address + ";branch=z9hG4bKb-" + std::string(method) + std::to_string(cseq) + "\r\n";
+        s += "Via: SIP/2.0/UDP " + p.address + ";branch=z9hG4bKb-" + std::string(method) +
+             std::to_string(cseq) + "\r\n";
         s += "Max-Forwards: 70\r\n";
         s += "From: " + std::string(inv->to()) + ";tag=" + p.tag + "\r\n";
         s += "To: " + std::string(inv->from()) + "\r\n";  // carries the B2BUA's tag
@@ -440,16 +458,26 @@ protected:
 
     static std::string_view reason_of(int status) {
         switch (status) {
-            case 100: return "Trying";
-            case 180: return "Ringing";
-            case 183: return "Session Progress";
-            case 200: return "OK";
-            case 480: return "Temporarily Unavailable";
-            case 486: return "Busy Here";
-            case 487: return "Request Terminated";
-            case 491: return "Request Pending";
-            case 603: return "Decline";
-            default: return "Whatever";
+            case 100:
+                return "Trying";
+            case 180:
+                return "Ringing";
+            case 183:
+                return "Session Progress";
+            case 200:
+                return "OK";
+            case 480:
+                return "Temporarily Unavailable";
+            case 486:
+                return "Busy Here";
+            case 487:
+                return "Request Terminated";
+            case 491:
+                return "Request Pending";
+            case 603:
+                return "Decline";
+            default:
+                return "Whatever";
         }
     }
 

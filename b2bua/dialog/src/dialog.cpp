@@ -18,7 +18,8 @@ std::string without_tag(std::string_view value) {
     while (!params.empty()) {
         std::size_t next = params.find(';', 1);
         std::string_view p = params.substr(0, next);
-        std::string_view name = p.substr(1, p.find('=') == std::string_view::npos ? p.npos : p.find('=') - 1);
+        std::string_view name =
+            p.substr(1, p.find('=') == std::string_view::npos ? p.npos : p.find('=') - 1);
         if (!sip::iequals(name, "tag")) out.append(p);
         params = next == std::string_view::npos ? std::string_view{} : params.substr(next);
     }
@@ -47,7 +48,10 @@ void write_request(std::string& out, const Dialog& d, std::string_view method, s
                    const RequestParts& p) {
     out.reserve(512 + p.body.size() + p.extra_headers.size());
     out.append(method).append(" ").append(d.remote_target).append(" SIP/2.0\r\n");
-    out.append("Via: SIP/2.0/").append(via_transport(d.peer.transport)).append(" ").append(p.sent_by);
+    out.append("Via: SIP/2.0/")
+        .append(via_transport(d.peer.transport))
+        .append(" ")
+        .append(p.sent_by);
     out.append(";branch=").append(p.branch).append(";rport\r\n");
     out.append("Max-Forwards: ").append(std::to_string(p.max_forwards)).append("\r\n");
     for (const std::string& r : d.route_set) out.append("Route: ").append(r).append("\r\n");
@@ -67,7 +71,9 @@ void write_request(std::string& out, const Dialog& d, std::string_view method, s
 
 }  // namespace
 
-std::string_view via_transport(TransportKind k) { return to_string(k); }
+std::string_view via_transport(TransportKind k) {
+    return to_string(k);
+}
 
 Result<Dialog> uas_dialog(const sip::Message& invite, std::string_view local_tag, const Flow& flow,
                           std::string local_contact) {
@@ -89,7 +95,8 @@ Result<Dialog> uas_dialog(const sip::Message& invite, std::string_view local_tag
 
 void uac_establish(Dialog& d, const sip::Message& response) {
     d.remote_tag = std::string(response.to_tag());
-    if (std::string target = contact_uri(response); !target.empty()) d.remote_target = std::move(target);
+    if (std::string target = contact_uri(response); !target.empty())
+        d.remote_target = std::move(target);
     std::vector<std::string> rr = record_route(response);
     d.route_set.assign(rr.rbegin(), rr.rend());  // 12.1.2: reversed
 }

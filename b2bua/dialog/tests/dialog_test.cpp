@@ -52,7 +52,8 @@ TEST(Dialog, ByeWithinUasDialog) {
     sip::Message inv = parse(kInvite);
     auto d = uas_dialog(inv, "ours", Flow{}, "<sip:sb@192.0.2.1>");
     ASSERT_TRUE(d);
-    std::string bye = build_request(*d, {.method = "BYE", .branch = "z9hG4bKx", .sent_by = "192.0.2.1:5060"});
+    std::string bye =
+        build_request(*d, {.method = "BYE", .branch = "z9hG4bKx", .sent_by = "192.0.2.1:5060"});
     sip::Message m = parse(bye);
     EXPECT_EQ(m.method(), sip::Method::BYE);
     EXPECT_EQ(m.request_uri_text(), "sip:1001@192.0.2.10:5062;ob");
@@ -61,7 +62,8 @@ TEST(Dialog, ByeWithinUasDialog) {
     EXPECT_EQ(m.cseq(), 1u);  // our own CSeq space
     EXPECT_EQ(m.call_id(), "c1@192.0.2.10");
     EXPECT_EQ(m.top_via().branch, "z9hG4bKx");
-    EXPECT_NE(bye.find("Route: <sip:p1.example;lr>\r\nRoute: <sip:p2.example;lr>\r\n"), std::string::npos);
+    EXPECT_NE(bye.find("Route: <sip:p1.example;lr>\r\nRoute: <sip:p2.example;lr>\r\n"),
+              std::string::npos);
     EXPECT_EQ(bye.find("Contact:"), std::string::npos);  // BYE carries none
 }
 
@@ -75,7 +77,8 @@ TEST(Dialog, UacEstablishReversesRecordRouteAndTakesTarget) {
     d.local_cseq = 1;
     sip::Message resp = parse(
         "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKb\r\n"
-        "From: <sip:1001@pbx>;tag=l\r\nTo: <sip:1002@pbx>;tag=r\r\nCall-ID: sb0-1\r\nCSeq: 1 INVITE\r\n"
+        "From: <sip:1001@pbx>;tag=l\r\nTo: <sip:1002@pbx>;tag=r\r\nCall-ID: sb0-1\r\nCSeq: 1 "
+        "INVITE\r\n"
         "Record-Route: <sip:a;lr>\r\nRecord-Route: <sip:b;lr>\r\n"
         "Contact: <sip:1002@192.0.2.20:5070>\r\nContent-Length: 0\r\n\r\n");
     uac_establish(d, resp);
@@ -90,8 +93,11 @@ TEST(Dialog, UacEstablishReversesRecordRouteAndTakesTarget) {
     EXPECT_EQ(a.cseq_method(), sip::Method::ACK);
     EXPECT_EQ(a.to_tag(), "r");
     EXPECT_EQ(d.local_cseq, 1u);  // the ACK takes no new CSeq
-    std::string reinvite = build_request(d, {.method = "INVITE", .branch = "z9hG4bKr", .sent_by = "h:1",
-                                             .content_type = "application/sdp", .body = "v=0\r\n"});
+    std::string reinvite = build_request(d, {.method = "INVITE",
+                                             .branch = "z9hG4bKr",
+                                             .sent_by = "h:1",
+                                             .content_type = "application/sdp",
+                                             .body = "v=0\r\n"});
     sip::Message r = parse(reinvite);
     EXPECT_EQ(r.cseq(), 2u);
     EXPECT_EQ(r.body(), "v=0\r\n");

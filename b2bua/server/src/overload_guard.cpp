@@ -15,8 +15,10 @@ bool OverloadGuard::tick(Duration wall, Duration queue_delay) {
     last_delay_ = worst_;
     bool was = overloaded();
     over_ = worst_ >= config_.max_queue_delay ? over_ + 1 : 0;
-    if (over_ >= config_.sustain) admit_ = std::max(config_.min_admit, admit_ * 0.7);
-    else if (worst_ < config_.max_queue_delay / 2) admit_ = std::min(1.0, admit_ + 0.1);
+    if (over_ >= config_.sustain)
+        admit_ = std::max(config_.min_admit, admit_ * 0.7);
+    else if (worst_ < config_.max_queue_delay / 2)
+        admit_ = std::min(1.0, admit_ + 0.1);
     window_start_ = wall;
     worst_ = Duration{0};
     return overloaded() != was;

@@ -35,7 +35,7 @@ TEST(OverloadGuard, ShortQueueAdmitsEverything) {
 TEST(OverloadGuard, SustainedQueueingDelayShedsAShareThatGrowsWithIt) {
     OverloadGuard g;
     ms wall{0};
-    g.tick(wall, ms{0});  // windows close at 100, 200, ... ms
+    g.tick(wall, ms{0});             // windows close at 100, 200, ... ms
     run(g, wall, ms{200}, ms{250});  // two windows: a burst, not yet overload
     EXPECT_FALSE(g.overloaded());
     run(g, wall, ms{100}, ms{250});

@@ -14,13 +14,13 @@ namespace sb::dialplan {
 using ScriptSource = std::function<std::shared_ptr<const Script>()>;
 
 class ScriptRouter final : public call::Router {
-public:
+  public:
     ScriptRouter(ScriptSource source, Limits limits = {});
     call::RouteStep start(std::uint64_t call_id, call::CallApi& api) override;
     call::RouteStep resume(std::uint64_t call_id, call::Outcome outcome) override;
     void cancel(std::uint64_t call_id) override;
 
-private:
+  private:
     ScriptSource source_;
     Engine engine_;
 };

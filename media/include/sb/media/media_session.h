@@ -20,7 +20,7 @@ namespace sb::media {
 using LegId = std::uint32_t;
 
 class MediaSession {
-public:
+  public:
     virtual ~MediaSession() = default;
 
     // An SDP offer that arrived on leg `from` and goes out on leg `to`: returns the offer to send.
@@ -33,7 +33,7 @@ public:
 };
 
 class MediaEngine {
-public:
+  public:
     virtual ~MediaEngine() = default;
     virtual std::unique_ptr<MediaSession> create_session() = 0;
 };
@@ -41,7 +41,7 @@ public:
 // Direct media: SDP passes through unchanged and RTP flows between the phones. The default until
 // the media engine anchors calls (issue "Media server").
 class DirectMedia final : public MediaEngine {
-public:
+  public:
     std::unique_ptr<MediaSession> create_session() override;
 };
 

@@ -28,9 +28,9 @@ std::vector<Codec> default_codecs();
 
 // Where our end of the streams is: the address for c= and o=, and a port per audio stream.
 struct LocalEndpoint {
-    std::string address;               // "192.0.2.1" or "2001:db8::1"
-    std::uint64_t session_id = 0;      // o= session id, fixed for the leg
-    std::uint64_t session_version = 0; // o= version; bumped by every new offer or changed answer
+    std::string address;                // "192.0.2.1" or "2001:db8::1"
+    std::uint64_t session_id = 0;       // o= session id, fixed for the leg
+    std::uint64_t session_version = 0;  // o= version; bumped by every new offer or changed answer
 };
 
 // The answer to `offer` (RFC 3264 6): each audio RTP stream is accepted with `port_for(index)`
@@ -39,15 +39,18 @@ struct LocalEndpoint {
 // recvonly, recvonly -> sendonly, inactive stays); other streams are rejected (port 0). Fails
 // (answer 488) when no audio stream can be accepted.
 Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<Codec>& ours,
-                                  const LocalEndpoint& local, const std::function<std::uint16_t(std::size_t)>& port_for);
+                                  const LocalEndpoint& local,
+                                  const std::function<std::uint16_t(std::size_t)>& port_for);
 
 // An offer of one audio stream with `codecs` (dynamic payload types from 96 up, static ones as
 // themselves) and `direction` (sendonly to hold, RFC 3264 8.4).
-sdp::Session make_offer(const std::vector<Codec>& codecs, const LocalEndpoint& local, std::uint16_t port,
-                        sdp::Direction direction = sdp::Direction::sendrecv, int ptime = 20);
+sdp::Session make_offer(const std::vector<Codec>& codecs, const LocalEndpoint& local,
+                        std::uint16_t port, sdp::Direction direction = sdp::Direction::sendrecv,
+                        int ptime = 20);
 
 // The codecs of an answer's (or offer's) first active audio stream that match `ours`, in its
 // order: what the media engine may send on that leg.
-std::vector<Codec> negotiated_codecs(const sdp::Session& description, const std::vector<Codec>& ours);
+std::vector<Codec> negotiated_codecs(const sdp::Session& description,
+                                     const std::vector<Codec>& ours);
 
 }  // namespace sb::media

@@ -33,7 +33,7 @@ struct Origin {  // o=
     std::string address = "0.0.0.0";
 };
 
-struct Connection {  // c=
+struct Connection {                    // c=
     std::string address_type = "IP4";  // IP4 or IP6
     std::string address;               // without a /ttl
 };
@@ -45,11 +45,11 @@ struct RtpMap {  // a=rtpmap:<pt> <encoding>/<clock rate>[/<channels>]
     int channels = 1;
 };
 
-struct Media {  // m= and what follows it
-    std::string type;  // "audio", "video", ...
-    std::uint16_t port = 0;  // 0: the stream is rejected or disabled (RFC 3264 5.1, 6)
-    int port_count = 1;      // "m=audio 49170/2 ...": rarely more than 1
-    std::string protocol;    // "RTP/AVP", "RTP/SAVP", ...
+struct Media {                         // m= and what follows it
+    std::string type;                  // "audio", "video", ...
+    std::uint16_t port = 0;            // 0: the stream is rejected or disabled (RFC 3264 5.1, 6)
+    int port_count = 1;                // "m=audio 49170/2 ...": rarely more than 1
+    std::string protocol;              // "RTP/AVP", "RTP/SAVP", ...
     std::vector<std::string> formats;  // payload types for RTP ("0", "8", "101")
     std::optional<Connection> connection;
     std::vector<RtpMap> rtpmaps;
@@ -66,9 +66,9 @@ struct Session {
     Origin origin;
     std::string name = "-";  // s=
     std::optional<Connection> connection;
-    std::string timing = "0 0";  // t=
+    std::string timing = "0 0";          // t=
     std::optional<Direction> direction;  // a session-level direction attribute
-    std::vector<std::string> other;  // every other session-level line, verbatim
+    std::vector<std::string> other;      // every other session-level line, verbatim
     std::vector<Media> media;
 
     // The direction of a stream: its own attribute, else the session's, else sendrecv.

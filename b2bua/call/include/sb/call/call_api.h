@@ -38,7 +38,7 @@ std::string_view to_string(BridgeResult r);
 std::optional<BridgeResult> parse_bridge_result(std::string_view s);
 
 class CallApi {
-public:
+  public:
     virtual ~CallApi() = default;
 
     // Read-only facts about the call, as the A-leg's INVITE presented them.
@@ -54,7 +54,7 @@ public:
 
     // Actions that complete at once.
     virtual void set_caller_id(std::string_view number, std::string_view name) = 0;  // for B-legs
-    virtual void set_header(std::string_view name, std::string_view value) = 0;     // for B-legs
+    virtual void set_header(std::string_view name, std::string_view value) = 0;      // for B-legs
     virtual void log(LogLevel level, std::string_view text) = 0;
     virtual void answer() = 0;
     // Ends the call: the A-leg gets `code` (a final response, or BYE if already answered). The

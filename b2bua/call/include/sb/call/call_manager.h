@@ -36,9 +36,9 @@
 namespace sb::call {
 
 struct CallConfig {
-    std::string server_name = "Switchboard";  // Server / User-Agent
-    std::size_t max_calls = 50'000;           // per shard; beyond: 503 + Retry-After
-    std::size_t max_destinations = 32;        // B-legs one bridge may ring at once
+    std::string server_name = "Switchboard";            // Server / User-Agent
+    std::size_t max_calls = 50'000;                     // per shard; beyond: 503 + Retry-After
+    std::size_t max_destinations = 32;                  // B-legs one bridge may ring at once
     Duration max_call_duration{std::chrono::hours(4)};  // then both legs get BYE
     // RFC 4028 session timers: the interval we ask for, and the smallest we accept (Min-SE).
     std::uint32_t session_expires_s = 1800;
@@ -61,15 +61,17 @@ struct CallServices {
     CallRecordSink* records = nullptr;  // optional
 };
 
-// Tags (and B-leg Call-IDs) the B2BUA generates name the shard that owns the dialog: "sb3-<random>".
+// Tags (and B-leg Call-IDs) the B2BUA generates name the shard that owns the dialog:
+// "sb3-<random>".
 std::string make_shard_tag(std::size_t shard);
 // The shard a tag made by make_shard_tag() names, or nullopt for any other tag.
 std::optional<std::size_t> shard_of_tag(std::string_view tag);
 
 class CallManager final : public txn::ClientUser {
-public:
-    CallManager(CallConfig config, CallServices services, txn::TransactionLayer& txns, txn::Sender& sender,
-                TimerWheel& wheel, std::unique_ptr<Router> router, std::size_t shard_index);
+  public:
+    CallManager(CallConfig config, CallServices services, txn::TransactionLayer& txns,
+                txn::Sender& sender, TimerWheel& wheel, std::unique_ptr<Router> router,
+                std::size_t shard_index);
     ~CallManager() override;
     CallManager(const CallManager&) = delete;
     CallManager& operator=(const CallManager&) = delete;
@@ -95,7 +97,7 @@ public:
 
     class Impl;
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -23,7 +23,7 @@ struct RouteStep {
 };
 
 class Router {
-public:
+  public:
     virtual ~Router() = default;
     // Starts routing call `call_id`; `api` stays valid until the routing is finished or cancelled.
     virtual RouteStep start(std::uint64_t call_id, CallApi& api) = 0;

@@ -18,14 +18,14 @@ namespace sb::dialog {
 struct Dialog {
     std::string call_id;
     std::string local_tag;
-    std::string remote_tag;            // empty until the UAC side sees a To tag
-    std::string local_uri;             // our From (as UAC) or To (as UAS) value, without the tag
-    std::string remote_uri;            // the peer's, without the tag
-    std::string remote_target;         // the peer's Contact URI (12.1.1, 12.1.2; refreshed 12.2)
+    std::string remote_tag;              // empty until the UAC side sees a To tag
+    std::string local_uri;               // our From (as UAC) or To (as UAS) value, without the tag
+    std::string remote_uri;              // the peer's, without the tag
+    std::string remote_target;           // the peer's Contact URI (12.1.1, 12.1.2; refreshed 12.2)
     std::vector<std::string> route_set;  // Route values in the order they are sent
-    std::string local_contact;         // our Contact value, e.g. "<sip:sb@192.0.2.1:5060>"
-    std::uint32_t local_cseq = 0;      // the last CSeq we sent
-    std::uint32_t remote_cseq = 0;     // the last CSeq the peer sent
+    std::string local_contact;           // our Contact value, e.g. "<sip:sb@192.0.2.1:5060>"
+    std::uint32_t local_cseq = 0;        // the last CSeq we sent
+    std::uint32_t remote_cseq = 0;       // the last CSeq the peer sent
     bool remote_cseq_known = false;
     // Where the peer is reached: the address its requests really came from (phones behind NAT),
     // or the stream connection. Requests are sent here rather than resolved from the target.
@@ -52,11 +52,11 @@ bool accept_remote_cseq(Dialog& d, std::uint32_t cseq);
 
 // What a request within the dialog carries besides the dialog's own fields.
 struct RequestParts {
-    std::string_view method{};           // "BYE", "INVITE", ...
-    std::string_view branch{};           // from TransactionLayer::make_branch()
-    std::string_view sent_by{};          // our Via sent-by, "192.0.2.1:5060" or "[2001:db8::1]:5060"
-    std::string_view extra_headers{};    // complete "Name: value\r\n" lines
-    std::string_view content_type{};     // with a body
+    std::string_view method{};         // "BYE", "INVITE", ...
+    std::string_view branch{};         // from TransactionLayer::make_branch()
+    std::string_view sent_by{};        // our Via sent-by, "192.0.2.1:5060" or "[2001:db8::1]:5060"
+    std::string_view extra_headers{};  // complete "Name: value\r\n" lines
+    std::string_view content_type{};   // with a body
     std::string_view body{};
     int max_forwards = 70;
 };

@@ -10,8 +10,9 @@
 // fraction follows the delay, additive increase and multiplicative decrease: times 0.7 for every
 // window over max_queue_delay once `sustain` windows in a row were over it, plus 0.1 for every
 // window under half of it. The bound, 200 ms, is well under T1 (500 ms), when phones start to
-// retransmit; at 100 ms bursts of a shard near its capacity were refused needlessly. All-or-nothing shedding was tried first: it rejected four calls in
-// five at twice the capacity, because the queue refilled as soon as it stopped.
+// retransmit; at 100 ms bursts of a shard near its capacity were refused needlessly. All-or-nothing
+// shedding was tried first: it rejected four calls in five at twice the capacity, because the queue
+// refilled as soon as it stopped.
 #include <cstdint>
 
 #include "sb/common/clock.h"
@@ -28,7 +29,7 @@ struct OverloadConfig {
 };
 
 class OverloadGuard {
-public:
+  public:
     explicit OverloadGuard(OverloadConfig config = {}) : config_(config) {}
 
     // Called on every timer tick: the monotonic wall time, and the longest queueing delay seen
@@ -41,7 +42,7 @@ public:
     Duration last_delay() const { return last_delay_; }
     const OverloadConfig& config() const { return config_; }
 
-private:
+  private:
     OverloadConfig config_;
     bool started_ = false;
     Duration window_start_{}, worst_{}, last_delay_{};
