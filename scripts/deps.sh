@@ -5,10 +5,11 @@ set -euo pipefail
 
 build_pkgs=(cmake ninja-build ccache g++ pkg-config libboost-dev libssl-dev libpqxx-dev
             libcli11-dev libtoml11-dev nlohmann-json3-dev libfmt-dev liblua5.4-dev
-            libgtest-dev libgmock-dev libbenchmark-dev)
+            libgtest-dev libgmock-dev libbenchmark-dev liburing-dev libopus-dev libspandsp-dev
+            libspeexdsp-dev)
 run_pkgs=(postgresql)
 test_pkgs=(sip-tester baresip python3 clang libclang-rt-14-dev libfuzzer-14-dev procps iproute2)
-bench_pkgs=(libosip2-dev libsofia-sip-ua-dev util-linux linux-perf)
+bench_pkgs=(libosip2-dev libsofia-sip-ua-dev util-linux linux-perf rtpengine-daemon)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 case "${1:-test}" in

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "sb/common/endpoint.h"
 #include "sb/common/result.h"
 
 namespace sb::media {
@@ -30,6 +31,9 @@ class MediaSession {
     virtual Result<std::string> answer(LegId from, LegId to, std::string_view sdp) = 0;
     // The leg is gone (a fork that lost, a leg that hung up): release what it holds.
     virtual void release_leg(LegId leg) = 0;
+    // Where the leg's SIP messages come from: symmetric RTP latches to a source other than the
+    // SDP's only from there (a phone behind NAT), never from a stranger's address.
+    virtual void set_signalling(LegId /*leg*/, const Endpoint& /*source*/) {}
 };
 
 class MediaEngine {

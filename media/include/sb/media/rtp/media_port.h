@@ -1,0 +1,78 @@
+#pragma once
+// The media engine's view of the RTP relay: a MediaPort is one leg's pair of UDP ports on
+// Switchboard (RTP on an even port, RTCP on the next), and a PortSource hands them out. The
+// anchoring session (anchored_media.h) drives ports through these interfaces only, so its unit
+// tests use fakes and the relay (relay.h) is the one implementation.
+//
+// Threading: a port is driven by the thread that opened it (its call's shard); the packets are
+// handled on the relay's worker threads, which apply what the shard asked in order.
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sb/common/endpoint.h"
+#include "sb/common/result.h"
+
+namespace sb::media::rtp {
+
+// What a leg's SDP and signalling say about its far end.
+struct RemoteSpec {
+    // Where its SDP says to send RTP (c= and m=), nullopt while unknown or when the stream is
+    // disabled (port 0) or on hold with a 0.0.0.0 address (RFC 3264 8.4, old style).
+    std::optional<Endpoint> rtp;
+    // Its RTCP address: a=rtcp (RFC 3605) or the RTP port + 1.
+    std::optional<Endpoint> rtcp;
+    // The address its SIP messages come from (port ignored). Symmetric RTP may latch to a source
+    // other than the SDP's only from this address or the SDP's one (the hijacking guard).
+    std::optional<Endpoint> signalling;
+    // The RTP clock rate of the codec sent to it: keeps timestamps continuous when the stream
+    // sent out of this port changes source (RFC 3550 5.1).
+    int clock_rate = 8000;
+    // Direction from our point of view: whether we may send to it and whether we accept from it.
+    bool send = true;
+    bool receive = true;
+};
+
+// Counters of one port, as seen by the relay (RFC 3550 6.4 terms where they apply).
+struct PortStats {
+    std::uint64_t packets_received = 0;  // RTP accepted from the far end
+    std::uint64_t bytes_received = 0;    // RTP payload bytes accepted
+    std::uint64_t packets_sent = 0;      // RTP sent to the far end
+    std::uint64_t packets_dropped = 0;   // not RTP, from a source not latched, or nowhere to send
+    std::uint64_t packets_lost = 0;      // sequence numbers never received (cumulative)
+    double jitter_ms = 0;                // interarrival jitter (RFC 3550 A.8), of what we receive
+    std::optional<double> rtt_ms;        // from the far end's receiver reports (RFC 3550 6.4.1)
+    std::optional<double> remote_loss_fraction;  // loss they report for what we send (0..1)
+    std::optional<double> remote_jitter_ms;      // jitter they report for what we send
+    std::optional<Endpoint> latched;   // where RTP really comes from (symmetric RTP), once known
+    std::int64_t first_packet_ms = 0;  // steady-clock ms of the first accepted packet, 0 if none
+};
+
+class MediaPort {
+  public:
+    virtual ~MediaPort() = default;  // closes both sockets
+    // Our RTP port (even); RTCP is rtp_port() + 1.
+    virtual std::uint16_t rtp_port() const = 0;
+    // The far end changed (a new offer or answer): takes effect before the next packet.
+    virtual void set_remote(const RemoteSpec& remote) = 0;
+    // Packets received on this port are sent out of `to` to its far end (relayed untouched but
+    // for SSRC, sequence number and timestamp, which `to` keeps continuous). nullptr: dropped.
+    // `to` must come from the same PortSource group and outlive the forwarding (reset it first).
+    virtual void forward_to(MediaPort* to) = 0;
+    // A snapshot, possibly a few milliseconds old.
+    virtual PortStats stats() const = 0;
+};
+
+class PortSource {
+  public:
+    virtual ~PortSource() = default;
+    // Opens a port pair. Ports opened with the same `group` (one call) are handled by the same
+    // worker, so that they may forward to each other. Fails when the range is exhausted.
+    virtual Result<std::unique_ptr<MediaPort>> open(std::uint64_t group) = 0;
+    // The address the ports are reachable on, for c= and o= lines.
+    virtual const std::string& address() const = 0;
+};
+
+}  // namespace sb::media::rtp

@@ -1,0 +1,81 @@
+#pragma once
+// Symmetric RTP (RFC 4961; what every PBX does for phones behind NAT): a leg's packets are sent
+// back to where its packets really come from, which behind NAT is not the address its SDP
+// names. The guard against hijacking a call's media:
+//   - only a source on the SDP's IP or the leg's SIP signalling IP may be latched to;
+//   - the first acceptable packet latches; a packet from the SDP address itself latches at once;
+//   - once latched, another source takes over only after kRelatchPackets consecutive packets of
+//     one stream from it while the latched source has been silent for kSilenceNs (a NAT binding
+//     that changed), never while the current source is alive.
+// A new SDP from the leg (set_expected) starts over.
+#include <cstdint>
+
+#include "sb/media/rtp/sock_addr.h"
+
+namespace sb::media::rtp {
+
+class SourceLatch {
+  public:
+    static constexpr std::int64_t kSilenceNs = 1'000'000'000;
+    static constexpr int kRelatchPackets = 3;
+
+    // `sdp` and `signalling` may be empty (unknown).
+    void set_expected(const SockAddr& sdp, const SockAddr& signalling) {
+        sdp_ = sdp;
+        signalling_ = signalling;
+        latched_ = SockAddr{};
+        candidate_ = SockAddr{};
+        candidate_count_ = 0;
+    }
+
+    // Whether a packet from `source` is accepted; latches as a side effect.
+    bool accept(const SockAddr& source, std::uint32_t ssrc, std::uint16_t seq,
+                std::int64_t now_ns) {
+        if (!latched_.empty() && source == latched_) {
+            last_ns_ = now_ns;
+            return true;
+        }
+        if (!allowed(source)) return false;
+        if (latched_.empty()) {
+            latch(source, now_ns);
+            return true;
+        }
+        if (now_ns - last_ns_ < kSilenceNs) return false;
+        if (candidate_ == source && ssrc == candidate_ssrc_ &&
+            seq == static_cast<std::uint16_t>(candidate_seq_ + 1)) {
+            ++candidate_count_;
+        } else {
+            candidate_ = source;
+            candidate_count_ = 1;
+        }
+        candidate_ssrc_ = ssrc;
+        candidate_seq_ = seq;
+        if (candidate_count_ < kRelatchPackets) return false;
+        latch(source, now_ns);
+        ++relatches_;
+        return true;
+    }
+
+    // Where to send: the latched source, else the SDP's address (may be empty).
+    const SockAddr& destination() const { return latched_.empty() ? sdp_ : latched_; }
+    const SockAddr& latched() const { return latched_; }
+    std::uint32_t relatches() const { return relatches_; }
+
+  private:
+    bool allowed(const SockAddr& s) const { return s.same_ip(sdp_) || s.same_ip(signalling_); }
+    void latch(const SockAddr& s, std::int64_t now_ns) {
+        latched_ = s;
+        last_ns_ = now_ns;
+        candidate_ = SockAddr{};
+        candidate_count_ = 0;
+    }
+
+    SockAddr sdp_, signalling_, latched_, candidate_;
+    std::int64_t last_ns_ = 0;
+    std::uint32_t candidate_ssrc_ = 0;
+    std::uint16_t candidate_seq_ = 0;
+    int candidate_count_ = 0;
+    std::uint32_t relatches_ = 0;
+};
+
+}  // namespace sb::media::rtp

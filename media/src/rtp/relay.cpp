@@ -1,0 +1,163 @@
+#include "sb/media/rtp/relay.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <vector>
+
+#include "relay_worker.h"
+
+namespace sb::media::rtp {
+
+namespace {
+
+// A UDP socket bound to address:port, non-blocking, or -errno.
+int bind_udp(const SockAddr& address, std::uint16_t port) {
+    SockAddr a = address;
+    if (a.is_v6())
+        a.u.v6.sin6_port = htons(port);
+    else
+        a.u.v4.sin_port = htons(port);
+    const int fd =
+        socket(a.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, a.raw(), a.size()) != 0) {
+        const int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+}  // namespace
+
+struct Relay::Impl {
+    RelayConfig config;
+    SockAddr bind_address;
+    std::vector<std::unique_ptr<RelayWorker>> workers;
+
+    // Port pairs in use, by (port - port_min) / 2; the cursor spreads reuse over the range so
+    // that a just-closed port is not handed out again at once (late packets of the old call).
+    std::mutex mu;
+    std::vector<bool> in_use;
+    std::size_t cursor = 0;
+    std::mt19937 random{std::random_device{}()};
+
+    void release(std::uint16_t port) {
+        std::lock_guard lock(mu);
+        in_use[(port - config.port_min) / 2] = false;
+    }
+};
+
+namespace {
+
+class RelayPort final : public MediaPort {
+  public:
+    RelayPort(Relay::Impl& relay, RelayWorker& worker, PortState& state)
+        : relay_(relay), worker_(worker), state_(state), port_(state.rtp_port), box_(state.box) {}
+    ~RelayPort() override {
+        worker_.post({WorkerCommand::Kind::close, &state_, nullptr, nullptr, {}});
+        relay_.release(port_);
+    }
+
+    std::uint16_t rtp_port() const override { return port_; }
+    void set_remote(const RemoteSpec& remote) override {
+        worker_.post({WorkerCommand::Kind::set_remote, &state_, nullptr, nullptr, remote});
+    }
+    void forward_to(MediaPort* to) override {
+        PortState* target = nullptr;
+        if (auto* t = dynamic_cast<RelayPort*>(to)) {
+            // Both ports must be served by one worker: the forwarding is a plain pointer there.
+            if (&t->worker_ == &worker_) target = &t->state_;
+        }
+        worker_.post({WorkerCommand::Kind::forward, &state_, target, nullptr, {}});
+    }
+    PortStats stats() const override {
+        std::lock_guard lock(box_->mu);
+        return box_->stats;
+    }
+
+  private:
+    Relay::Impl& relay_;
+    RelayWorker& worker_;
+    PortState& state_;  // owned by the worker; only its address is used here
+    std::uint16_t port_;
+    std::shared_ptr<StatsBox> box_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Relay>> Relay::start(const RelayConfig& config) {
+    auto impl = std::make_unique<Impl>();
+    impl->config = config;
+    auto ip = Endpoint::from_ip(config.address, 0);
+    if (!ip) return fail("relay: address '" + config.address + "' is not an IP address");
+    impl->bind_address = SockAddr::from(*ip);
+    if (config.port_min % 2 != 0) ++impl->config.port_min;
+    if (impl->config.port_min < 1024 || config.port_max <= impl->config.port_min)
+        return fail("relay: the port range " + std::to_string(config.port_min) + "-" +
+                    std::to_string(config.port_max) + " is empty or below 1024");
+    impl->in_use.assign((impl->config.port_max - impl->config.port_min + 1) / 2, false);
+    impl->cursor = impl->random() % impl->in_use.size();
+    const unsigned workers = config.workers == 0 ? 1 : config.workers;
+    for (unsigned i = 0; i < workers; ++i) {
+        auto w = RelayWorker::create(config.buffers_per_worker);
+        if (!w) return unexpected(w.error());
+        impl->workers.push_back(std::move(*w));
+    }
+    return std::unique_ptr<Relay>(new Relay(std::move(impl)));
+}
+
+Relay::Relay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Relay::~Relay() = default;
+
+const std::string& Relay::address() const {
+    return impl_->config.address;
+}
+
+Result<std::unique_ptr<MediaPort>> Relay::open(std::uint64_t group) {
+    Impl& r = *impl_;
+    RelayWorker& worker = *r.workers[group % r.workers.size()];
+    std::lock_guard lock(r.mu);
+    const std::size_t pairs = r.in_use.size();
+    for (std::size_t tried = 0; tried < pairs; ++tried) {
+        const std::size_t i = r.cursor;
+        r.cursor = (r.cursor + 1) % pairs;
+        if (r.in_use[i]) continue;
+        const auto port = static_cast<std::uint16_t>(r.config.port_min + 2 * i);
+        const int rtp = bind_udp(r.bind_address, port);
+        if (rtp < 0) continue;  // taken by another program: try the next pair
+        const int rtcp = bind_udp(r.bind_address, static_cast<std::uint16_t>(port + 1));
+        if (rtcp < 0) {
+            close(rtp);
+            continue;
+        }
+        r.in_use[i] = true;
+        auto state = std::make_unique<PortState>(
+            rtp, rtcp, port, static_cast<std::uint32_t>(r.random()),
+            static_cast<std::uint16_t>(r.random()), static_cast<std::uint32_t>(r.random()));
+        PortState& s = *state;
+        worker.post({WorkerCommand::Kind::add, nullptr, nullptr, std::move(state), {}});
+        return std::unique_ptr<MediaPort>(std::make_unique<RelayPort>(r, worker, s));
+    }
+    return fail("relay: no free RTP port in " + std::to_string(r.config.port_min) + "-" +
+                std::to_string(r.config.port_max));
+}
+
+RelayTotals Relay::totals() const {
+    RelayTotals t;
+    for (auto& w : impl_->workers) {
+        t.packets_relayed += w->relayed.load(std::memory_order_relaxed);
+        t.packets_dropped += w->dropped.load(std::memory_order_relaxed);
+        t.send_errors += w->send_errors.load(std::memory_order_relaxed);
+        t.open_ports += w->open_ports.load(std::memory_order_relaxed);
+    }
+    return t;
+}
+
+}  // namespace sb::media::rtp

@@ -1,0 +1,368 @@
+#include "relay_worker.h"
+
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <future>
+
+#include "sb/common/log.h"
+#include "sb/media/rtp/rtp_header.h"
+
+namespace sb::media::rtp {
+
+namespace {
+
+constexpr std::size_t kBufferSize = 2048;
+constexpr unsigned kBufferGroup = 1;
+constexpr unsigned kRingEntries = 4096;
+constexpr std::int64_t kPublishNs = 200'000'000;
+constexpr long kWaitNs = 50'000'000;
+
+// What a completion is about: the low three bits of its user_data (pointers are 8-aligned).
+enum Tag : std::uint64_t { kRtp = 0, kRtcp = 1, kSend = 2, kEvent = 3, kIgnore = 4 };
+constexpr std::uint64_t kTagMask = 7;
+
+std::uint64_t port_tag(const PortState& p, bool rtcp) {
+    return reinterpret_cast<std::uint64_t>(&p) | (rtcp ? kRtcp : kRtp);
+}
+
+std::int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RelayWorker>> RelayWorker::create(unsigned buffers) {
+    std::unique_ptr<RelayWorker> w(new RelayWorker());  // private constructor
+    unsigned n = 1;
+    while (n < buffers && n < 32768) n <<= 1;
+    w->buffers_ = n;
+    w->event_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (w->event_fd_ < 0) return fail(std::string("relay: eventfd: ") + std::strerror(errno));
+    w->buffer_memory_ = std::make_unique<std::uint8_t[]>(std::size_t{n} * kBufferSize);
+    w->send_slots_.resize(n);
+    w->receive_template_.msg_namelen = sizeof(sockaddr_in6);
+    w->ports_.reserve(1024);
+    if (std::string error = w->start(); !error.empty()) return fail("relay: " + error);
+    return w;
+}
+
+std::string RelayWorker::start() {
+    // The ring is made on the worker's own thread: IORING_SETUP_SINGLE_ISSUER binds it to the
+    // thread that creates it, and DEFER_TASKRUN runs completions only when that thread asks,
+    // so they come in batches. Setup errors come back through the promise.
+    std::promise<std::string> ready;
+    auto outcome = ready.get_future();
+    thread_ = std::thread([this, &ready] {
+        io_uring_params params{};
+        params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                       IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+        params.cq_entries = kRingEntries * 4;
+        if (int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params); rc < 0) {
+            ready.set_value(std::string("io_uring_setup: ") + std::strerror(-rc));
+            return;
+        }
+        ring_ready_ = true;
+        buf_ring_bytes_ = sizeof(io_uring_buf) * buffers_;
+        void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
+                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+        if (mem == MAP_FAILED) {
+            ready.set_value("mmap of the buffer ring failed");
+            return;
+        }
+        buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+        io_uring_buf_reg reg{};
+        reg.ring_addr = reinterpret_cast<std::uint64_t>(mem);
+        reg.ring_entries = buffers_;
+        reg.bgid = kBufferGroup;
+        if (int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0) {
+            ready.set_value(std::string("registering receive buffers: ") + std::strerror(-rc));
+            return;
+        }
+        io_uring_buf_ring_init(buf_ring_);
+        const int mask = io_uring_buf_ring_mask(buffers_);
+        for (unsigned i = 0; i < buffers_; ++i)
+            io_uring_buf_ring_add(buf_ring_, buffer_memory_.get() + std::size_t{i} * kBufferSize,
+                                  kBufferSize, static_cast<unsigned short>(i), mask,
+                                  static_cast<int>(i));
+        io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buffers_));
+        ready.set_value("");
+        run();
+    });
+    std::string error = outcome.get();
+    if (!error.empty()) thread_.join();
+    return error;
+}
+
+RelayWorker::~RelayWorker() {
+    stop_.store(true);
+    if (event_fd_ >= 0) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = write(event_fd_, &one, sizeof one);
+    }
+    if (thread_.joinable()) thread_.join();
+    for (auto& p : ports_) {
+        close(p->rtp_fd);
+        close(p->rtcp_fd);
+    }
+    {
+        std::lock_guard lock(mu_);
+        for (auto& c : pending_)
+            if (c.owned) {
+                close(c.owned->rtp_fd);
+                close(c.owned->rtcp_fd);
+            }
+    }
+    if (ring_ready_) io_uring_queue_exit(&ring_);
+    if (buf_ring_) munmap(buf_ring_, buf_ring_bytes_);
+    if (event_fd_ >= 0) close(event_fd_);
+}
+
+void RelayWorker::post(WorkerCommand command) {
+    {
+        std::lock_guard lock(mu_);
+        pending_.push_back(std::move(command));
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = write(event_fd_, &one, sizeof one);
+}
+
+io_uring_sqe* RelayWorker::sqe() {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    if (s == nullptr) {
+        io_uring_submit(&ring_);  // the queue is full: hand the batch over and go on
+        s = io_uring_get_sqe(&ring_);
+    }
+    return s;
+}
+
+void RelayWorker::run() {
+    auto arm_event = [this] {
+        io_uring_sqe* s = sqe();
+        io_uring_prep_read(s, event_fd_, &event_value_, sizeof event_value_, 0);
+        io_uring_sqe_set_data64(s, kEvent);
+    };
+    arm_event();
+    while (!stop_.load(std::memory_order_relaxed)) {
+        __kernel_timespec wait{0, kWaitNs};
+        io_uring_cqe* first = nullptr;
+        // One system call: the sends queued by the previous batch go out, and we sleep until
+        // packets arrive (or the timeout, for statistics).
+        io_uring_submit_and_wait_timeout(&ring_, &first, 1, &wait, nullptr);
+        now_ns_ = monotonic_ns();
+        unsigned head = 0;
+        unsigned seen = 0;
+        io_uring_cqe* cqe = nullptr;
+        bool commands = false;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            ++seen;
+            const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+            switch (data & kTagMask) {
+                case kRtp:
+                case kRtcp:
+                    on_receive(*cqe, *reinterpret_cast<PortState*>(data & ~kTagMask),
+                               (data & kTagMask) == kRtcp);
+                    break;
+                case kSend:
+                    if (cqe->res < 0) send_errors.fetch_add(1, std::memory_order_relaxed);
+                    recycle(static_cast<unsigned>(data >> 3));
+                    break;
+                case kEvent:
+                    commands = true;
+                    break;
+                default:
+                    break;
+            }
+        }
+        io_uring_cq_advance(&ring_, seen);
+        if (recycled_ != 0) {
+            io_uring_buf_ring_advance(buf_ring_, static_cast<int>(recycled_));
+            recycled_ = 0;
+        }
+        if (commands) {
+            arm_event();
+            apply_commands();
+        }
+        if (now_ns_ >= next_publish_ns_) {
+            publish_stats();
+            next_publish_ns_ = now_ns_ + kPublishNs;
+        }
+    }
+}
+
+void RelayWorker::apply_commands() {
+    {
+        std::lock_guard lock(mu_);
+        applying_.swap(pending_);
+    }
+    for (auto& c : applying_) apply(c);
+    applying_.clear();
+}
+
+void RelayWorker::apply(WorkerCommand& c) {
+    switch (c.kind) {
+        case WorkerCommand::Kind::add: {
+            PortState& p = *c.owned;
+            p.index = ports_.size();
+            ports_.push_back(std::move(c.owned));
+            arm_receive(p, false);
+            arm_receive(p, true);
+            open_ports.fetch_add(1, std::memory_order_relaxed);
+            break;
+        }
+        case WorkerCommand::Kind::set_remote: {
+            PortState& p = *c.port;
+            p.spec = c.spec;
+            p.latch.set_expected(
+                p.spec.rtp ? SockAddr::from(*p.spec.rtp) : SockAddr{},
+                p.spec.signalling ? SockAddr::from(*p.spec.signalling) : SockAddr{});
+            p.rtcp_destination = p.spec.rtcp ? SockAddr::from(*p.spec.rtcp) : SockAddr{};
+            p.out.set_clock_rate(p.spec.clock_rate);
+            break;
+        }
+        case WorkerCommand::Kind::forward:
+            c.port->forward = c.to;
+            break;
+        case WorkerCommand::Kind::close: {
+            PortState& p = *c.port;
+            p.closing = true;
+            p.forward = nullptr;
+            for (auto& q : ports_)
+                if (q->forward == &p) q->forward = nullptr;
+            for (bool rtcp : {false, true}) {
+                io_uring_sqe* s = sqe();
+                io_uring_prep_cancel64(s, port_tag(p, rtcp), 0);
+                io_uring_sqe_set_data64(s, kIgnore);
+            }
+            break;
+        }
+    }
+}
+
+void RelayWorker::arm_receive(PortState& p, bool rtcp) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recvmsg_multishot(s, rtcp ? p.rtcp_fd : p.rtp_fd, &receive_template_, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kBufferGroup;
+    io_uring_sqe_set_data64(s, port_tag(p, rtcp));
+    ++p.receives_armed;
+}
+
+void RelayWorker::on_receive(const io_uring_cqe& cqe, PortState& p, bool rtcp) {
+    if (cqe.res >= 0 && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+        const unsigned bid = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
+        std::uint8_t* buffer = buffer_memory_.get() + std::size_t{bid} * kBufferSize;
+        io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buffer, cqe.res, &receive_template_);
+        if (out == nullptr || (out->flags & MSG_TRUNC) != 0 || p.closing) {
+            recycle(bid);
+        } else {
+            const SockAddr source = SockAddr::from_raw(io_uring_recvmsg_name(out), out->namelen);
+            auto* payload =
+                static_cast<std::uint8_t*>(io_uring_recvmsg_payload(out, &receive_template_));
+            const auto size = io_uring_recvmsg_payload_length(out, cqe.res, &receive_template_);
+            if (rtcp) {
+                on_rtcp(p, payload, size, source);
+                recycle(bid);
+            } else {
+                on_rtp(p, bid, payload, size, source);
+            }
+        }
+    }
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) on_receive_ended(p, rtcp);
+}
+
+void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::size_t size,
+                         const SockAddr& source) {
+    RtpHeader h(data, size);
+    auto drop = [&] {
+        ++p.counters.packets_dropped;
+        dropped.fetch_add(1, std::memory_order_relaxed);
+        recycle(bid);
+    };
+    if (!h.valid()) {
+        if (h.is_rtcp_mux())
+            on_rtcp(p, data, size, source);
+        else
+            ++p.counters.packets_dropped;
+        recycle(bid);
+        return;
+    }
+    if (!p.spec.receive || !p.latch.accept(source, h.ssrc(), h.sequence(), now_ns_)) return drop();
+    ++p.counters.packets_received;
+    p.counters.bytes_received += size - kRtpHeaderSize;
+    if (p.counters.first_packet_ms == 0) p.counters.first_packet_ms = now_ns_ / 1'000'000;
+    PortState* to = p.forward;
+    if (to == nullptr || !to->spec.send) return drop();
+    const SockAddr& destination = to->latch.destination();
+    if (destination.empty()) return drop();
+    to->out.rewrite(h, now_ns_);
+    ++to->counters.packets_sent;
+    send_buffer(*to, destination, bid, data, size);
+    relayed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void RelayWorker::on_rtcp(PortState& p, const std::uint8_t*, std::size_t, const SockAddr& source) {
+    // Reports are terminated per leg: the far end's report about our stream is read here
+    // (round-trip time, loss), and never forwarded, since the other leg sees our SSRCs.
+    if (p.rtcp_destination.empty() || !source.same_ip(p.latch.destination())) return;
+    p.rtcp_destination = source;
+}
+
+void RelayWorker::on_receive_ended(PortState& p, bool rtcp) {
+    --p.receives_armed;
+    if (!p.closing) {
+        arm_receive(p, rtcp);  // out of buffers (ENOBUFS) or an error: receive again
+        return;
+    }
+    if (p.receives_armed == 0) destroy(p);
+}
+
+void RelayWorker::send_buffer(PortState& via, const SockAddr& to, unsigned bid, std::uint8_t* data,
+                              std::size_t size) {
+    SendSlot& slot = send_slots_[bid];
+    slot.to = to;
+    slot.iov = {data, size};
+    slot.msg.msg_name = slot.to.raw();
+    slot.msg.msg_namelen = slot.to.size();
+    slot.msg.msg_iov = &slot.iov;
+    slot.msg.msg_iovlen = 1;
+    io_uring_sqe* s = sqe();
+    io_uring_prep_sendmsg(s, via.rtp_fd, &slot.msg, 0);
+    io_uring_sqe_set_data64(s, (std::uint64_t{bid} << 3) | kSend);
+}
+
+void RelayWorker::recycle(unsigned bid) {
+    io_uring_buf_ring_add(buf_ring_, buffer_memory_.get() + std::size_t{bid} * kBufferSize,
+                          kBufferSize, static_cast<unsigned short>(bid),
+                          io_uring_buf_ring_mask(buffers_), static_cast<int>(recycled_));
+    ++recycled_;
+}
+
+void RelayWorker::publish_stats() {
+    for (auto& p : ports_) {
+        PortState& s = *p;
+        if (!s.latch.latched().empty()) s.counters.latched = s.latch.latched().endpoint();
+        std::lock_guard lock(s.box->mu);
+        s.box->stats = s.counters;
+    }
+}
+
+void RelayWorker::destroy(PortState& p) {
+    close(p.rtp_fd);
+    close(p.rtcp_fd);
+    const std::size_t i = p.index;
+    if (i + 1 != ports_.size()) {
+        ports_[i] = std::move(ports_.back());
+        ports_[i]->index = i;
+    }
+    ports_.pop_back();
+    open_ports.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace sb::media::rtp

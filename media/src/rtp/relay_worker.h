@@ -1,0 +1,124 @@
+#pragma once
+// One relay worker: a thread, an io_uring and the ports it serves (see relay.h for the design).
+// Private to sb_media.
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sb/common/result.h"
+#include "sb/media/rtp/media_port.h"
+#include "sb/media/rtp/outgoing_stream.h"
+#include "sb/media/rtp/sock_addr.h"
+#include "sb/media/rtp/source_latch.h"
+
+namespace sb::media::rtp {
+
+// What the shard thread reads of a port: published by the worker a few times a second.
+struct StatsBox {
+    mutable std::mutex mu;
+    PortStats stats;
+};
+
+// A port as its worker sees it. Created by the shard (sockets bound there), owned by the worker
+// from the moment the "add" command is applied.
+struct PortState {
+    PortState(int rtp, int rtcp, std::uint16_t port, std::uint32_t ssrc, std::uint16_t seq,
+              std::uint32_t ts)
+        : rtp_fd(rtp), rtcp_fd(rtcp), rtp_port(port), out(ssrc, seq, ts) {}
+
+    int rtp_fd;
+    int rtcp_fd;
+    std::uint16_t rtp_port;
+    std::size_t index = 0;  // in the worker's table
+
+    RemoteSpec spec;
+    SourceLatch latch;
+    SockAddr rtcp_destination;
+    OutgoingStream out;
+    PortState* forward = nullptr;
+
+    int receives_armed = 0;  // multishot receives not yet ended (RTP and RTCP)
+    bool closing = false;
+    bool dirty = false;  // counters changed since the last publication
+
+    PortStats counters;  // the worker's copy
+    std::shared_ptr<StatsBox> box = std::make_shared<StatsBox>();
+};
+
+struct WorkerCommand {
+    enum class Kind : std::uint8_t { add, set_remote, forward, close } kind;
+    PortState* port = nullptr;
+    PortState* to = nullptr;
+    std::unique_ptr<PortState> owned;  // add
+    RemoteSpec spec;                   // set_remote
+};
+
+class RelayWorker {
+  public:
+    // Starts the thread with its ring and `buffers` receive buffers (rounded up to a power of 2).
+    static Result<std::unique_ptr<RelayWorker>> create(unsigned buffers);
+    ~RelayWorker();  // stops and joins the thread, closes every port
+    RelayWorker(const RelayWorker&) = delete;
+    RelayWorker& operator=(const RelayWorker&) = delete;
+
+    void post(WorkerCommand command);  // any thread
+
+    std::atomic<std::uint64_t> relayed{0};
+    std::atomic<std::uint64_t> dropped{0};
+    std::atomic<std::uint64_t> send_errors{0};
+    std::atomic<std::uint64_t> open_ports{0};
+
+  private:
+    RelayWorker() = default;
+    std::string start();  // "" or why the ring could not be set up
+    void run();
+    void apply_commands();
+    void apply(WorkerCommand& c);
+    void arm_receive(PortState& p, bool rtcp);
+    void on_receive(const io_uring_cqe& cqe, PortState& p, bool rtcp);
+    void on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::size_t size,
+                const SockAddr& source);
+    void on_rtcp(PortState& p, const std::uint8_t* data, std::size_t size, const SockAddr& source);
+    void on_receive_ended(PortState& p, bool rtcp);
+    void send_buffer(PortState& via, const SockAddr& to, unsigned bid, std::uint8_t* data,
+                     std::size_t size);
+    void recycle(unsigned bid);
+    io_uring_sqe* sqe();
+    void publish_stats();
+    void destroy(PortState& p);
+
+    io_uring ring_{};
+    bool ring_ready_ = false;
+    // Provided receive buffers (IORING_REGISTER_PBUF_RING): the kernel picks one per packet.
+    io_uring_buf_ring* buf_ring_ = nullptr;
+    std::size_t buf_ring_bytes_ = 0;
+    unsigned buffers_ = 0;
+    std::unique_ptr<std::uint8_t[]> buffer_memory_;
+    unsigned recycled_ = 0;  // added to the ring since the last advance
+    struct SendSlot {        // the sendmsg of a forwarded buffer, alive until its completion
+        msghdr msg{};
+        iovec iov{};
+        SockAddr to;
+    };
+    std::vector<SendSlot> send_slots_;
+    msghdr receive_template_{};  // how multishot recvmsg lays out name and payload
+
+    int event_fd_ = -1;
+    std::uint64_t event_value_ = 0;
+    std::mutex mu_;
+    std::vector<WorkerCommand> pending_;
+    std::vector<WorkerCommand> applying_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+
+    std::vector<std::unique_ptr<PortState>> ports_;
+    std::int64_t now_ns_ = 0;
+    std::int64_t next_publish_ns_ = 0;
+};
+
+}  // namespace sb::media::rtp

@@ -1,0 +1,220 @@
+// The relay on real loopback sockets: two "phones" (plain UDP sockets) exchange RTP through it.
+#include "sb/media/rtp/relay.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "sb/media/rtp/rtp_header.h"
+#include "sb/media/rtp/sock_addr.h"
+
+namespace sb::media::rtp {
+namespace {
+
+class Phone {
+  public:
+    explicit Phone(const char* ip = "127.0.0.1") {
+        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+        SockAddr a = SockAddr::from(*Endpoint::from_ip(ip, 0));
+        EXPECT_EQ(bind(fd_, a.raw(), a.size()), 0);
+        socklen_t len = sizeof(sockaddr_in);
+        getsockname(fd_, a.raw(), &len);
+        address_ = a.endpoint();
+    }
+    ~Phone() { close(fd_); }
+    const Endpoint& address() const { return address_; }
+
+    void send(std::uint16_t to_port, std::uint32_t ssrc, std::uint16_t seq, std::uint32_t ts,
+              std::uint8_t fill = 0x55) {
+        std::vector<std::uint8_t> p(172, fill);
+        p[0] = 0x80;
+        p[1] = 0;  // PCMU
+        store16(&p[2], seq);
+        store32(&p[4], ts);
+        store32(&p[8], ssrc);
+        SockAddr to = SockAddr::from(*Endpoint::from_ip("127.0.0.1", to_port));
+        ASSERT_EQ(sendto(fd_, p.data(), p.size(), 0, to.raw(), to.size()), 172);
+    }
+    // The next datagram within `ms`, with where it came from; empty if none.
+    std::vector<std::uint8_t> receive(int ms, Endpoint* from = nullptr) {
+        pollfd pfd{fd_, POLLIN, 0};
+        if (poll(&pfd, 1, ms) != 1) return {};
+        std::vector<std::uint8_t> b(2048);
+        SockAddr src;
+        socklen_t len = sizeof(src.u);
+        const auto n = recvfrom(fd_, b.data(), b.size(), 0, src.raw(), &len);
+        b.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+        if (from) *from = src.endpoint();
+        return b;
+    }
+
+  private:
+    int fd_ = -1;
+    Endpoint address_;
+};
+
+RelayConfig test_config() {
+    RelayConfig c;
+    c.address = "127.0.0.1";
+    std::mt19937 r{std::random_device{}()};
+    c.port_min = static_cast<std::uint16_t>(30000 + 2 * (r() % 10000));
+    c.port_max = static_cast<std::uint16_t>(c.port_min + 199);
+    c.buffers_per_worker = 256;
+    return c;
+}
+
+RemoteSpec remote(const Endpoint& e) {
+    RemoteSpec s;
+    s.rtp = e;
+    s.signalling = Endpoint::from_ip(e.ip(), 5060);
+    return s;
+}
+
+struct Call {
+    std::unique_ptr<Relay> relay;
+    std::unique_ptr<MediaPort> a, b;
+    Call() {
+        auto r = Relay::start(test_config());
+        if (!r) ADD_FAILURE() << r.error().message;
+        relay = std::move(*r);
+        a = relay->open(1).value();
+        b = relay->open(1).value();
+    }
+};
+
+TEST(Relay, RelaysBothWaysWithOurSsrcFromTheOtherLegsPort) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    std::uint32_t ssrc_seen = 0;
+    std::uint16_t seq_seen = 0;
+    for (int i = 0; i < 5; ++i) {
+        alice.send(c.a->rtp_port(), 0x1234, static_cast<std::uint16_t>(i), 160u * i, 0x11);
+        Endpoint from;
+        auto p = bob.receive(2000, &from);
+        ASSERT_EQ(p.size(), 172u) << "packet " << i;
+        EXPECT_EQ(from.port, c.b->rtp_port());  // symmetric: sent from the port Bob sends to
+        RtpHeader h(p.data(), p.size());
+        EXPECT_NE(h.ssrc(), 0x1234u);
+        if (i > 0) {
+            EXPECT_EQ(h.ssrc(), ssrc_seen);
+            EXPECT_EQ(h.sequence(), static_cast<std::uint16_t>(seq_seen + 1));
+        }
+        ssrc_seen = h.ssrc();
+        seq_seen = h.sequence();
+        EXPECT_EQ(p[12], 0x11);  // the payload is untouched
+        EXPECT_EQ(p[171], 0x11);
+    }
+    bob.send(c.b->rtp_port(), 0x9999, 7, 0, 0x22);
+    Endpoint from;
+    auto back = alice.receive(2000, &from);
+    ASSERT_EQ(back.size(), 172u);
+    EXPECT_EQ(from.port, c.a->rtp_port());
+    EXPECT_EQ(back[12], 0x22);
+    // Counters reach the shard's snapshot within a publication period.
+    PortStats s;
+    for (int i = 0; i < 50 && s.packets_sent < 5; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        s = c.b->stats();
+    }
+    EXPECT_EQ(s.packets_sent, 5u);
+    EXPECT_EQ(s.packets_received, 1u);
+    ASSERT_TRUE(s.latched.has_value());
+    EXPECT_EQ(*s.latched, bob.address());
+    EXPECT_EQ(c.relay->totals().packets_relayed, 6u);
+}
+
+TEST(Relay, PhoneBehindNatGetsMediaWhereItReallySendsFrom) {
+    Call c;
+    Phone alice_rtp, bob;
+    Endpoint sdp_says = alice_rtp.address();
+    sdp_says.port = static_cast<std::uint16_t>(sdp_says.port ^ 1);  // not where it sends from
+    c.a->set_remote(remote(sdp_says));
+    c.b->set_remote(remote(bob.address()));
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    alice_rtp.send(c.a->rtp_port(), 1, 1, 0);
+    ASSERT_EQ(bob.receive(2000).size(), 172u);
+    bob.send(c.b->rtp_port(), 2, 1, 0);
+    EXPECT_EQ(alice_rtp.receive(2000).size(), 172u);  // latched to the real source
+}
+
+TEST(Relay, AStrangerCannotInjectOrHijack) {
+    Call c;
+    Phone alice, bob, stranger("127.0.0.2");
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    stranger.send(c.a->rtp_port(), 66, 1, 0);
+    EXPECT_TRUE(bob.receive(300).empty());
+    alice.send(c.a->rtp_port(), 1, 1, 0);
+    EXPECT_EQ(bob.receive(2000).size(), 172u);
+    bob.send(c.b->rtp_port(), 2, 1, 0);
+    EXPECT_EQ(alice.receive(2000).size(), 172u);
+    EXPECT_TRUE(stranger.receive(200).empty());
+}
+
+TEST(Relay, HoldStopsOneDirectionAndResumeRestoresIt) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    RemoteSpec held = remote(bob.address());
+    held.send = false;  // Alice put Bob on hold (sendonly): Bob receives nothing
+    c.b->set_remote(held);
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    alice.send(c.a->rtp_port(), 1, 1, 0);
+    EXPECT_TRUE(bob.receive(300).empty());
+    c.b->set_remote(remote(bob.address()));
+    alice.send(c.a->rtp_port(), 1, 2, 160);
+    auto p = bob.receive(2000);
+    ASSERT_EQ(p.size(), 172u);
+}
+
+TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {
+    RelayConfig cfg = test_config();
+    cfg.port_max = static_cast<std::uint16_t>(cfg.port_min + 7);  // four pairs
+    auto relay = Relay::start(cfg).value();
+    std::vector<std::unique_ptr<MediaPort>> ports;
+    for (int i = 0; i < 4; ++i) {
+        auto p = relay->open(static_cast<std::uint64_t>(i));
+        ASSERT_TRUE(p) << p.error().message;
+        EXPECT_EQ((*p)->rtp_port() % 2, 0);
+        ports.push_back(std::move(*p));
+    }
+    auto fifth = relay->open(9);
+    ASSERT_FALSE(fifth);
+    EXPECT_NE(fifth.error().message.find("no free RTP port"), std::string::npos);
+    ports.pop_back();
+    // The worker closes the sockets asynchronously: the pair comes back within moments.
+    bool reopened = false;
+    for (int i = 0; i < 100 && !reopened; ++i) {
+        reopened = relay->open(9).has_value();
+        if (!reopened) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(reopened);
+}
+
+TEST(Relay, RejectsABadConfiguration) {
+    RelayConfig c;
+    c.address = "pbx.example.com";
+    EXPECT_FALSE(Relay::start(c));
+    c.address = "127.0.0.1";
+    c.port_min = 5000;
+    c.port_max = 4000;
+    EXPECT_FALSE(Relay::start(c));
+}
+
+}  // namespace
+}  // namespace sb::media::rtp
