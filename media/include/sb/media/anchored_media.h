@@ -1,0 +1,45 @@
+#pragma once
+// Anchored media: Switchboard stands in the RTP path. Every leg of a call sees Switchboard's
+// address and one port of its own in the SDP it receives, and the relay (media_port.h) forwards
+// the packets of the call's first audio stream between the legs' ports.
+//
+// No transcoder yet: packets are relayed untouched, so an offer relayed to the other leg keeps
+// the offerer's payload type numbers and offers only the codecs we support (RFC 3264 6.1 has the
+// answerer reuse them), and the answer relayed back carries only what the other leg accepted.
+//
+// Per leg: one MediaPort, opened the first time the leg needs our address and kept until the leg
+// is released, and one o= identity (random session id; the version moves only when what we send
+// that leg changes, RFC 3264 8). Forks share the caller's port and identity; media to a leg
+// comes from the leg that answered it last (the latest early media, then the winner).
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sb/media/media_session.h"
+#include "sb/media/offer_answer.h"
+#include "sb/media/rtp/media_port.h"
+
+namespace sb::media {
+
+struct AnchoredMediaOptions {
+    std::vector<Codec> codecs = default_codecs();  // what we relay, matched against offers
+    int ptime = 20;  // a=ptime of a relayed offer whose offerer gave none; 0: none
+};
+
+class AnchoredMedia final : public MediaEngine {
+  public:
+    // `ports` must outlive the engine and every session it creates.
+    explicit AnchoredMedia(rtp::PortSource& ports, AnchoredMediaOptions options = {});
+
+    // Thread-safe: each session gets its own port group and random o= session ids.
+    std::unique_ptr<MediaSession> create_session() override;
+
+  private:
+    rtp::PortSource& ports_;
+    std::shared_ptr<const AnchoredMediaOptions> options_;  // shared by the sessions
+    std::uint64_t seed_;                                   // mixed with the group per session
+    std::atomic<std::uint64_t> next_group_{1};
+};
+
+}  // namespace sb::media

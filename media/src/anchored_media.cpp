@@ -1,0 +1,374 @@
+#include "sb/media/anchored_media.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace sb::media {
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(x) == std::tolower(y);
+           });
+}
+
+bool is_dtmf(const Codec& c) {
+    return iequal(c.encoding, "telephone-event");
+}
+
+bool same_codec(const Codec& a, const Codec& b) {
+    return iequal(a.encoding, b.encoding) && a.clock_rate == b.clock_rate &&
+           a.channels == b.channels;
+}
+
+// telephone-event alone carries no voice (answer_offer refuses it the same way).
+bool has_voice(const std::vector<Codec>& codecs) {
+    return std::any_of(codecs.begin(), codecs.end(), [](const Codec& c) { return !is_dtmf(c); });
+}
+
+// The clock of the first voice codec, what the far end is sent (RFC 3550 5.1). G722 is 8000 by
+// RFC 3551 4.5.2, which negotiated_codecs already reports.
+int clock_rate_of(const std::vector<Codec>& codecs) {
+    for (const Codec& c : codecs)
+        if (!is_dtmf(c)) return c.clock_rate;
+    return 8000;
+}
+
+// The anchored stream: the first enabled audio RTP/AVP stream, the one negotiated_codecs and
+// answer_offer pick. Video and RTP/SAVP are not relayed.
+std::optional<std::size_t> anchored_stream(const sdp::Session& s) {
+    for (std::size_t i = 0; i < s.media.size(); ++i) {
+        const sdp::Media& m = s.media[i];
+        if (m.port != 0 && m.type == "audio" && m.protocol == "RTP/AVP") return i;
+    }
+    return std::nullopt;
+}
+
+bool sends(sdp::Direction d) {
+    return d == sdp::Direction::sendrecv || d == sdp::Direction::sendonly;
+}
+bool receives(sdp::Direction d) {
+    return d == sdp::Direction::sendrecv || d == sdp::Direction::recvonly;
+}
+sdp::Direction direction(bool send, bool receive) {
+    if (send && receive) return sdp::Direction::sendrecv;
+    if (send) return sdp::Direction::sendonly;
+    if (receive) return sdp::Direction::recvonly;
+    return sdp::Direction::inactive;
+}
+
+bool unspecified(const Endpoint& e) {
+    return std::all_of(e.addr.begin(), e.addr.end(), [](std::uint8_t b) { return b == 0; });
+}
+
+// "a=rtcp:53020 IN IP4 192.0.2.1" (RFC 3605 2.1): the parser keeps the line when it has an
+// address.
+std::optional<std::string> rtcp_address(const sdp::Media& m) {
+    for (const std::string& line : m.other) {
+        if (!line.starts_with("a=rtcp:")) continue;
+        std::size_t in = line.find(" IN ");
+        if (in == std::string::npos) return std::nullopt;
+        std::size_t type_end = line.find(' ', in + 4);
+        if (type_end == std::string::npos) return std::nullopt;
+        return line.substr(type_end + 1);
+    }
+    return std::nullopt;
+}
+
+// What a leg's SDP says about its far end. `d` is the stream's direction from the leg's own
+// point of view; the spec is from ours.
+rtp::RemoteSpec remote_of(const sdp::Session& s, std::size_t index, sdp::Direction d,
+                          int clock_rate, const std::optional<Endpoint>& signalling) {
+    const sdp::Media& m = s.media[index];
+    rtp::RemoteSpec r;
+    const sdp::Connection* c = s.connection_of(m);
+    if (c && m.port != 0) {
+        auto rtp = Endpoint::from_ip(c->address, m.port);
+        if (rtp && !unspecified(*rtp)) {  // 0.0.0.0: the old way to hold (RFC 3264 8.4)
+            r.rtp = rtp;
+            // RFC 3605: a=rtcp, else the next port (RFC 3550 11).
+            std::uint32_t rtcp_port = m.rtcp_port ? *m.rtcp_port : m.port + 1u;
+            if (rtcp_port <= 65535)
+                r.rtcp = Endpoint::from_ip(rtcp_address(m).value_or(c->address),
+                                           static_cast<std::uint16_t>(rtcp_port));
+        }
+    }
+    r.signalling = signalling;
+    r.clock_rate = clock_rate;
+    r.send = receives(d) && r.rtp.has_value();
+    r.receive = sends(d);
+    return r;
+}
+
+bool same_remote(const rtp::RemoteSpec& a, const rtp::RemoteSpec& b) {
+    return a.rtp == b.rtp && a.rtcp == b.rtcp && a.signalling == b.signalling &&
+           a.clock_rate == b.clock_rate && a.send == b.send && a.receive == b.receive;
+}
+
+// The offerer's codecs that we support (`codecs`, from negotiated_codecs: in its order, with its
+// payload types), with its own rtpmaps and fmtps: relayed packets keep their payload types, so
+// both legs must give them the same meaning.
+void copy_codecs(const sdp::Media& from, const std::vector<Codec>& codecs, sdp::Media& to) {
+    for (const Codec& c : codecs) {
+        int pt = c.static_payload_type;
+        to.formats.push_back(std::to_string(pt));
+        const sdp::RtpMap* r = from.rtpmap(pt);
+        to.rtpmaps.push_back(r ? *r : sdp::RtpMap{pt, c.encoding, c.clock_rate, c.channels});
+        for (const auto& f : from.fmtps)
+            if (f.first == pt) to.fmtps.push_back(f);
+    }
+}
+
+// Keeps the formats of an offered stream whose codec the answerer accepted. Matched by codec
+// rather than number: an answerer SHOULD reuse the offer's numbers (RFC 3264 6.1) but may not.
+void keep_accepted(sdp::Media& m, const std::vector<Codec>& offered,
+                   const std::vector<Codec>& accepted) {
+    std::vector<std::string> keep;
+    for (const Codec& o : offered)
+        for (const Codec& a : accepted)
+            if (same_codec(o, a)) keep.push_back(std::to_string(o.static_payload_type));
+    std::erase_if(m.formats, [&](const std::string& f) {
+        return std::find(keep.begin(), keep.end(), f) == keep.end();
+    });
+}
+
+class AnchoredSession final : public MediaSession {
+  public:
+    AnchoredSession(rtp::PortSource& ports, std::shared_ptr<const AnchoredMediaOptions> options,
+                    std::uint64_t group, std::uint64_t seed)
+        : ports_(ports), options_(std::move(options)), group_(group), random_(seed) {}
+
+    ~AnchoredSession() override {
+        // MediaPort: a forwarding target must outlive the forwarding.
+        for (auto& [id, l] : legs_)
+            if (l.port && l.forwarding) l.port->forward_to(nullptr);
+    }
+
+    Result<std::string> offer(LegId from, LegId to, std::string_view text) override {
+        if (from == to) return fail("an offer goes to another leg");
+        auto parsed = sdp::parse(text);
+        if (!parsed) return unexpected(parsed.error());
+        auto index = anchored_stream(*parsed);
+        std::vector<Codec> codecs = negotiated_codecs(*parsed, options_->codecs);
+        if (!index || !has_voice(codecs)) return fail("no audio stream with a codec in common");
+
+        Leg& f = leg(from);
+        Leg& t = leg(to);
+        if (auto s = open_port(f); !s) return unexpected(s.error());
+        if (auto s = open_port(t); !s) return unexpected(s.error());
+
+        // The offerer can receive as soon as it offers (RFC 3264 5.1): apply its far end now.
+        const sdp::Media& m = parsed->media[*index];
+        sdp::Direction d = parsed->direction_of(m);
+        rtp::RemoteSpec remote = remote_of(*parsed, *index, d, clock_rate_of(codecs), f.signalling);
+        apply_remote(f, remote);
+
+        // Hold passes through (RFC 3264 8.4); an old-style hold (c=0.0.0.0) cannot receive, which
+        // the other leg learns as sendonly or inactive since it sees our address instead.
+        sdp::Direction offered = direction(sends(d), receives(d) && remote.rtp.has_value());
+        int ptime = m.ptime.value_or(options_->ptime);
+        sdp::Session out = make_offer({}, t.local, t.port->rtp_port(), offered, ptime);
+        if (ptime <= 0) out.media[0].ptime.reset();
+        copy_codecs(m, codecs, out.media[0]);
+
+        f.offer = std::move(*parsed);
+        f.offer_from.reset();  // its own offer supersedes one we sent it
+        t.offer_from = from;
+        std::string sent = send(t, std::move(out));
+        rewire();
+        return sent;
+    }
+
+    Result<std::string> answer(LegId from, LegId to, std::string_view text) override {
+        Leg* f = find(from);
+        Leg* t = find(to);
+        if (!f || f->offer_from != to)
+            return fail("leg " + std::to_string(from) + " answers an offer from leg " +
+                        std::to_string(to) + " that it was not sent");
+        if (!t || !t->offer) return fail("no offer of leg " + std::to_string(to) + " to answer");
+        assert(f->port && t->port);  // opened by the offer
+        auto parsed = sdp::parse(text);
+        if (!parsed) return unexpected(parsed.error());
+        auto index = anchored_stream(*parsed);
+        std::vector<Codec> accepted = negotiated_codecs(*parsed, options_->codecs);
+        if (!index || !has_voice(accepted)) return fail("the answer accepts no audio codec");
+
+        // `to`'s offer as `from` took it: only the codecs it accepted, nothing else relayed.
+        sdp::Session offer = *t->offer;
+        std::size_t oi = *anchored_stream(offer);  // recorded offers have one
+        keep_accepted(offer.media[oi], negotiated_codecs(offer, options_->codecs), accepted);
+        for (std::size_t i = 0; i < offer.media.size(); ++i)
+            if (i != oi) offer.media[i].port = 0;
+        auto reply = answer_offer(offer, options_->codecs, t->local,
+                                  [&](std::size_t) { return t->port->rtp_port(); });
+        if (!reply) return unexpected(reply.error());
+
+        const sdp::Session& to_offer = *t->offer;
+        rtp::RemoteSpec from_remote =
+            remote_of(*parsed, *index, parsed->direction_of(parsed->media[*index]),
+                      clock_rate_of(negotiated_codecs(*reply, options_->codecs)), f->signalling);
+        rtp::RemoteSpec to_remote =
+            remote_of(to_offer, oi, to_offer.direction_of(to_offer.media[oi]),
+                      clock_rate_of(accepted), t->signalling);
+        // Relayed, the stream flows towards `to` only if `from` sends and `to` receives, and the
+        // answer's direction says so (RFC 3264 6.1: recvonly to a sendonly offer, and so on).
+        to_remote.send = to_remote.send && from_remote.receive;
+        to_remote.receive = to_remote.receive && from_remote.send;
+        reply->media[oi].direction = direction(to_remote.send, to_remote.receive);
+
+        f->codecs = std::move(accepted);
+        t->codecs = negotiated_codecs(*reply, options_->codecs);
+        apply_remote(*f, from_remote);
+        apply_remote(*t, to_remote);
+        // The latest answer decides where media to either leg comes from (early media of the
+        // fork that answered last, then the winner's).
+        ++pairings_;
+        f->paired[to] = pairings_;
+        t->paired[from] = pairings_;
+        std::string sent = send(*t, std::move(*reply));
+        rewire();
+        return sent;
+    }
+
+    void release_leg(LegId id) override {
+        auto it = legs_.find(id);
+        if (it == legs_.end()) return;
+        for (auto& [other, l] : legs_) {
+            l.paired.erase(id);
+            if (l.offer_from == id) l.offer_from.reset();
+        }
+        it->second.paired.clear();
+        rewire();  // nothing forwards to its port any more, and it forwards nowhere
+        legs_.erase(it);
+    }
+
+    void set_signalling(LegId id, const Endpoint& source) override {
+        Leg& l = leg(id);
+        l.signalling = source;
+        if (!l.remote) return;
+        rtp::RemoteSpec r = *l.remote;
+        r.signalling = source;
+        apply_remote(l, r);
+    }
+
+  private:
+    struct Leg {
+        std::unique_ptr<rtp::MediaPort> port;  // opened when the leg first needs our address
+        LocalEndpoint local;                   // our o= towards the leg
+        std::optional<std::string> last_sent;  // the last SDP sent to it (RFC 3264 8)
+        std::optional<sdp::Session> offer;     // the last offer it made
+        std::optional<LegId> offer_from;       // whose offer we relayed to it, awaiting its answer
+        std::optional<Endpoint> signalling;
+        std::optional<rtp::RemoteSpec> remote;  // as last applied to the port
+        std::vector<Codec> codecs;              // negotiated, with the leg's payload types
+        std::map<LegId, std::uint64_t> paired;  // legs it completed an exchange with, and when
+        std::optional<LegId> forwarding;        // where its port forwards
+    };
+
+    Leg& leg(LegId id) {
+        auto [it, inserted] = legs_.try_emplace(id);
+        if (inserted) {
+            // Below 2^53: exact in any parser a phone may use.
+            std::uniform_int_distribution<std::uint64_t> ids(1, (std::uint64_t{1} << 53) - 1);
+            it->second.local = LocalEndpoint{ports_.address(), ids(random_), 1};
+        }
+        return it->second;
+    }
+
+    Leg* find(LegId id) {
+        auto it = legs_.find(id);
+        return it == legs_.end() ? nullptr : &it->second;
+    }
+
+    Status open_port(Leg& l) {
+        if (l.port) return {};
+        auto port = ports_.open(group_);
+        if (!port) return fail("no media port: " + port.error().message);
+        l.port = std::move(*port);
+        return {};
+    }
+
+    void apply_remote(Leg& l, const rtp::RemoteSpec& spec) {
+        if (!l.port || (l.remote && same_remote(*l.remote, spec))) return;
+        l.port->set_remote(spec);
+        l.remote = spec;
+    }
+
+    // RFC 3264 8: the version moves when what we send the leg changes, and only then.
+    std::string send(Leg& l, sdp::Session s) {
+        s.origin.session_version = std::to_string(l.local.session_version);
+        std::string text = sdp::write(s);
+        if (l.last_sent && *l.last_sent != text) {
+            ++l.local.session_version;
+            s.origin.session_version = std::to_string(l.local.session_version);
+            text = sdp::write(s);
+        }
+        l.last_sent = text;
+        return text;
+    }
+
+    static std::optional<LegId> partner(const Leg& l) {
+        auto latest =
+            std::max_element(l.paired.begin(), l.paired.end(),
+                             [](const auto& a, const auto& b) { return a.second < b.second; });
+        if (latest == l.paired.end()) return std::nullopt;
+        return latest->first;
+    }
+
+    // Where a leg's port should forward: to its partner, when each is the other's latest, the
+    // leg may send to us and the partner may be sent to.
+    std::optional<LegId> target(LegId id, const Leg& l) const {
+        auto p = partner(l);
+        if (!p || !l.remote || !l.remote->receive) return std::nullopt;
+        auto it = legs_.find(*p);
+        if (it == legs_.end()) return std::nullopt;
+        const Leg& other = it->second;
+        if (!other.port || !other.remote || !other.remote->send || partner(other) != id)
+            return std::nullopt;
+        return p;
+    }
+
+    void rewire() {
+        for (auto& [id, l] : legs_) {
+            if (!l.port) continue;
+            std::optional<LegId> to = target(id, l);
+            if (to == l.forwarding) continue;
+            l.port->forward_to(to ? legs_.at(*to).port.get() : nullptr);
+            l.forwarding = to;
+        }
+    }
+
+    rtp::PortSource& ports_;
+    std::shared_ptr<const AnchoredMediaOptions> options_;
+    std::uint64_t group_;
+    std::mt19937_64 random_;
+    std::uint64_t pairings_ = 0;
+    std::map<LegId, Leg> legs_;
+};
+
+}  // namespace
+
+AnchoredMedia::AnchoredMedia(rtp::PortSource& ports, AnchoredMediaOptions options)
+    : ports_(ports),
+      options_(std::make_shared<const AnchoredMediaOptions>(std::move(options))),
+      seed_([] {
+          std::random_device device;
+          return (std::uint64_t{device()} << 32) | device();
+      }()) {}
+
+std::unique_ptr<MediaSession> AnchoredMedia::create_session() {
+    std::uint64_t group = next_group_.fetch_add(1, std::memory_order_relaxed);
+    // Distinct streams per session without a lock: the seed mixed with the group (golden ratio).
+    return std::make_unique<AnchoredSession>(ports_, options_, group,
+                                             seed_ ^ (group * 0x9E3779B97F4A7C15ull));
+}
+
+}  // namespace sb::media

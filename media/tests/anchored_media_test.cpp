@@ -1,0 +1,527 @@
+#include "sb/media/anchored_media.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sb::media {
+namespace {
+
+// What the session did to one port; kept after the port closes.
+struct PortLog {
+    std::uint16_t port = 0;
+    std::uint64_t group = 0;
+    std::vector<rtp::RemoteSpec> remotes;  // every set_remote, in order
+    std::uint16_t forward = 0;             // rtp_port() of the forwarding target, 0: none
+    bool open = true;
+};
+
+class FakePortSource;
+
+class FakePort final : public rtp::MediaPort {
+  public:
+    FakePort(FakePortSource& source, PortLog& log) : source_(source), log_(log) {}
+    ~FakePort() override;
+    std::uint16_t rtp_port() const override { return log_.port; }
+    void set_remote(const rtp::RemoteSpec& remote) override { log_.remotes.push_back(remote); }
+    void forward_to(rtp::MediaPort* to) override;
+    rtp::PortStats stats() const override { return {}; }
+    std::uint64_t group() const { return log_.group; }
+
+  private:
+    FakePortSource& source_;
+    PortLog& log_;
+};
+
+// Hands out 20000, 20002, ... and checks the MediaPort contract: a target in the same group, and
+// nothing forwarding to a port when it closes.
+class FakePortSource final : public rtp::PortSource {
+  public:
+    Result<std::unique_ptr<rtp::MediaPort>> open(std::uint64_t group) override {
+        if (exhausted) return fail("port range exhausted");
+        auto log = std::make_unique<PortLog>();
+        log->port = static_cast<std::uint16_t>(20000 + 2 * logs_.size());
+        log->group = group;
+        PortLog& l = *logs_.emplace(log->port, std::move(log)).first->second;
+        return std::unique_ptr<rtp::MediaPort>(std::make_unique<FakePort>(*this, l));
+    }
+    const std::string& address() const override { return address_; }
+
+    const PortLog& log(std::uint16_t port) const {
+        static const PortLog none;
+        auto it = logs_.find(port);
+        EXPECT_NE(it, logs_.end()) << "port " << port << " never opened";
+        return it == logs_.end() ? none : *it->second;
+    }
+    std::size_t opened() const { return logs_.size(); }
+    bool forwarded_to(std::uint16_t port) const {
+        return std::any_of(logs_.begin(), logs_.end(), [&](const auto& l) {
+            return l.second->open && l.second->forward == port;
+        });
+    }
+    void closed(PortLog& l) {
+        l.open = false;
+        if (forwarded_to(l.port)) dangling = true;
+    }
+
+    bool exhausted = false;
+    bool dangling = false;     // a port closed while another still forwarded to it
+    bool cross_group = false;  // a port forwarded to one of another call
+
+  private:
+    std::string address_ = "203.0.113.1";
+    std::map<std::uint16_t, std::unique_ptr<PortLog>> logs_;
+};
+
+FakePort::~FakePort() {
+    source_.closed(log_);
+}
+
+void FakePort::forward_to(rtp::MediaPort* to) {
+    if (to && static_cast<FakePort*>(to)->group() != log_.group) source_.cross_group = true;
+    log_.forward = to ? to->rtp_port() : 0;
+}
+
+// A phone's SDP: one audio stream at ip:port, `rest` being the m= line's formats and what
+// follows.
+std::string phone(std::string_view ip, int port, std::string_view rest, int version = 1) {
+    std::string s = "v=0\r\no=- 4242 " + std::to_string(version) + " IN IP4 " + std::string(ip) +
+                    "\r\ns=-\r\nc=IN IP4 " + std::string(ip) + "\r\nt=0 0\r\n";
+    return s + "m=audio " + std::to_string(port) + " RTP/AVP " + std::string(rest);
+}
+
+// Alice offers opus, G.729 (unsupported), PCMU, G.722 without rtpmap, DTMF, and video.
+const std::string kAliceOffer = phone("192.0.2.10", 4000,
+                                      "111 18 0 9 101\r\n"
+                                      "a=rtpmap:111 opus/48000/2\r\n"
+                                      "a=fmtp:111 useinbandfec=1\r\n"
+                                      "a=rtpmap:18 G729/8000\r\n"
+                                      "a=rtpmap:101 telephone-event/8000\r\n"
+                                      "a=fmtp:101 0-15\r\n"
+                                      "m=video 4002 RTP/AVP 96\r\n"
+                                      "a=rtpmap:96 H264/90000\r\n");
+const std::string kBobAnswer = phone("198.51.100.20", 6000,
+                                     "0 101\r\n"
+                                     "a=rtpmap:101 telephone-event/8000\r\n"
+                                     "a=fmtp:101 0-15\r\n");
+
+class AnchoredMediaTest : public ::testing::Test {
+  protected:
+    void TearDown() override {
+        session.reset();
+        EXPECT_FALSE(ports.dangling) << "a port closed while another forwarded to it";
+        EXPECT_FALSE(ports.cross_group);
+    }
+
+    sdp::Session parsed(const Result<std::string>& r) {
+        EXPECT_TRUE(r) << r.error().message;
+        if (!r) return {};
+        auto s = sdp::parse(*r);
+        EXPECT_TRUE(s) << s.error().message << "\n" << *r;
+        return s ? *s : sdp::Session{};
+    }
+    sdp::Session offer(LegId from, LegId to, std::string_view text) {
+        return parsed(session->offer(from, to, text));
+    }
+    sdp::Session answer(LegId from, LegId to, std::string_view text) {
+        return parsed(session->answer(from, to, text));
+    }
+    const rtp::RemoteSpec& remote(std::uint16_t port) {
+        const PortLog& l = ports.log(port);
+        static const rtp::RemoteSpec none;
+        EXPECT_FALSE(l.remotes.empty()) << "no set_remote on " << port;
+        return l.remotes.empty() ? none : l.remotes.back();
+    }
+    std::uint16_t forward(std::uint16_t port) { return ports.log(port).forward; }
+
+    // Alice (leg 0, port 20000) calls Bob (leg 1, port 20002), who answers PCMU and DTMF.
+    void basic_call() {
+        offer(0, 1, kAliceOffer);
+        answer(1, 0, kBobAnswer);
+    }
+
+    FakePortSource ports;
+    AnchoredMedia engine{ports};
+    std::unique_ptr<MediaSession> session = engine.create_session();
+};
+
+Endpoint ep(std::string_view ip, std::uint16_t port) {
+    return *Endpoint::from_ip(ip, port);
+}
+
+TEST_F(AnchoredMediaTest, OfferToBobCarriesOurAddressBobsPortAndAlicesSupportedCodecs) {
+    sdp::Session o = offer(0, 1, kAliceOffer);
+    ASSERT_EQ(o.media.size(), 1u) << "video is not relayed";
+    const sdp::Media& m = o.media[0];
+    EXPECT_EQ(m.type, "audio");
+    EXPECT_EQ(m.port, 20002) << "Alice's port opened first, Bob's second";
+    ASSERT_TRUE(o.connection_of(m));
+    EXPECT_EQ(o.connection_of(m)->address, "203.0.113.1");
+    EXPECT_EQ(o.origin.address, "203.0.113.1");
+    EXPECT_EQ(m.formats, (std::vector<std::string>{"111", "0", "9", "101"}))
+        << "Alice's order and payload types, G.729 dropped";
+    ASSERT_TRUE(m.rtpmap(111));
+    EXPECT_EQ(m.rtpmap(111)->encoding, "opus");
+    EXPECT_EQ(m.rtpmap(111)->channels, 2);
+    ASSERT_TRUE(m.rtpmap(101));
+    EXPECT_EQ(m.rtpmap(101)->encoding, "telephone-event");
+    EXPECT_NE(std::find(m.fmtps.begin(), m.fmtps.end(), std::pair<int, std::string>{101, "0-15"}),
+              m.fmtps.end())
+        << "Alice's own fmtp, not ours";
+    EXPECT_EQ(o.direction_of(m), sdp::Direction::sendrecv);
+    EXPECT_EQ(m.ptime, 20);
+
+    // Alice can receive as soon as she offers.
+    const rtp::RemoteSpec& a = remote(20000);
+    EXPECT_EQ(a.rtp, ep("192.0.2.10", 4000));
+    EXPECT_EQ(a.rtcp, ep("192.0.2.10", 4001));
+    EXPECT_EQ(a.clock_rate, 48000) << "opus";
+    EXPECT_TRUE(a.send);
+    EXPECT_TRUE(a.receive);
+    EXPECT_TRUE(ports.log(20002).remotes.empty()) << "Bob's far end is unknown yet";
+    EXPECT_EQ(forward(20000), 0);
+    EXPECT_EQ(forward(20002), 0);
+}
+
+TEST_F(AnchoredMediaTest, AnswerToAliceCarriesHerPortAndBobsCodecAndMediaFlowsBothWays) {
+    offer(0, 1, kAliceOffer);
+    sdp::Session a = answer(1, 0, kBobAnswer);
+    ASSERT_EQ(a.media.size(), 2u) << "one m= line per offered stream (RFC 3264 6)";
+    EXPECT_EQ(a.media[0].port, 20000);
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"0", "101"}));
+    EXPECT_EQ(a.connection_of(a.media[0])->address, "203.0.113.1");
+    EXPECT_EQ(a.direction_of(a.media[0]), sdp::Direction::sendrecv);
+    EXPECT_EQ(a.media[1].type, "video");
+    EXPECT_EQ(a.media[1].port, 0) << "video rejected";
+
+    const rtp::RemoteSpec& b = remote(20002);
+    EXPECT_EQ(b.rtp, ep("198.51.100.20", 6000));
+    EXPECT_EQ(b.rtcp, ep("198.51.100.20", 6001));
+    EXPECT_EQ(b.clock_rate, 8000) << "PCMU";
+    EXPECT_EQ(remote(20000).clock_rate, 8000) << "Alice is now sent PCMU";
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    EXPECT_EQ(ports.opened(), 2u);
+}
+
+TEST_F(AnchoredMediaTest, G722ClockIsRfc3551s8000) {
+    offer(0, 1, kAliceOffer);
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "9\r\n"));
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"9"}));
+    EXPECT_EQ(remote(20002).clock_rate, 8000);
+    EXPECT_EQ(remote(20000).clock_rate, 8000);
+}
+
+TEST_F(AnchoredMediaTest, ForkedEarlyMediaComesFromTheLatestAnswerAndTheLoserIsReleased) {
+    sdp::Session o1 = offer(0, 1, kAliceOffer);
+    sdp::Session o2 = offer(0, 2, kAliceOffer);
+    EXPECT_EQ(o1.media[0].port, 20002);
+    EXPECT_EQ(o2.media[0].port, 20004);
+    EXPECT_NE(o1.origin.session_id, o2.origin.session_id) << "each leg its own o=";
+    EXPECT_EQ(ports.opened(), 3u) << "one port for Alice, shared by the forks";
+
+    sdp::Session early1 = answer(1, 0, kBobAnswer);
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    sdp::Session early2 =
+        answer(2, 0, phone("198.51.100.30", 7000, "111\r\na=rtpmap:111 opus/48000/2\r\n"));
+    EXPECT_EQ(early2.media[0].port, 20000);
+    EXPECT_EQ(early2.origin.session_id, early1.origin.session_id) << "Alice's o= for all forks";
+    EXPECT_EQ(early2.media[0].formats, (std::vector<std::string>{"111"}));
+    EXPECT_EQ(forward(20000), 20004);
+    EXPECT_EQ(forward(20004), 20000) << "the latest early media";
+    EXPECT_EQ(forward(20002), 0) << "one source towards Alice";
+    EXPECT_EQ(remote(20000).clock_rate, 48000);
+
+    // Bob's 200 wins; the other fork is cancelled.
+    sdp::Session final_answer = answer(1, 0, kBobAnswer);
+    EXPECT_EQ(final_answer.media[0].formats, (std::vector<std::string>{"0", "101"}));
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    session->release_leg(2);
+    EXPECT_FALSE(ports.log(20004).open);
+    EXPECT_FALSE(ports.forwarded_to(20004));
+    EXPECT_FALSE(ports.dangling);
+    EXPECT_EQ(forward(20000), 20002) << "the winner keeps working";
+
+    // And goes on: Bob holds the call.
+    offer(1, 0, phone("198.51.100.20", 6000, "0\r\na=sendonly\r\n", 2));
+    sdp::Session held = answer(0, 1, phone("192.0.2.10", 4000, "0\r\na=recvonly\r\n", 2));
+    EXPECT_EQ(held.media[0].port, 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    EXPECT_EQ(forward(20000), 0);
+}
+
+TEST_F(AnchoredMediaTest, ReleasingTheLatestEarlyForkFallsBackToTheEarlierOne) {
+    offer(0, 1, kAliceOffer);
+    offer(0, 2, kAliceOffer);
+    answer(1, 0, kBobAnswer);
+    answer(2, 0, phone("198.51.100.30", 7000, "0\r\n"));
+    EXPECT_EQ(forward(20000), 20004);
+    session->release_leg(2);  // that fork answered 486 after its 183
+    EXPECT_FALSE(ports.forwarded_to(20004));
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    session->release_leg(7);  // unknown: nothing happens
+    EXPECT_EQ(forward(20000), 20002);
+}
+
+TEST_F(AnchoredMediaTest, LateOfferFromTheWinnerIsAnsweredByTheCallersAck) {
+    // The INVITE had no SDP: Bob's 200 carries the offer, Alice's ACK the answer.
+    sdp::Session o = offer(1, 0, phone("198.51.100.20", 6000, "8 0\r\n"));
+    EXPECT_EQ(o.media[0].port, 20002) << "Bob's port opened first";
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "0"}));
+    EXPECT_EQ(remote(20000).rtp, ep("198.51.100.20", 6000));
+    sdp::Session a = answer(0, 1, phone("192.0.2.10", 4000, "0\r\n"));
+    ASSERT_EQ(a.media.size(), 1u);
+    EXPECT_EQ(a.media[0].port, 20000);
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"0"}));
+    EXPECT_EQ(remote(20002).rtp, ep("192.0.2.10", 4000));
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+}
+
+TEST_F(AnchoredMediaTest, HoldForwardsOneWayAndResumeRestoresBoth) {
+    basic_call();
+    std::string hold = phone("192.0.2.10", 4000, "0 101\r\na=sendonly\r\n", 2);
+    sdp::Session o = offer(0, 1, hold);
+    EXPECT_EQ(o.direction_of(o.media[0]), sdp::Direction::sendonly) << "hold passes through";
+    EXPECT_FALSE(remote(20000).send) << "Alice must not be sent to at once";
+    EXPECT_TRUE(remote(20000).receive);
+    EXPECT_EQ(forward(20002), 0);
+
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "0 101\r\na=recvonly\r\n", 2));
+    EXPECT_EQ(a.direction_of(a.media[0]), sdp::Direction::recvonly);
+    EXPECT_TRUE(remote(20002).send);
+    EXPECT_FALSE(remote(20002).receive);
+    EXPECT_EQ(forward(20000), 20002) << "music on hold still flows to Bob";
+    EXPECT_EQ(forward(20002), 0);
+
+    std::string resume = phone("192.0.2.10", 4000, "0 101\r\na=sendrecv\r\n", 3);
+    o = offer(0, 1, resume);
+    EXPECT_EQ(o.direction_of(o.media[0]), sdp::Direction::sendrecv);
+    a = answer(1, 0, phone("198.51.100.20", 6000, "0 101\r\n", 3));
+    EXPECT_EQ(a.direction_of(a.media[0]), sdp::Direction::sendrecv);
+    EXPECT_TRUE(remote(20000).send && remote(20000).receive);
+    EXPECT_TRUE(remote(20002).send && remote(20002).receive);
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+}
+
+TEST_F(AnchoredMediaTest, InactiveHoldStopsBothWays) {
+    basic_call();
+    sdp::Session o = offer(0, 1, phone("192.0.2.10", 4000, "0\r\na=inactive\r\n", 2));
+    EXPECT_EQ(o.direction_of(o.media[0]), sdp::Direction::inactive);
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "0\r\na=inactive\r\n", 2));
+    EXPECT_EQ(a.direction_of(a.media[0]), sdp::Direction::inactive);
+    EXPECT_FALSE(remote(20000).send || remote(20000).receive);
+    EXPECT_EQ(forward(20000), 0);
+    EXPECT_EQ(forward(20002), 0);
+}
+
+TEST_F(AnchoredMediaTest, OldStyleHoldWithAZeroAddressIsOfferedAsSendonly) {
+    basic_call();
+    sdp::Session o = offer(0, 1, phone("0.0.0.0", 4000, "0\r\n", 2));  // RFC 3264 8.4
+    EXPECT_EQ(o.direction_of(o.media[0]), sdp::Direction::sendonly);
+    EXPECT_EQ(o.connection_of(o.media[0])->address, "203.0.113.1");
+    EXPECT_FALSE(remote(20000).rtp);
+    EXPECT_FALSE(remote(20000).rtcp);
+    EXPECT_FALSE(remote(20000).send);
+    EXPECT_EQ(forward(20002), 0);
+}
+
+TEST_F(AnchoredMediaTest, TheAnsweredDirectionReachesTheOfferer) {
+    offer(0, 1, kAliceOffer);
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "0\r\na=sendonly\r\n"));
+    EXPECT_EQ(a.direction_of(a.media[0]), sdp::Direction::sendonly) << "Bob only sends";
+    EXPECT_FALSE(remote(20002).send);
+    EXPECT_FALSE(remote(20000).receive);
+    EXPECT_EQ(forward(20002), 20000);
+    EXPECT_EQ(forward(20000), 0);
+}
+
+TEST_F(AnchoredMediaTest, ANewAddressOrPortMovesTheRemoteButNeverOurPort) {
+    basic_call();
+    sdp::Session o = offer(1, 0, phone("198.51.100.21", 6100, "0 101\r\na=rtcp:6200\r\n", 2));
+    EXPECT_EQ(o.media[0].port, 20000);
+    EXPECT_EQ(remote(20002).rtp, ep("198.51.100.21", 6100)) << "applied with the offer";
+    EXPECT_EQ(remote(20002).rtcp, ep("198.51.100.21", 6200)) << "a=rtcp (RFC 3605)";
+    sdp::Session a = answer(0, 1, phone("192.0.2.10", 4000, "0 101\r\n", 2));
+    EXPECT_EQ(a.media[0].port, 20002);
+    EXPECT_EQ(a.connection_of(a.media[0])->address, "203.0.113.1");
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    EXPECT_EQ(ports.opened(), 2u);
+}
+
+TEST_F(AnchoredMediaTest, ACodecChangeIsRenegotiated) {
+    basic_call();
+    sdp::Session o = offer(0, 1,
+                           phone("192.0.2.10", 4000,
+                                 "8 101\r\n"
+                                 "a=rtpmap:101 telephone-event/8000\r\n",
+                                 2));
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "101"}));
+    EXPECT_EQ(o.media[0].port, 20002);
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "8\r\n", 2));
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"8"}));
+    EXPECT_EQ(a.media[0].port, 20000);
+    EXPECT_EQ(remote(20002).clock_rate, 8000);
+}
+
+TEST_F(AnchoredMediaTest, TheAnswerToAliceKeepsHerPayloadTypesWhenBobRenumbers) {
+    offer(0, 1, kAliceOffer);
+    // RFC 3264 6.1 says SHOULD keep 111; Bob renumbers opus to 96.
+    sdp::Session a =
+        answer(1, 0, phone("198.51.100.20", 6000, "96\r\na=rtpmap:96 opus/48000/2\r\n"));
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"111"}));
+    EXPECT_EQ(remote(20002).clock_rate, 48000);
+}
+
+TEST_F(AnchoredMediaTest, VideoAndSecureAudioAreNotRelayed) {
+    std::string s =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+        "m=video 5000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+        "m=audio 5002 RTP/SAVP 0\r\n"
+        "m=audio 5004 RTP/AVP 8\r\n";
+    sdp::Session o = offer(0, 1, s);
+    ASSERT_EQ(o.media.size(), 1u);
+    EXPECT_EQ(o.media[0].type, "audio");
+    EXPECT_EQ(o.media[0].protocol, "RTP/AVP");
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8"}));
+    EXPECT_EQ(remote(20000).rtp, ep("192.0.2.10", 5004));
+
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "8\r\n"));
+    ASSERT_EQ(a.media.size(), 3u);
+    EXPECT_EQ(a.media[0].port, 0);
+    EXPECT_EQ(a.media[1].port, 0);
+    EXPECT_EQ(a.media[2].port, 20000);
+    EXPECT_EQ(a.media[2].formats, (std::vector<std::string>{"8"}));
+
+    auto only_secure =
+        session->offer(0, 1,
+                       "v=0\r\no=- 1 2 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+                       "m=audio 5002 RTP/SAVP 0\r\n");
+    EXPECT_FALSE(only_secure);
+}
+
+TEST_F(AnchoredMediaTest, AnOfferWithNoSupportedCodecIsAnError) {
+    auto g729 = session->offer(0, 1, phone("192.0.2.10", 4000, "18\r\na=rtpmap:18 G729/8000\r\n"));
+    ASSERT_FALSE(g729);
+    EXPECT_NE(g729.error().message.find("codec"), std::string::npos) << g729.error().message;
+    auto dtmf_only = session->offer(
+        0, 1, phone("192.0.2.10", 4000, "101\r\na=rtpmap:101 telephone-event/8000\r\n"));
+    EXPECT_FALSE(dtmf_only) << "telephone-event carries no voice";
+    EXPECT_EQ(ports.opened(), 0u) << "nothing opened for a refused offer";
+}
+
+TEST_F(AnchoredMediaTest, MalformedSdpIsAnErrorNamingTheLine) {
+    auto r = session->offer(0, 1, "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\nm=audio x RTP/AVP 0\r\n");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("SDP line 3"), std::string::npos) << r.error().message;
+    EXPECT_FALSE(session->offer(0, 1, "not sdp"));
+    offer(0, 1, kAliceOffer);
+    auto bad_answer = session->answer(1, 0, "v=1\r\n");
+    ASSERT_FALSE(bad_answer);
+    EXPECT_NE(bad_answer.error().message.find("SDP line 1"), std::string::npos);
+    EXPECT_EQ(forward(20000), 0) << "a bad answer connects nothing";
+}
+
+TEST_F(AnchoredMediaTest, AnAnswerWithoutAnOfferIsAnError) {
+    EXPECT_FALSE(session->answer(1, 0, kBobAnswer)) << "nothing offered at all";
+    offer(0, 1, kAliceOffer);
+    EXPECT_FALSE(session->answer(2, 0, kBobAnswer)) << "leg 2 was never sent an offer";
+    EXPECT_FALSE(session->answer(0, 1, kBobAnswer)) << "Alice offered; she does not answer";
+    EXPECT_FALSE(session->answer(1, 2, kBobAnswer)) << "Bob's offer came from leg 0";
+    EXPECT_FALSE(session->offer(1, 1, kBobAnswer)) << "a leg does not offer to itself";
+    session->release_leg(0);
+    EXPECT_FALSE(session->answer(1, 0, kBobAnswer)) << "the offerer is gone";
+    EXPECT_FALSE(ports.forwarded_to(20000));
+}
+
+TEST_F(AnchoredMediaTest, AnAnswerAcceptingNothingWeOfferedIsAnError) {
+    offer(0, 1, kAliceOffer);
+    auto r = session->answer(1, 0, phone("198.51.100.20", 0, "0\r\n"));
+    EXPECT_FALSE(r) << "audio rejected";
+    r = session->answer(1, 0, phone("198.51.100.20", 6000, "8\r\n"));
+    EXPECT_FALSE(r) << "PCMA was not offered";
+}
+
+TEST_F(AnchoredMediaTest, OriginVersionMovesOnlyWhenWhatWeSendChanges) {
+    sdp::Session o1 = offer(0, 1, kAliceOffer);
+    sdp::Session a1 = answer(1, 0, kBobAnswer);
+    sdp::Session a2 = answer(1, 0, kBobAnswer);  // the 200 repeats the 183's answer
+    EXPECT_EQ(a2.origin.session_version, a1.origin.session_version) << "RFC 3264 8";
+    EXPECT_EQ(a2.origin.session_id, a1.origin.session_id);
+
+    sdp::Session a3 = answer(1, 0, phone("198.51.100.20", 6000, "9\r\n"));
+    EXPECT_EQ(std::stoull(a3.origin.session_version), std::stoull(a1.origin.session_version) + 1);
+    EXPECT_EQ(a3.origin.session_id, a1.origin.session_id);
+
+    sdp::Session o2 = offer(0, 1, phone("192.0.2.10", 4000, "0\r\na=sendonly\r\n", 2));
+    EXPECT_EQ(std::stoull(o2.origin.session_version), std::stoull(o1.origin.session_version) + 1);
+    EXPECT_EQ(o2.origin.session_id, o1.origin.session_id) << "session id stable per leg";
+    EXPECT_NE(o1.origin.session_id, a1.origin.session_id) << "each leg its own session id";
+
+    // Bob re-offers: Alice is sent an offer, a change from the answer she had.
+    sdp::Session o3 = offer(1, 0, phone("198.51.100.20", 6000, "0\r\n", 2));
+    EXPECT_EQ(std::stoull(o3.origin.session_version), std::stoull(a3.origin.session_version) + 1);
+    EXPECT_EQ(o3.origin.session_id, a1.origin.session_id);
+}
+
+TEST_F(AnchoredMediaTest, PtimePassesThroughOrDefaults) {
+    sdp::Session o = offer(0, 1, phone("192.0.2.10", 4000, "0\r\na=ptime:30\r\n"));
+    EXPECT_EQ(o.media[0].ptime, 30);
+    sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "0\r\na=ptime:30\r\n"));
+    EXPECT_EQ(a.media[0].ptime, 30);
+    o = offer(1, 0, phone("198.51.100.20", 6000, "0\r\n", 2));
+    EXPECT_EQ(o.media[0].ptime, 20) << "AnchoredMediaOptions::ptime";
+}
+
+TEST_F(AnchoredMediaTest, TheSignallingAddressReachesThePort) {
+    session->set_signalling(0, ep("192.0.2.99", 5060));
+    offer(0, 1, kAliceOffer);
+    EXPECT_EQ(remote(20000).signalling, ep("192.0.2.99", 5060));
+    session->set_signalling(1, ep("198.51.100.99", 5060));
+    EXPECT_TRUE(ports.log(20002).remotes.empty()) << "nothing to apply before Bob's SDP";
+    answer(1, 0, kBobAnswer);
+    EXPECT_EQ(remote(20002).signalling, ep("198.51.100.99", 5060));
+    session->set_signalling(1, ep("198.51.100.98", 5060));
+    EXPECT_EQ(remote(20002).signalling, ep("198.51.100.98", 5060));
+    EXPECT_EQ(remote(20002).rtp, ep("198.51.100.20", 6000));
+}
+
+TEST_F(AnchoredMediaTest, ExhaustedPortsAreAnError) {
+    ports.exhausted = true;
+    auto r = session->offer(0, 1, kAliceOffer);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("port range exhausted"), std::string::npos);
+}
+
+TEST_F(AnchoredMediaTest, EachSessionHasItsOwnGroup) {
+    auto other = engine.create_session();
+    offer(0, 1, kAliceOffer);
+    ASSERT_TRUE(other->offer(0, 1, kAliceOffer));
+    EXPECT_EQ(ports.log(20000).group, ports.log(20002).group);
+    EXPECT_EQ(ports.log(20004).group, ports.log(20006).group);
+    EXPECT_NE(ports.log(20000).group, ports.log(20004).group);
+}
+
+TEST_F(AnchoredMediaTest, OptionsChooseTheCodecs) {
+    AnchoredMediaOptions options;
+    options.codecs = {{"PCMA", 8000, 1, 8, ""}};
+    options.ptime = 0;
+    AnchoredMedia pcma_only(ports, options);
+    auto s = pcma_only.create_session();
+    sdp::Session o = parsed(s->offer(0, 1, phone("192.0.2.10", 4000, "0 8\r\n")));
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8"}));
+    EXPECT_FALSE(o.media[0].ptime);
+    EXPECT_FALSE(s->offer(0, 1, phone("192.0.2.10", 4000, "0\r\n", 2)));
+}
+
+}  // namespace
+}  // namespace sb::media
