@@ -20,17 +20,18 @@ struct Packet {
 
 constexpr std::int64_t kMs = 1'000'000;
 
-TEST(OutgoingStream, RelayedStreamKeepsItsSpacingUnderOurSsrc) {
+TEST(OutgoingStream, TheFirstRelayedSourcePassesUnchanged) {
     OutgoingStream out(0xabcdef01, 1000, 50000);
     for (int i = 0; i < 5; ++i) {
         Packet p(0x1111, static_cast<std::uint16_t>(65533 + i), 7000 + 160u * i);  // wraps
         RtpHeader h = p.header();
         out.rewrite(h, i * 20 * kMs);
-        EXPECT_EQ(h.ssrc(), 0xabcdef01u);
-        EXPECT_EQ(h.sequence(), 1000 + i);
-        EXPECT_EQ(h.timestamp(), 50000u + 160u * i);
+        EXPECT_EQ(h.ssrc(), 0x1111u);
+        EXPECT_EQ(h.sequence(), static_cast<std::uint16_t>(65533 + i));
+        EXPECT_EQ(h.timestamp(), 7000u + 160u * i);
         EXPECT_FALSE(h.marker());
     }
+    EXPECT_EQ(out.ssrc(), 0x1111u);
     EXPECT_EQ(out.packets(), 5u);
     EXPECT_EQ(out.octets(), 5u * 160);
 }
@@ -43,19 +44,20 @@ TEST(OutgoingStream, NewSourceContinuesSequenceAndAdvancesTimestampByElapsedTime
         RtpHeader h = p.header();
         out.rewrite(h, i * 20 * kMs);
     }
-    // Last sent: seq 102, ts 1320 at 40 ms. The new source starts 100 ms later.
+    // Last sent: source 1's seq 12, ts 820 at 40 ms. The new source starts 100 ms later.
     Packet q(2, 30000, 123456789);
     RtpHeader h = q.header();
     out.rewrite(h, 140 * kMs);
-    EXPECT_EQ(h.ssrc(), 42u);
-    EXPECT_EQ(h.sequence(), 103);
-    EXPECT_EQ(h.timestamp(), 1320u + 800u);  // 100 ms at 8 kHz
+    EXPECT_EQ(h.ssrc(), 1u);  // the stream keeps its SSRC
+    EXPECT_EQ(h.sequence(), 13);
+    EXPECT_EQ(h.timestamp(), 820u + 800u);  // 100 ms at 8 kHz
     EXPECT_TRUE(h.marker());
     Packet r(2, 30001, 123456789 + 160);
     RtpHeader h2 = r.header();
     out.rewrite(h2, 160 * kMs);
-    EXPECT_EQ(h2.sequence(), 104);
-    EXPECT_EQ(h2.timestamp(), 1320u + 800u + 160u);
+    EXPECT_EQ(h2.ssrc(), 1u);
+    EXPECT_EQ(h2.sequence(), 14);
+    EXPECT_EQ(h2.timestamp(), 820u + 800u + 160u);
     EXPECT_FALSE(h2.marker());
 }
 
@@ -82,12 +84,12 @@ TEST(OutgoingStream, ReorderedPacketKeepsItsPlaceAndDoesNotRewindTheStream) {
     send(1, 10, 0, 0);
     send(1, 12, 320, 40 * kMs);
     auto late = send(1, 11, 160, 41 * kMs);  // arrives after 12
-    EXPECT_EQ(late.first, 501);
-    EXPECT_EQ(late.second, 8160u);
-    // The next source follows 502 (the newest), not the late 501.
+    EXPECT_EQ(late.first, 11);
+    EXPECT_EQ(late.second, 160u);
+    // The next source follows 12 (the newest), not the late 11.
     auto next = send(2, 9000, 0, 60 * kMs);
-    EXPECT_EQ(next.first, 503);
-    EXPECT_GT(next.second, 8320u);
+    EXPECT_EQ(next.first, 13);
+    EXPECT_GT(next.second, 320u);
 }
 
 TEST(OutgoingStream, SameSourceReturningAfterAnotherIsRebased) {
@@ -101,7 +103,7 @@ TEST(OutgoingStream, SameSourceReturningAfterAnotherIsRebased) {
             last = h.sequence();
         }
     }
-    EXPECT_EQ(last, 5);  // six packets, numbered 0..5 without a gap or a repeat
+    EXPECT_EQ(last, 1005);  // six packets numbered from source 1's 1000, no gap, no repeat
 }
 
 TEST(RtpHeader, ValidityChecks) {

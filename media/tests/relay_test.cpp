@@ -89,7 +89,7 @@ struct Call {
     }
 };
 
-TEST(Relay, RelaysBothWaysWithOurSsrcFromTheOtherLegsPort) {
+TEST(Relay, RelaysBothWaysFromTheOtherLegsPort) {
     Call c;
     Phone alice, bob;
     c.a->set_remote(remote(alice.address()));
@@ -105,7 +105,7 @@ TEST(Relay, RelaysBothWaysWithOurSsrcFromTheOtherLegsPort) {
         ASSERT_EQ(p.size(), 172u) << "packet " << i;
         EXPECT_EQ(from.port, c.b->rtp_port());  // symmetric: sent from the port Bob sends to
         RtpHeader h(p.data(), p.size());
-        EXPECT_NE(h.ssrc(), 0x1234u);
+        EXPECT_EQ(h.ssrc(), 0x1234u);  // the first source passes as it is
         if (i > 0) {
             EXPECT_EQ(h.ssrc(), ssrc_seen);
             EXPECT_EQ(h.sequence(), static_cast<std::uint16_t>(seq_seen + 1));
@@ -115,6 +115,15 @@ TEST(Relay, RelaysBothWaysWithOurSsrcFromTheOtherLegsPort) {
         EXPECT_EQ(p[12], 0x11);  // the payload is untouched
         EXPECT_EQ(p[171], 0x11);
     }
+    // A new source on Alice's side (her phone restarted its stream): Bob's stream goes on.
+    alice.send(c.a->rtp_port(), 0x5678, 9000, 777777, 0x33);
+    auto next = bob.receive(2000);
+    ASSERT_EQ(next.size(), 172u);
+    RtpHeader nh(next.data(), next.size());
+    EXPECT_EQ(nh.ssrc(), 0x1234u);
+    EXPECT_EQ(nh.sequence(), static_cast<std::uint16_t>(seq_seen + 1));
+    EXPECT_TRUE(nh.marker());
+    EXPECT_EQ(next[12], 0x33);
     bob.send(c.b->rtp_port(), 0x9999, 7, 0, 0x22);
     Endpoint from;
     auto back = alice.receive(2000, &from);
@@ -123,15 +132,15 @@ TEST(Relay, RelaysBothWaysWithOurSsrcFromTheOtherLegsPort) {
     EXPECT_EQ(back[12], 0x22);
     // Counters reach the shard's snapshot within a publication period.
     PortStats s;
-    for (int i = 0; i < 50 && s.packets_sent < 5; ++i) {
+    for (int i = 0; i < 50 && s.packets_sent < 6; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         s = c.b->stats();
     }
-    EXPECT_EQ(s.packets_sent, 5u);
+    EXPECT_EQ(s.packets_sent, 6u);
     EXPECT_EQ(s.packets_received, 1u);
     ASSERT_TRUE(s.latched.has_value());
     EXPECT_EQ(*s.latched, bob.address());
-    EXPECT_EQ(c.relay->totals().packets_relayed, 6u);
+    EXPECT_EQ(c.relay->totals().packets_relayed, 7u);
 }
 
 TEST(Relay, PhoneBehindNatGetsMediaWhereItReallySendsFrom) {

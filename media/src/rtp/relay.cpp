@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,6 +94,13 @@ class RelayPort final : public MediaPort {
 }  // namespace
 
 Result<std::unique_ptr<Relay>> Relay::start(const RelayConfig& config) {
+    // Two sockets per port: thousands of calls need more descriptors than the usual soft limit
+    // of 1,024, so take what the hard limit allows (as rtpengine and Asterisk do).
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
     auto impl = std::make_unique<Impl>();
     impl->config = config;
     auto ip = Endpoint::from_ip(config.address, 0);
@@ -156,6 +164,7 @@ RelayTotals Relay::totals() const {
         t.packets_dropped += w->dropped.load(std::memory_order_relaxed);
         t.send_errors += w->send_errors.load(std::memory_order_relaxed);
         t.open_ports += w->open_ports.load(std::memory_order_relaxed);
+        t.wakeups += w->wakeups.load(std::memory_order_relaxed);
     }
     return t;
 }

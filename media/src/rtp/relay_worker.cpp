@@ -2,8 +2,10 @@
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -19,8 +21,19 @@ namespace {
 constexpr std::size_t kBufferSize = 2048;
 constexpr unsigned kBufferGroup = 1;
 constexpr unsigned kRingEntries = 4096;
+constexpr unsigned kMaxFixedFiles = 65536;  // registered sockets per worker: every port fits
+
+// The registered file table cannot be larger than the descriptor limit.
+unsigned fixed_file_table_size() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return kMaxFixedFiles;
+    return static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, kMaxFixedFiles));
+}
 constexpr std::int64_t kPublishNs = 200'000'000;
 constexpr long kWaitNs = 50'000'000;
+constexpr long kBatchWaitNs = 200'000;  // the most a packet waits for its batch under load
+constexpr unsigned kMaxBatchWait = 64;
 
 // What a completion is about: the low three bits of its user_data (pointers are 8-aligned).
 enum Tag : std::uint64_t { kRtp = 0, kRtcp = 1, kSend = 2, kEvent = 3, kIgnore = 4 };
@@ -46,7 +59,8 @@ Result<std::unique_ptr<RelayWorker>> RelayWorker::create(unsigned buffers) {
     w->event_fd_ = eventfd(0, EFD_CLOEXEC);
     if (w->event_fd_ < 0) return fail(std::string("relay: eventfd: ") + std::strerror(errno));
     w->buffer_memory_ = std::make_unique<std::uint8_t[]>(std::size_t{n} * kBufferSize);
-    w->send_slots_.resize(n);
+    w->send_to_.resize(n);
+    w->sending_.reserve(n);
     w->receive_template_.msg_namelen = sizeof(sockaddr_in6);
     w->ports_.reserve(1024);
     if (std::string error = w->start(); !error.empty()) return fail("relay: " + error);
@@ -69,6 +83,14 @@ std::string RelayWorker::start() {
             return;
         }
         ring_ready_ = true;
+        // Registered (fixed) files: the kernel skips looking the socket up for every send.
+        const unsigned table = fixed_file_table_size();
+        if (int rc = io_uring_register_files_sparse(&ring_, table); rc < 0) {
+            ready.set_value(std::string("registering the socket table: ") + std::strerror(-rc));
+            return;
+        }
+        free_slots_.reserve(table);
+        for (unsigned i = table; i > 0; --i) free_slots_.push_back(i - 1);
         buf_ring_bytes_ = sizeof(io_uring_buf) * buffers_;
         void* mem = mmap(nullptr, buf_ring_bytes_, PROT_READ | PROT_WRITE,
                          MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -137,9 +159,19 @@ io_uring_sqe* RelayWorker::sqe() {
     io_uring_sqe* s = io_uring_get_sqe(&ring_);
     if (s == nullptr) {
         io_uring_submit(&ring_);  // the queue is full: hand the batch over and go on
+        sends_submitted();
         s = io_uring_get_sqe(&ring_);
     }
     return s;
+}
+
+void RelayWorker::sends_submitted() {
+    // A UDP send with MSG_DONTWAIT is done when its submission returns: the kernel copied the
+    // datagram, or it failed and says so in a completion (and never retries it later, so the
+    // buffer is no longer read). Successful sends post no completion at all (CQE_SKIP_SUCCESS),
+    // which keeps them from waking the loop.
+    for (unsigned bid : sending_) recycle(bid);
+    sending_.clear();
 }
 
 void RelayWorker::run() {
@@ -149,12 +181,17 @@ void RelayWorker::run() {
         io_uring_sqe_set_data64(s, kEvent);
     };
     arm_event();
+    unsigned wait_for = 1;
     while (!stop_.load(std::memory_order_relaxed)) {
-        __kernel_timespec wait{0, kWaitNs};
-        io_uring_cqe* first = nullptr;
         // One system call: the sends queued by the previous batch go out, and we sleep until
-        // packets arrive (or the timeout, for statistics).
-        io_uring_submit_and_wait_timeout(&ring_, &first, 1, &wait, nullptr);
+        // packets arrive. Under load we sleep until a batch as large as the last one is in, or
+        // kBatchWaitNs passed: each wakeup costs as much as relaying a few packets, and the
+        // kernel only wakes us (DEFER_TASKRUN) when that many are ready. Idle, one packet (or the
+        // statistics timeout) wakes us.
+        __kernel_timespec wait{0, wait_for > 1 ? kBatchWaitNs : kWaitNs};
+        io_uring_cqe* first = nullptr;
+        io_uring_submit_and_wait_timeout(&ring_, &first, wait_for, &wait, nullptr);
+        sends_submitted();
         now_ns_ = monotonic_ns();
         unsigned head = 0;
         unsigned seen = 0;
@@ -169,9 +206,8 @@ void RelayWorker::run() {
                     on_receive(*cqe, *reinterpret_cast<PortState*>(data & ~kTagMask),
                                (data & kTagMask) == kRtcp);
                     break;
-                case kSend:
-                    if (cqe->res < 0) send_errors.fetch_add(1, std::memory_order_relaxed);
-                    recycle(static_cast<unsigned>(data >> 3));
+                case kSend:  // only failures complete (the buffer was recycled at submission)
+                    send_errors.fetch_add(1, std::memory_order_relaxed);
                     break;
                 case kEvent:
                     commands = true;
@@ -181,6 +217,8 @@ void RelayWorker::run() {
             }
         }
         io_uring_cq_advance(&ring_, seen);
+        wait_for = std::clamp(seen / 2, 1u, kMaxBatchWait);
+        if (seen != 0) wakeups.fetch_add(1, std::memory_order_relaxed);
         if (recycled_ != 0) {
             io_uring_buf_ring_advance(buf_ring_, static_cast<int>(recycled_));
             recycled_ = 0;
@@ -209,6 +247,17 @@ void RelayWorker::apply(WorkerCommand& c) {
     switch (c.kind) {
         case WorkerCommand::Kind::add: {
             PortState& p = *c.owned;
+            if (free_slots_.size() < 2) {  // more sockets than the descriptor limit allows
+                dropped.fetch_add(1, std::memory_order_relaxed);
+                close(p.rtp_fd);
+                close(p.rtcp_fd);
+                break;
+            }
+            for (auto [fd, slot] : {std::pair{p.rtp_fd, &p.rtp_slot}, {p.rtcp_fd, &p.rtcp_slot}}) {
+                *slot = free_slots_.back();
+                free_slots_.pop_back();
+                io_uring_register_files_update(&ring_, *slot, &fd, 1);
+            }
             p.index = ports_.size();
             ports_.push_back(std::move(c.owned));
             arm_receive(p, false);
@@ -247,8 +296,9 @@ void RelayWorker::apply(WorkerCommand& c) {
 
 void RelayWorker::arm_receive(PortState& p, bool rtcp) {
     io_uring_sqe* s = sqe();
-    io_uring_prep_recvmsg_multishot(s, rtcp ? p.rtcp_fd : p.rtp_fd, &receive_template_, 0);
-    s->flags |= IOSQE_BUFFER_SELECT;
+    io_uring_prep_recvmsg_multishot(s, static_cast<int>(rtcp ? p.rtcp_slot : p.rtp_slot),
+                                    &receive_template_, 0);
+    s->flags |= IOSQE_BUFFER_SELECT | IOSQE_FIXED_FILE;
     s->buf_group = kBufferGroup;
     io_uring_sqe_set_data64(s, port_tag(p, rtcp));
     ++p.receives_armed;
@@ -325,15 +375,14 @@ void RelayWorker::on_receive_ended(PortState& p, bool rtcp) {
 
 void RelayWorker::send_buffer(PortState& via, const SockAddr& to, unsigned bid, std::uint8_t* data,
                               std::size_t size) {
-    SendSlot& slot = send_slots_[bid];
-    slot.to = to;
-    slot.iov = {data, size};
-    slot.msg.msg_name = slot.to.raw();
-    slot.msg.msg_namelen = slot.to.size();
-    slot.msg.msg_iov = &slot.iov;
-    slot.msg.msg_iovlen = 1;
+    SockAddr& destination = send_to_[bid];  // must outlive the submission
+    destination = to;
     io_uring_sqe* s = sqe();
-    io_uring_prep_sendmsg(s, via.rtp_fd, &slot.msg, 0);
+    // A plain send with a destination (sendto) spares the kernel copying in a msghdr.
+    io_uring_prep_send(s, static_cast<int>(via.rtp_slot), data, size, MSG_DONTWAIT);
+    io_uring_prep_send_set_addr(s, destination.raw(), static_cast<std::uint16_t>(destination.size()));
+    s->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
+    sending_.push_back(bid);
     io_uring_sqe_set_data64(s, (std::uint64_t{bid} << 3) | kSend);
 }
 
@@ -354,6 +403,11 @@ void RelayWorker::publish_stats() {
 }
 
 void RelayWorker::destroy(PortState& p) {
+    for (unsigned slot : {p.rtp_slot, p.rtcp_slot}) {
+        const int none = -1;
+        io_uring_register_files_update(&ring_, slot, &none, 1);
+        free_slots_.push_back(slot);
+    }
     close(p.rtp_fd);
     close(p.rtcp_fd);
     const std::size_t i = p.index;

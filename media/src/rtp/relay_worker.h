@@ -33,6 +33,8 @@ struct PortState {
 
     int rtp_fd;
     int rtcp_fd;
+    unsigned rtp_slot = 0;  // in the worker's registered file table
+    unsigned rtcp_slot = 0;
     std::uint16_t rtp_port;
     std::size_t index = 0;  // in the worker's table
 
@@ -72,6 +74,7 @@ class RelayWorker {
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> send_errors{0};
     std::atomic<std::uint64_t> open_ports{0};
+    std::atomic<std::uint64_t> wakeups{0};  // loop turns that found completions
 
   private:
     RelayWorker() = default;
@@ -88,6 +91,7 @@ class RelayWorker {
     void send_buffer(PortState& via, const SockAddr& to, unsigned bid, std::uint8_t* data,
                      std::size_t size);
     void recycle(unsigned bid);
+    void sends_submitted();
     io_uring_sqe* sqe();
     void publish_stats();
     void destroy(PortState& p);
@@ -100,12 +104,9 @@ class RelayWorker {
     unsigned buffers_ = 0;
     std::unique_ptr<std::uint8_t[]> buffer_memory_;
     unsigned recycled_ = 0;  // added to the ring since the last advance
-    struct SendSlot {        // the sendmsg of a forwarded buffer, alive until its completion
-        msghdr msg{};
-        iovec iov{};
-        SockAddr to;
-    };
-    std::vector<SendSlot> send_slots_;
+    std::vector<SockAddr> send_to_;  // per buffer: where its send goes, alive until completion
+    std::vector<unsigned> free_slots_;  // of the registered file table
+    std::vector<unsigned> sending_;     // buffers of sends queued but not yet submitted
     msghdr receive_template_{};  // how multishot recvmsg lays out name and payload
 
     int event_fd_ = -1;

@@ -1,9 +1,10 @@
 #pragma once
-// The stream a port sends: one SSRC of ours, with sequence numbers and timestamps that stay
-// continuous whatever feeds it (RFC 3550 5.1, 8.2). The far end sees one stream across a change
-// of source (a transfer, early media then the answer, a re-INVITE to another phone), so its
-// jitter buffer and RTCP keep working. Relayed packets keep their own spacing: each source's
-// numbers are shifted by constant offsets chosen when it starts.
+// The stream a port sends: one SSRC, with sequence numbers and timestamps that stay continuous
+// whatever feeds it (RFC 3550 5.1, 8.2). The far end sees one stream across a change of source
+// (a transfer, early media then the answer, a re-INVITE to another phone), so its jitter buffer
+// and RTCP keep working. The first source relayed passes unchanged (its SSRC becomes the
+// stream's, as a plain relay would forward it); every later source is shifted by constant
+// offsets chosen when it starts, so relayed packets keep their own spacing.
 #include <cstdint>
 
 #include "sb/media/rtp/rtp_header.h"
@@ -12,7 +13,8 @@ namespace sb::media::rtp {
 
 class OutgoingStream {
   public:
-    // `ssrc`, `first_sequence` and `first_timestamp` random (RFC 3550 5.1, 8.1).
+    // `ssrc`, `first_sequence` and `first_timestamp` random (RFC 3550 5.1, 8.1): used when we
+    // originate the stream (tones, prompts) before anything is relayed.
     OutgoingStream(std::uint32_t ssrc, std::uint16_t first_sequence, std::uint32_t first_timestamp)
         : ssrc_(ssrc), next_sequence_(first_sequence), last_timestamp_(first_timestamp - 160) {}
 
@@ -58,6 +60,11 @@ class OutgoingStream {
     void start_source(RtpHeader& h, std::int64_t now_ns) {
         // The new source's first packet follows our last one: the next sequence number, and a
         // timestamp advanced by the time that passed (at least one unit, so it never repeats).
+        if (!started_) {
+            ssrc_ = h.ssrc();
+            next_sequence_ = h.sequence();
+            last_timestamp_ = h.timestamp() - 160;
+        }
         std::uint32_t advance = started_ ? units_since(now_ns) : 160;
         if (advance == 0) advance = 1;
         sequence_offset_ = static_cast<std::uint16_t>(next_sequence_ - h.sequence());

@@ -29,6 +29,7 @@ struct RelayTotals {
     std::uint64_t packets_dropped = 0;
     std::uint64_t send_errors = 0;
     std::uint64_t open_ports = 0;
+    std::uint64_t wakeups = 0;  // worker loop turns with work: packets per wakeup = batch size
 };
 
 class Relay final : public PortSource {
