@@ -15,7 +15,9 @@ constexpr std::size_t kSrFixedSize = 28;  // header, SSRC, sender info (RFC 3550
 constexpr std::size_t kRrFixedSize = 8;   // header, SSRC (6.4.2)
 constexpr std::uint8_t kSdesCname = 1;
 
-std::string str(std::size_t n) { return std::to_string(n); }
+std::string str(std::size_t n) {
+    return std::to_string(n);
+}
 
 ReportBlock read_block(const std::uint8_t* p) {
     ReportBlock b;
@@ -34,8 +36,8 @@ ReportBlock read_block(const std::uint8_t* p) {
 void write_block(std::uint8_t* p, const ReportBlock& b) {
     const std::int32_t lost = std::clamp(b.cumulative_lost, -0x800000, 0x7fffff);
     store32(p, b.ssrc);
-    store32(p + 4, std::uint32_t{b.fraction_lost} << 24 | (static_cast<std::uint32_t>(lost) &
-                                                            0xffffff));
+    store32(p + 4,
+            std::uint32_t{b.fraction_lost} << 24 | (static_cast<std::uint32_t>(lost) & 0xffffff));
     store32(p + 8, b.extended_highest_seq);
     store32(p + 12, b.jitter);
     store32(p + 16, b.lsr);
@@ -51,8 +53,7 @@ void write_header(std::uint8_t* p, std::size_t count, std::uint8_t type, std::si
 
 // An SR or RR (`p` without padding). The first one names the reporter; later ones from the
 // same SSRC continue its list of blocks (6.4.2), others are not about this report.
-Status read_report(std::span<const std::uint8_t> p, std::size_t count, bool first,
-                   Report& report) {
+Status read_report(std::span<const std::uint8_t> p, std::size_t count, bool first, Report& report) {
     const bool sr = p[1] == kRtcpSr;
     const std::size_t fixed = sr ? kSrFixedSize : kRrFixedSize;
     // Profile-specific extensions may follow the blocks (6.4.1): longer is fine.
@@ -105,7 +106,8 @@ Result<Report> parse_compound(std::span<const std::uint8_t> data) {
     for (std::size_t offset = 0; offset < data.size();) {
         const std::size_t left = data.size() - offset;
         if (left < kHeaderSize)
-            return fail("RTCP: " + str(left) + " bytes after the last packet, too few for a header");
+            return fail("RTCP: " + str(left) +
+                        " bytes after the last packet, too few for a header");
         const std::uint8_t* p = data.data() + offset;
         if ((p[0] >> 6) != 2) return fail("RTCP: version " + str(p[0] >> 6) + ", not 2");
         const bool padding = (p[0] & 0x20) != 0;
@@ -145,7 +147,8 @@ Result<Report> parse_compound(std::span<const std::uint8_t> data) {
                 break;
             case kRtcpBye:
                 if (packet.size() < kHeaderSize + 4 * count)
-                    return fail("RTCP: BYE with " + str(count) + " sources past the end of the packet");
+                    return fail("RTCP: BYE with " + str(count) +
+                                " sources past the end of the packet");
                 report.bye = true;
                 break;
             default:  // APP (204), RTPFB/PSFB (205/206, RFC 4585), XR (207, RFC 3611), ...

@@ -6,7 +6,7 @@
 // One source at a time: reset() when the stream's SSRC changes. Unlike A.1 there is no
 // probation: the relay has already latched on the source (source_latch.h), so its first packet
 // counts. A.1's guard against a source that jumps stays: a jump of kMaxDropout or more ahead (or
-// more than kMaxMisorder behind) is not counted, and restarts the statistics only when the next
+// kMaxMisorder or more behind) is not counted, and restarts the statistics only when the next
 // packet follows it (the sender restarted, A.1 "two sequential packets").
 #include <cstdint>
 
@@ -21,7 +21,7 @@ class ReceiveStats {
 
     enum class Accept : std::uint8_t {
         in_order,   // the newest so far, possibly after a gap (the gap counts as lost)
-        late,       // a duplicate or reordered packet, up to kMaxMisorder behind: counted
+        late,       // a duplicate, or reordered by less than kMaxMisorder: counted
         restarted,  // followed a rejected jump: the statistics start over with this packet
         rejected,   // a large jump: not counted unless the next packet follows it
     };

@@ -59,8 +59,8 @@ struct SenderInfo {
 // What one participant's compound packet says: its SR or RR (and the RRs that continue it),
 // its CNAME, whether it said goodbye.
 struct Report {
-    std::uint32_t ssrc = 0;             // the sender of the SR/RR
-    std::optional<SenderInfo> sender;   // present for an SR
+    std::uint32_t ssrc = 0;            // the sender of the SR/RR
+    std::optional<SenderInfo> sender;  // present for an SR
     std::array<ReportBlock, kMaxReportBlocks> blocks{};
     std::size_t block_count = 0;
     bool bye = false;
