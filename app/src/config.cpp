@@ -1,5 +1,10 @@
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <set>
 #include <toml.hpp>
 
@@ -14,7 +19,8 @@ void read(const toml::value& table, const char* key, T& out, std::set<std::strin
     if (table.contains(key)) out = toml::find<T>(table, key);
 }
 
-Status check_unknown(const toml::value& table, const std::string& where, const std::set<std::string>& known) {
+Status check_unknown(const toml::value& table, const std::string& where,
+                     const std::set<std::string>& known) {
     for (const auto& [k, v] : table.as_table())
         if (!known.count(k)) return fail("unknown setting '" + k + "' in [" + where + "]");
     return {};
@@ -25,7 +31,8 @@ Status check_unknown(const toml::value& table, const std::string& where, const s
 Status load_config_file(const std::filesystem::path& file, Config& c) {
     try {
         const toml::value root = toml::parse(file.string());
-        std::set<std::string> top_known{"data_dir", "database", "log_level", "sip", "registrar", "security", "calls"};
+        std::set<std::string> top_known{"data_dir",  "database", "log_level", "sip",
+                                        "registrar", "security", "calls",     "media"};
         if (root.contains("data_dir")) c.data_dir = toml::find<std::string>(root, "data_dir");
         if (root.contains("log_level")) c.log_level = toml::find<std::string>(root, "log_level");
         if (auto st = check_unknown(root, "top level", top_known); !st) return st;
@@ -68,7 +75,8 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
                 read(o, "enabled", ov.enabled, ok);
                 read(o, "max_queue_delay_ms", max_delay, ok);
                 read(o, "retry_after", ov.retry_after_s, ok);
-                if (max_delay < 20) return fail("sip.overload.max_queue_delay_ms must be at least 20");
+                if (max_delay < 20)
+                    return fail("sip.overload.max_queue_delay_ms must be at least 20");
                 ov.max_queue_delay = Duration(max_delay);
                 if (auto st = check_unknown(o, "sip.overload", ok); !st) return st;
             }
@@ -101,10 +109,40 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             for (const std::string& p : peers) {
                 auto ep = Endpoint::from_string(p);
                 if (!ep) ep = Endpoint::from_ip(p, 0);
-                if (!ep) return fail("calls.trusted_peers: '" + p + "' is not an IP address or ADDR:PORT");
+                if (!ep)
+                    return fail("calls.trusted_peers: '" + p +
+                                "' is not an IP address or ADDR:PORT");
                 cc.trusted_peers.push_back(*ep);
             }
             if (auto st = check_unknown(t, "calls", known); !st) return st;
+        }
+        if (root.contains("media")) {
+            const auto& t = toml::find(root, "media");
+            std::set<std::string> known;
+            std::string mode = c.media.anchor ? "anchor" : "direct";
+            read(t, "mode", mode, known);
+            if (mode != "anchor" && mode != "direct")
+                return fail("media.mode: '" + mode + "' is not \"anchor\" or \"direct\"");
+            c.media.anchor = mode == "anchor";
+            read(t, "address", c.media.address, known);
+            read(t, "advertise", c.media.advertise, known);
+            std::int64_t port_min = c.media.port_min, port_max = c.media.port_max,
+                         workers = c.media.workers;
+            read(t, "port_min", port_min, known);
+            read(t, "port_max", port_max, known);
+            read(t, "workers", workers, known);
+            if (port_min < 1024 || port_max > 65535 || port_max - port_min < 3)
+                return fail(
+                    "media: need 1024 <= port_min < port_max <= 65535 with room for two port "
+                    "pairs");
+            if (workers < 1 || workers > 64) return fail("media.workers must be 1 to 64");
+            for (const std::string* ip : {&c.media.address, &c.media.advertise})
+                if (!ip->empty() && !Endpoint::from_ip(*ip, 0))
+                    return fail("media: '" + *ip + "' is not an IP address");
+            c.media.port_min = static_cast<std::uint16_t>(port_min);
+            c.media.port_max = static_cast<std::uint16_t>(port_max);
+            c.media.workers = static_cast<unsigned>(workers);
+            if (auto st = check_unknown(t, "media", known); !st) return st;
         }
         if (root.contains("security")) {
             const auto& t = toml::find(root, "security");
@@ -124,7 +162,8 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
                 for (const std::string& name : algorithms) {
                     auto a = auth::parse_algorithm(name);
                     if (!a || (*a != auth::Algorithm::md5 && *a != auth::Algorithm::sha256))
-                        return fail("security.digest_algorithms: '" + name + "' is not one of \"SHA-256\", \"MD5\"");
+                        return fail("security.digest_algorithms: '" + name +
+                                    "' is not one of \"SHA-256\", \"MD5\"");
                     c.digest_algorithms.push_back(*a);
                 }
                 if (c.digest_algorithms.empty()) return fail("security.digest_algorithms is empty");
@@ -156,12 +195,60 @@ Status resolve_listen(Config& c) {
             s.remove_prefix(4);
         }
         auto ep = Endpoint::from_string(s);
-        if (!ep) return fail("bad --sip-listen '" + item + "': expected ADDR:PORT, e.g. 0.0.0.0:5060 or [::1]:5060");
+        if (!ep)
+            return fail("bad --sip-listen '" + item +
+                        "': expected ADDR:PORT, e.g. 0.0.0.0:5060 or [::1]:5060");
         spec.endpoint = *ep;
         c.server.listen.push_back(spec);
     }
     if (c.server.listen.empty()) return fail("nothing to listen on");
     return {};
+}
+
+}  // namespace sb::app
+
+namespace sb::app {
+
+namespace {
+
+// The IPv4 address this host would use to reach the outside world: a UDP socket "connected"
+// towards a public address sends nothing, yet the kernel picks its source address.
+std::string outward_ipv4() {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return "127.0.0.1";
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9);
+    inet_pton(AF_INET, "192.0.2.1", &to.sin_addr);  // TEST-NET-1: only the route matters
+    std::string ip = "127.0.0.1";
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+        getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+        char buf[INET_ADDRSTRLEN];
+        if (inet_ntop(AF_INET, &local.sin_addr, buf, sizeof buf)) ip = buf;
+    }
+    close(fd);
+    return ip;
+}
+
+}  // namespace
+
+media::rtp::RelayConfig relay_config(const Config& c) {
+    media::rtp::RelayConfig r;
+    r.port_min = c.media.port_min;
+    r.port_max = c.media.port_max;
+    r.workers = c.media.workers;
+    r.address = c.media.address;
+    if (r.address.empty() && !c.server.listen.empty()) {
+        const Endpoint& sip = c.server.listen.front().endpoint;
+        const std::string ip = sip.ip();
+        if (ip != "0.0.0.0" && ip != "::") r.address = ip;
+    }
+    if (r.address.empty()) r.address = "0.0.0.0";
+    r.advertise = c.media.advertise;
+    if (r.advertise.empty() && r.address == "0.0.0.0") r.advertise = outward_ipv4();
+    return r;
 }
 
 }  // namespace sb::app

@@ -9,6 +9,7 @@
 #include "sb/auth/ban_list.h"
 #include "sb/auth/nonce_manager.h"
 #include "sb/common/result.h"
+#include "sb/media/rtp/relay.h"
 #include "sb/server/sip_server.h"
 
 namespace sb::app {
@@ -28,7 +29,22 @@ struct Config {
     std::vector<auth::Algorithm> digest_algorithms{auth::Algorithm::md5};
     auth::NonceConfig nonces;
     std::size_t db_threads = 2;
+
+    // [media]: every call's RTP is anchored on Switchboard (the relay) unless mode is "direct",
+    // where SDP passes through and phones send to each other.
+    struct Media {
+        bool anchor = true;
+        std::string address;    // bind and advertise; "" = the SIP listen address (see below)
+        std::string advertise;  // the address SDP names when it differs (behind 1:1 NAT)
+        std::uint16_t port_min = 16384;
+        std::uint16_t port_max = 32767;
+        unsigned workers = 1;
+    } media;
 };
+
+// The relay's configuration from [media]: with no address set, the first SIP listen address
+// when it is a specific IP, else the wildcard with the host's outward IPv4 address advertised.
+media::rtp::RelayConfig relay_config(const Config& config);
 
 // Reads a TOML file over the defaults. Unknown keys are errors (a typo must not pass silently).
 Status load_config_file(const std::filesystem::path& file, Config& config);

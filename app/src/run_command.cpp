@@ -9,14 +9,16 @@
 #include "commands.h"
 #include "database.h"
 #include "dialplan_loader.h"
-#include "sb/dialplan/script_router.h"
-#include "sb/media/media_session.h"
 #include "sb/common/log.h"
 #include "sb/db/extensions.h"
 #include "sb/db/listener.h"
 #include "sb/db/pool.h"
 #include "sb/db/registrations.h"
 #include "sb/db/settings.h"
+#include "sb/dialplan/script_router.h"
+#include "sb/media/anchored_media.h"
+#include "sb/media/media_session.h"
+#include "sb/media/rtp/relay.h"
 #include "sb/registrar/credential_cache.h"
 
 namespace sb::app {
@@ -58,7 +60,10 @@ int run_server(Config config) {
         auto s = db::server_secret(conn);
         if (!exts || !bindings || !s) {
             std::fprintf(stderr, "error: loading from the database failed: %s\n",
-                         (!exts ? exts.error() : !bindings ? bindings.error() : s.error()).message.c_str());
+                         (!exts       ? exts.error()
+                          : !bindings ? bindings.error()
+                                      : s.error())
+                             .message.c_str());
             return 1;
         }
         std::vector<registrar::Credential> creds;
@@ -68,7 +73,8 @@ int run_server(Config config) {
         for (const auto& b : *bindings) loaded.push_back(from_db(b));
         locations.load(std::move(loaded));
         secret = *s;
-        SB_INFO("app", "loaded {} extensions and {} registrations", credentials.size(), locations.binding_count());
+        SB_INFO("app", "loaded {} extensions and {} registrations", credentials.size(),
+                locations.binding_count());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: database: %s\n", e.what());
         return 1;
@@ -85,8 +91,10 @@ int run_server(Config config) {
         (void)pool.submit([&credentials, number](pqxx::connection& conn) {
             auto e = db::get_extension(conn, number);
             if (!e) return;
-            if (*e) credentials.upsert(to_credential(**e));
-            else credentials.erase(number);
+            if (*e)
+                credentials.upsert(to_credential(**e));
+            else
+                credentials.erase(number);
             SB_INFO("app", "extension {} {}", number, *e ? "reloaded" : "removed");
         });
     };
@@ -99,8 +107,9 @@ int run_server(Config config) {
             credentials.replace_all(std::move(creds));
         });
     };
-    db::Listener listener({database->conninfo, {db::kExtensionsChannel}},
-                          [&](const std::string&, const std::string& payload) { reload_one(payload); }, reload_all);
+    db::Listener listener(
+        {database->conninfo, {db::kExtensionsChannel}},
+        [&](const std::string&, const std::string& payload) { reload_one(payload); }, reload_all);
 
     // The dialplan new calls start with: the active version (on first start the shipped default),
     // swapped at once when another version is activated (NOTIFY sb_dialplan).
@@ -121,28 +130,57 @@ int run_server(Config config) {
     registrar::Authenticator authenticator(auth_config, credentials, nonces, bans);
 
     dialplan::ActiveScript& active_dialplan = (*dialplan_loader)->active();
-    // Calls: media passes through (direct) until the media engine anchors it; each shard runs
-    // the active dialplan in its own engine.
-    media::DirectMedia media;
+    // Media: anchored on our relay (the default), or direct (SDP passes through untouched).
+    // Each shard runs the active dialplan in its own engine.
+    std::unique_ptr<media::rtp::Relay> relay;
+    std::unique_ptr<media::MediaEngine> media_engine;
+    if (config.media.anchor) {
+        auto r = media::rtp::Relay::start(relay_config(config));
+        if (!r) {
+            std::fprintf(stderr, "error: %s\n", r.error().message.c_str());
+            return 1;
+        }
+        relay = std::move(*r);
+        media_engine = std::make_unique<media::AnchoredMedia>(*relay);
+    } else {
+        media_engine = std::make_unique<media::DirectMedia>();
+    }
+    media::MediaEngine& media = *media_engine;
     call::RouterFactory routers = [&active_dialplan] {
-        return std::make_unique<dialplan::ScriptRouter>([&active_dialplan] { return active_dialplan.get(); });
+        return std::make_unique<dialplan::ScriptRouter>(
+            [&active_dialplan] { return active_dialplan.get(); });
     };
-    server::SipServer sip(config.server, server::Services{clock, authenticator, locations, writer, bans, scanners,
-                                                          credentials, media, routers});
+    server::SipServer sip(config.server,
+                          server::Services{clock, authenticator, locations, writer, bans, scanners,
+                                           credentials, media, routers});
     if (auto st = sip.start(); !st) {
         std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
         return 1;
     }
-    for (const Endpoint& e : sip.udp_endpoints()) std::printf("SIP listening on UDP %s\n", e.to_string().c_str());
-    for (const Endpoint& e : sip.tcp_endpoints()) std::printf("SIP listening on TCP %s\n", e.to_string().c_str());
-    std::printf("Database: %s\n", database->embedded ? ("embedded PostgreSQL in " + database->embedded->data_dir().string()).c_str()
-                                                      : "external");
-    std::printf("Realm: %s; %zu extensions, %zu registrations, %zu worker shards\n", config.realm.c_str(),
-                credentials.size(), locations.binding_count(), sip.shard_count());
+    for (const Endpoint& e : sip.udp_endpoints())
+        std::printf("SIP listening on UDP %s\n", e.to_string().c_str());
+    for (const Endpoint& e : sip.tcp_endpoints())
+        std::printf("SIP listening on TCP %s\n", e.to_string().c_str());
+    std::printf("Database: %s\n",
+                database->embedded
+                    ? ("embedded PostgreSQL in " + database->embedded->data_dir().string()).c_str()
+                    : "external");
+    std::printf("Realm: %s; %zu extensions, %zu registrations, %zu worker shards\n",
+                config.realm.c_str(), credentials.size(), locations.binding_count(),
+                sip.shard_count());
     std::printf("Dialplan: %s\n", (*dialplan_loader)->describe().c_str());
-    std::printf("Add a phone: switchboard ext add 1001 --password 'a-long-secret' --name 'Front desk'%s\n",
-                config.db_dsn.empty() ? (" --data-dir " + config.data_dir.string()).c_str() : "");
-    std::printf("then register it with user 1001 and that password to this server. Stop with Ctrl-C.\n");
+    if (relay) {
+        const auto rc = relay_config(config);
+        std::printf("Media: anchored, RTP on %s ports %u-%u (SDP names %s)\n", rc.address.c_str(),
+                    unsigned{rc.port_min}, unsigned{rc.port_max}, relay->address().c_str());
+    } else {
+        std::printf("Media: direct (phones send RTP to each other)\n");
+    }
+    std::printf(
+        "Add a phone: switchboard ext add 1001 --password 'a-long-secret' --name 'Front desk'%s\n",
+        config.db_dsn.empty() ? (" --data-dir " + config.data_dir.string()).c_str() : "");
+    std::printf(
+        "then register it with user 1001 and that password to this server. Stop with Ctrl-C.\n");
     std::fflush(stdout);
 
     // Wait for a signal; purge expired registrations now and then.
@@ -163,14 +201,16 @@ int run_server(Config config) {
     // that a clean restart has exact expiries.
     std::vector<registrar::BindingChange> pending;
     for (registrar::Binding& b : locations.all(clock.unix_seconds()))
-        if (b.persisted_expires_at != b.expires_at) pending.push_back({registrar::BindingChange::upsert, std::move(b)});
+        if (b.persisted_expires_at != b.expires_at)
+            pending.push_back({registrar::BindingChange::upsert, std::move(b)});
     if (!pending.empty()) writer.persist(std::move(pending));
     writer.flush();
     listener.stop();
     (*dialplan_loader)->stop();
     pool.shutdown();
     if (database->embedded) {
-        if (auto st = database->embedded->stop(); !st) SB_WARN("app", "stopping PostgreSQL: {}", st.error().message);
+        if (auto st = database->embedded->stop(); !st)
+            SB_WARN("app", "stopping PostgreSQL: {}", st.error().message);
     }
     std::printf("stopped\n");
     return 0;

@@ -6,6 +6,7 @@
 // default "--share b"), as rtpengine is measured.
 //
 //   sb_relay_bench -n N -o PORTFILE [-a A_BASE] [-b B_PORT] [-w WORKERS] [--min P --max P]
+#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,7 +14,6 @@
 #include <fstream>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "sb/media/rtp/relay.h"
@@ -22,7 +22,9 @@ using namespace sb::media::rtp;  // NOLINT: a small program
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -36,20 +38,28 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string k = argv[i];
         const char* v = argv[i + 1];
-        if (k == "-n") n = std::atoi(v);
-        else if (k == "-o") port_file = v;
-        else if (k == "-a") a_base = std::atoi(v);
-        else if (k == "-b") b_port = std::atoi(v);
-        else if (k == "-w") cfg.workers = static_cast<unsigned>(std::atoi(v));
-        else if (k == "--min") cfg.port_min = static_cast<std::uint16_t>(std::atoi(v));
-        else if (k == "--max") cfg.port_max = static_cast<std::uint16_t>(std::atoi(v));
+        if (k == "-n")
+            n = std::atoi(v);
+        else if (k == "-o")
+            port_file = v;
+        else if (k == "-a")
+            a_base = std::atoi(v);
+        else if (k == "-b")
+            b_port = std::atoi(v);
+        else if (k == "-w")
+            cfg.workers = static_cast<unsigned>(std::atoi(v));
+        else if (k == "--min")
+            cfg.port_min = static_cast<std::uint16_t>(std::atoi(v));
+        else if (k == "--max")
+            cfg.port_max = static_cast<std::uint16_t>(std::atoi(v));
         else {
             std::fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
         }
     }
     if (port_file.empty() || n <= 0 || a_base + n > 65535) {
-        std::fprintf(stderr, "usage: %s -n N -o PORTFILE [-a A_BASE] [-b B_PORT] [-w WORKERS]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s -n N -o PORTFILE [-a A_BASE] [-b B_PORT] [-w WORKERS]\n",
+                     argv[0]);
         return 2;
     }
     auto relay = Relay::start(cfg);
@@ -64,7 +74,8 @@ int main(int argc, char** argv) {
         auto a = (*relay)->open(static_cast<std::uint64_t>(i));
         auto b = (*relay)->open(static_cast<std::uint64_t>(i));
         if (!a || !b) {
-            std::fprintf(stderr, "stream %d: %s\n", i, (!a ? a.error() : b.error()).message.c_str());
+            std::fprintf(stderr, "stream %d: %s\n", i,
+                         (!a ? a.error() : b.error()).message.c_str());
             return 1;
         }
         RemoteSpec ra, rb;

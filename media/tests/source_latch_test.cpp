@@ -27,12 +27,21 @@ TEST(SourceLatch, NatLatchesToTheRealSourceOnTheSignallingAddress) {
     EXPECT_EQ(l.destination(), at("203.0.113.7", 61000));
 }
 
-TEST(SourceLatch, StrangersCannotLatch) {
+TEST(SourceLatch, AnUnexpectedSourceNeedsASteadyStreamAndLosesToThePhone) {
     SourceLatch l;
     l.set_expected(at("10.0.0.5", 4000), at("203.0.113.7", 5060));
+    // One packet from elsewhere (a port scanner, a stray stream) latches nothing.
     EXPECT_FALSE(l.accept(at("198.51.100.66", 4000), 1, 1, 0));
     EXPECT_TRUE(l.latched().empty());
     EXPECT_EQ(l.destination(), at("10.0.0.5", 4000));
+    // A steady stream from another address of the phone's host (multi-homed) is learnt...
+    EXPECT_FALSE(l.accept(at("198.51.100.66", 4000), 1, 2, 1));
+    EXPECT_TRUE(l.accept(at("198.51.100.66", 4000), 1, 3, 2));
+    EXPECT_EQ(l.destination(), at("198.51.100.66", 4000));
+    // ...but the moment the phone's own address sends, it wins.
+    EXPECT_TRUE(l.accept(at("203.0.113.7", 61000), 9, 1, 3));
+    EXPECT_EQ(l.destination(), at("203.0.113.7", 61000));
+    EXPECT_FALSE(l.accept(at("198.51.100.66", 4000), 1, 4, 4));
 }
 
 TEST(SourceLatch, NoHijackWhileTheLatchedSourceIsAlive) {
@@ -86,7 +95,7 @@ TEST(SourceLatch, Ipv6) {
     SourceLatch l;
     l.set_expected(at("2001:db8::1", 4000), SockAddr{});
     EXPECT_TRUE(l.accept(at("2001:db8::1", 4002), 1, 1, 0));
-    EXPECT_FALSE(l.accept(at("2001:db8::2", 4000), 1, 1, 0));
+    EXPECT_FALSE(l.accept(at("2001:db8::2", 4000), 1, 1, 1));  // latched and alive
     EXPECT_EQ(l.destination(), at("2001:db8::1", 4002));
 }
 

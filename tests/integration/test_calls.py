@@ -49,6 +49,22 @@ def sdp_line(msg, prefix):
     return next((l for l in sdp_lines(msg) if l.startswith(prefix)), None)
 
 
+class Media:
+    """The first m=audio line of an SDP body and the address it is sent to."""
+    def __init__(self, msg):
+        lines = sdp_lines(msg)
+        m = next(l for l in lines if l.startswith("m=audio "))
+        parts = m.split()
+        self.port, self.formats = int(parts[1]), parts[3:]
+        c = [l for l in lines[lines.index(m):] if l.startswith("c=")] or \
+            [l for l in lines if l.startswith("c=")]
+        self.address = c[0].split()[2] if c else None
+
+
+def media_of(msg):
+    return Media(msg)
+
+
 def uri_user(value):
     """'<sip:1001@host>;tag=x' -> '1001'."""
     v = value or ""
@@ -263,19 +279,22 @@ class CallCase(unittest.TestCase):
                          f"the callee should see the calling extension in From:\n{inv_b}")
         self.assertNotIn("proxy-authorization", [n for n, _ in inv_b.headers],
                          "the caller's credentials must not be forwarded to the callee")
-        # offer: what A sent is what B got
-        self.assertEqual(sdp_lines(inv_b), sdp_lines(inv_a),
-                         f"SDP offer changed on its way to the callee:\nA sent:\n{inv_a}\n"
-                         f"B got:\n{inv_b}")
-        self.assertEqual(sdp_line(inv_b, "o="), f"o=caller-{ra.token} 1001 1 IN IP4 {inv_a_ip(inv_a)}")
-        # answer: what B sent is what A got
+        # offer: anchored on Switchboard (RFC 3264): B gets our address and a port of ours, A's
+        # codecs with A's payload types, and our own o= line
+        a_m, b_m = media_of(inv_a), media_of(inv_b)
+        self.assertEqual(b_m.formats, a_m.formats, f"A sent:\n{inv_a}\nB got:\n{inv_b}")
+        self.assertNotEqual(b_m.port, a_m.port, f"the offer to B must name our port:\n{inv_b}")
+        self.assertEqual(b_m.address, self.server[0], f"B must send to the PBX:\n{inv_b}")
+        self.assertTrue(sdp_line(inv_b, "o=").startswith("o=switchboard "), str(inv_b))
+        # answer: B's choice reaches A, again with our address and another port of ours
         b_200 = [m for m in h.sipp_sent(rb) if m.status == 200 and h.cseq_method(m) == "INVITE"]
         a_200 = self.responses(ra, "INVITE", 200)
         self.assertTrue(b_200 and a_200, self.explain(ra, rb))
-        self.assertEqual(sdp_lines(a_200[0]), sdp_lines(b_200[0]),
-                         f"SDP answer changed on its way to the caller:\nB sent:\n{b_200[0]}\n"
-                         f"A got:\n{a_200[0]}")
-        self.assertEqual(sdp_line(a_200[0], "o=").split()[0], f"o=callee-{callee.token}")
+        a_ans, b_ans = media_of(a_200[0]), media_of(b_200[0])
+        self.assertEqual(a_ans.formats, b_ans.formats, f"B sent:\n{b_200[0]}\nA got:\n{a_200[0]}")
+        self.assertNotIn(a_ans.port, (b_ans.port, b_m.port, 0), str(a_200[0]))
+        self.assertEqual(a_ans.address, self.server[0], str(a_200[0]))
+        self.assertTrue(sdp_line(a_200[0], "o=").startswith("o=switchboard "), str(a_200[0]))
         self.assertIn("application/sdp", (a_200[0].get("content-type") or "").lower())
         # 100 Trying for the authenticated INVITE; the callee's 180 relayed
         self.assertTrue([m for m in self.responses(ra, "INVITE", 100)
@@ -375,11 +394,11 @@ class CallsDefaultDialplan(CallCase):
         self.assertEqual(len(a_200), 3, self.explain(ra, b.result))
         self.assertIn("a=recvonly", sdp_lines(a_200[1]), str(a_200[1]))
         self.assertIn("a=sendrecv", sdp_lines(a_200[2]), str(a_200[2]))
-        # unchanged in both directions, as the first offer/answer
-        a_sent = [m for m in h.sipp_sent(ra) if m.start_line.startswith("INVITE ")]
-        self.assertEqual(sdp_lines(b_invites[1]), sdp_lines(a_sent[2]))
-        self.assertEqual(sdp_lines(a_200[1]), sdp_lines(
-            [m for m in h.sipp_sent(b.result) if m.status == 200 and h.cseq_method(m) == "INVITE"][1]))
+        # our ports stay for the whole call; each re-offer is a new version of our SDP
+        self.assertEqual(media_of(b_invites[1]).port, media_of(b_invites[0]).port)
+        self.assertEqual(media_of(a_200[1]).port, media_of(a_200[0]).port)
+        versions = [int(sdp_line(m, "o=").split()[2]) for m in b_invites]
+        self.assertEqual(versions, sorted(set(versions)), f"o= versions {versions}")
 
     def test_two_phones_ring_both_first_answer_wins(self):
         """1003 registered from two phones: both get the INVITE; the one that answers gets the

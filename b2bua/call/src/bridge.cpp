@@ -150,6 +150,7 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
 
     std::string body;
     std::string_view type = session_type(c.invite);
+    c.media->set_signalling(leg.index, flow.remote);
     if (!c.invite.body().empty()) {
         auto offer = c.media->offer(0, leg.index, c.invite.body());
         if (!offer) return false;

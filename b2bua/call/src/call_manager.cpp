@@ -438,6 +438,7 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     a.sent_by = std::move(sent_by);
     a.state = LegState::early;
     c.media = services_.media.create_session();
+    c.media->set_signalling(0, flow.remote);
 
     c.caller_number_ = user_of(req.from());
     if (auto na = sip::parse_name_addr(req.from()))

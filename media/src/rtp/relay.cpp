@@ -106,6 +106,8 @@ Result<std::unique_ptr<Relay>> Relay::start(const RelayConfig& config) {
     auto ip = Endpoint::from_ip(config.address, 0);
     if (!ip) return fail("relay: address '" + config.address + "' is not an IP address");
     impl->bind_address = SockAddr::from(*ip);
+    if (!config.advertise.empty() && !Endpoint::from_ip(config.advertise, 0))
+        return fail("relay: advertised address '" + config.advertise + "' is not an IP address");
     if (config.port_min % 2 != 0) ++impl->config.port_min;
     if (impl->config.port_min < 1024 || config.port_max <= impl->config.port_min)
         return fail("relay: the port range " + std::to_string(config.port_min) + "-" +

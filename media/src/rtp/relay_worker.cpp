@@ -380,7 +380,8 @@ void RelayWorker::send_buffer(PortState& via, const SockAddr& to, unsigned bid, 
     io_uring_sqe* s = sqe();
     // A plain send with a destination (sendto) spares the kernel copying in a msghdr.
     io_uring_prep_send(s, static_cast<int>(via.rtp_slot), data, size, MSG_DONTWAIT);
-    io_uring_prep_send_set_addr(s, destination.raw(), static_cast<std::uint16_t>(destination.size()));
+    io_uring_prep_send_set_addr(s, destination.raw(),
+                                static_cast<std::uint16_t>(destination.size()));
     s->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
     sending_.push_back(bid);
     io_uring_sqe_set_data64(s, (std::uint64_t{bid} << 3) | kSend);

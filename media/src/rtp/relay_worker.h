@@ -103,11 +103,11 @@ class RelayWorker {
     std::size_t buf_ring_bytes_ = 0;
     unsigned buffers_ = 0;
     std::unique_ptr<std::uint8_t[]> buffer_memory_;
-    unsigned recycled_ = 0;  // added to the ring since the last advance
-    std::vector<SockAddr> send_to_;  // per buffer: where its send goes, alive until completion
+    unsigned recycled_ = 0;             // added to the ring since the last advance
+    std::vector<SockAddr> send_to_;     // per buffer: where its send goes, alive until completion
     std::vector<unsigned> free_slots_;  // of the registered file table
     std::vector<unsigned> sending_;     // buffers of sends queued but not yet submitted
-    msghdr receive_template_{};  // how multishot recvmsg lays out name and payload
+    msghdr receive_template_{};         // how multishot recvmsg lays out name and payload
 
     int event_fd_ = -1;
     std::uint64_t event_value_ = 0;

@@ -16,7 +16,8 @@
 namespace sb::media::rtp {
 
 struct RelayConfig {
-    std::string address = "127.0.0.1";  // the IP the ports bind to and SDP advertises
+    std::string address = "127.0.0.1";  // the IP the ports bind to ("0.0.0.0": all)
+    std::string advertise;              // the IP SDP names, when not `address` (wildcard, NAT)
     std::uint16_t port_min = 20000;     // RTP on even ports, RTCP on the odd one above
     std::uint16_t port_max = 29999;
     unsigned workers = 1;                // threads; a call's ports share one

@@ -1,12 +1,14 @@
 #pragma once
 // Symmetric RTP (RFC 4961; what every PBX does for phones behind NAT): a leg's packets are sent
-// back to where its packets really come from, which behind NAT is not the address its SDP
-// names. The guard against hijacking a call's media:
-//   - only a source on the SDP's IP or the leg's SIP signalling IP may be latched to;
-//   - the first acceptable packet latches; a packet from the SDP address itself latches at once;
-//   - once latched, another source takes over only after kRelatchPackets consecutive packets of
-//     one stream from it while the latched source has been silent for kSilenceNs (a NAT binding
-//     that changed), never while the current source is alive.
+// back to where its packets really come from, which behind NAT (or from a host with several
+// addresses) is not the address its SDP names. The guard against hijacking a call's media (the
+// "RTP bleed" attack: a stranger guesses the port and sends first):
+//   - a source on an expected IP (the SDP's or the leg's SIP signalling IP) latches at once, and
+//     takes over from a source on an unexpected IP at once (the real phone always wins);
+//   - a source on any other IP latches only after kRelatchPackets consecutive packets of one
+//     stream, and only while nothing expected has been latched;
+//   - once latched, another source takes over only after the latched one has been silent for
+//     kSilenceNs (a NAT binding that changed) and it sent kRelatchPackets consecutive packets.
 // A new SDP from the leg (set_expected) starts over.
 #include <cstdint>
 
@@ -35,12 +37,13 @@ class SourceLatch {
             last_ns_ = now_ns;
             return true;
         }
-        if (!allowed(source)) return false;
-        if (latched_.empty()) {
-            latch(source, now_ns);
+        const bool expected = source.same_ip(sdp_) || source.same_ip(signalling_);
+        if (expected && (latched_.empty() || !latched_expected_)) {
+            if (!latched_.empty()) ++relatches_;
+            latch(source, now_ns, true);
             return true;
         }
-        if (now_ns - last_ns_ < kSilenceNs) return false;
+        if (!latched_.empty() && now_ns - last_ns_ < kSilenceNs) return false;
         if (candidate_ == source && ssrc == candidate_ssrc_ &&
             seq == static_cast<std::uint16_t>(candidate_seq_ + 1)) {
             ++candidate_count_;
@@ -51,8 +54,8 @@ class SourceLatch {
         candidate_ssrc_ = ssrc;
         candidate_seq_ = seq;
         if (candidate_count_ < kRelatchPackets) return false;
-        latch(source, now_ns);
-        ++relatches_;
+        if (!latched_.empty()) ++relatches_;
+        latch(source, now_ns, expected);
         return true;
     }
 
@@ -62,9 +65,9 @@ class SourceLatch {
     std::uint32_t relatches() const { return relatches_; }
 
   private:
-    bool allowed(const SockAddr& s) const { return s.same_ip(sdp_) || s.same_ip(signalling_); }
-    void latch(const SockAddr& s, std::int64_t now_ns) {
+    void latch(const SockAddr& s, std::int64_t now_ns, bool expected) {
         latched_ = s;
+        latched_expected_ = expected;
         last_ns_ = now_ns;
         candidate_ = SockAddr{};
         candidate_count_ = 0;
@@ -75,6 +78,7 @@ class SourceLatch {
     std::uint32_t candidate_ssrc_ = 0;
     std::uint16_t candidate_seq_ = 0;
     int candidate_count_ = 0;
+    bool latched_expected_ = false;
     std::uint32_t relatches_ = 0;
 };
 
