@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "sb/media/rtp/rtcp.h"
 #include "sb/media/rtp/rtp_header.h"
 #include "sb/media/rtp/sock_addr.h"
 
@@ -20,9 +21,9 @@ namespace {
 
 class Phone {
   public:
-    explicit Phone(const char* ip = "127.0.0.1") {
+    explicit Phone(const char* ip = "127.0.0.1", std::uint16_t port = 0) {
         fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        SockAddr a = SockAddr::from(*Endpoint::from_ip(ip, 0));
+        SockAddr a = SockAddr::from(*Endpoint::from_ip(ip, port));
         EXPECT_EQ(bind(fd_, a.raw(), a.size()), 0);
         socklen_t len = sizeof(sockaddr_in);
         getsockname(fd_, a.raw(), &len);
@@ -41,6 +42,11 @@ class Phone {
         store32(&p[8], ssrc);
         SockAddr to = SockAddr::from(*Endpoint::from_ip("127.0.0.1", to_port));
         ASSERT_EQ(sendto(fd_, p.data(), p.size(), 0, to.raw(), to.size()), 172);
+    }
+    void send_bytes(std::uint16_t to_port, std::span<const std::uint8_t> bytes) {
+        SockAddr to = SockAddr::from(*Endpoint::from_ip("127.0.0.1", to_port));
+        ASSERT_EQ(sendto(fd_, bytes.data(), bytes.size(), 0, to.raw(), to.size()),
+                  static_cast<ssize_t>(bytes.size()));
     }
     // The next datagram within `ms`, with where it came from; empty if none.
     std::vector<std::uint8_t> receive(int ms, Endpoint* from = nullptr) {
@@ -189,6 +195,79 @@ TEST(Relay, HoldStopsOneDirectionAndResumeRestoresIt) {
     alice.send(c.a->rtp_port(), 1, 2, 160);
     auto p = bob.receive(2000);
     ASSERT_EQ(p.size(), 172u);
+}
+
+TEST(Relay, ReportsPerLegAndReadsTheFarEndsReports) {
+    RelayConfig cfg = test_config();
+    cfg.rtcp_interval_ms = 200;
+    auto relay = Relay::start(cfg).value();
+    auto a = relay->open(1).value();
+    auto b = relay->open(1).value();
+    Phone alice, bob;
+    Phone alice_rtcp("127.0.0.1", static_cast<std::uint16_t>(alice.address().port + 1));
+    Phone bob_rtcp("127.0.0.1", static_cast<std::uint16_t>(bob.address().port + 1));
+    RemoteSpec ra = remote(alice.address()), rb = remote(bob.address());
+    ra.rtcp = alice_rtcp.address();
+    rb.rtcp = bob_rtcp.address();
+    a->set_remote(ra);
+    b->set_remote(rb);
+    a->forward_to(b.get());
+    b->forward_to(a.get());
+    // Alice sends 10 packets of which two never arrive (sequence numbers 4 and 7).
+    int sent = 0;
+    for (std::uint16_t seq = 1; seq <= 12; ++seq) {
+        if (seq == 4 || seq == 7) continue;
+        alice.send(a->rtp_port(), 0x1234, seq, 160u * seq);
+        ++sent;
+        ASSERT_EQ(bob.receive(2000).size(), 172u);
+    }
+    // Bob gets a sender report about the stream relayed to him...
+    std::optional<Report> sr;
+    for (int i = 0; i < 20 && !(sr && sr->sender); ++i) {
+        auto bytes = bob_rtcp.receive(500);
+        if (bytes.empty()) continue;
+        auto r = parse_compound(bytes);
+        ASSERT_TRUE(r) << r.error().message;
+        sr = *r;
+    }
+    ASSERT_TRUE(sr && sr->sender);
+    EXPECT_EQ(sr->ssrc, 0x1234u);
+    EXPECT_EQ(sr->sender->packet_count, static_cast<std::uint32_t>(sent));
+    EXPECT_TRUE(sr->cname.has_value());
+    // ...and Alice a receiver report about hers, with the two lost packets.
+    std::optional<Report> rr;
+    for (int i = 0; i < 20 && !(rr && rr->block_count == 1); ++i) {
+        auto bytes = alice_rtcp.receive(500);
+        if (!bytes.empty()) rr = parse_compound(bytes).value();
+    }
+    ASSERT_TRUE(rr && rr->block_count == 1);
+    EXPECT_EQ(rr->blocks[0].ssrc, 0x1234u);
+    EXPECT_EQ(rr->blocks[0].cumulative_lost, 2);
+    EXPECT_EQ(rr->blocks[0].extended_highest_seq, 12u);
+    // Bob answers with a receiver report on our sender report: the round trip is measured.
+    Report bob_rr;
+    bob_rr.ssrc = 0x9999;
+    ReportBlock block;
+    block.ssrc = 0x1234;
+    block.fraction_lost = 64;  // a quarter
+    block.lsr = middle_32(sr->sender->ntp_timestamp);
+    block.dlsr = 0;
+    bob_rr.add_block(block);
+    std::array<std::uint8_t, kMaxCompoundSize> out{};
+    const std::size_t n = write_compound(out, bob_rr, "bob");
+    ASSERT_GT(n, 0u);
+    bob_rtcp.send_bytes(static_cast<std::uint16_t>(b->rtp_port() + 1), {out.data(), n});
+    PortStats s;
+    for (int i = 0; i < 50 && !s.rtt_ms; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        s = b->stats();
+    }
+    ASSERT_TRUE(s.rtt_ms.has_value());
+    EXPECT_GE(*s.rtt_ms, 0.0);
+    EXPECT_LT(*s.rtt_ms, 5000.0);  // since our report went out, not garbage
+    ASSERT_TRUE(s.remote_loss_fraction.has_value());
+    EXPECT_DOUBLE_EQ(*s.remote_loss_fraction, 0.25);
+    EXPECT_EQ(a->stats().packets_lost, 2u);
 }
 
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {

@@ -112,11 +112,13 @@ Result<std::unique_ptr<Relay>> Relay::start(const RelayConfig& config) {
     if (impl->config.port_min < 1024 || config.port_max <= impl->config.port_min)
         return fail("relay: the port range " + std::to_string(config.port_min) + "-" +
                     std::to_string(config.port_max) + " is empty or below 1024");
+    if (config.rtcp_interval_ms < 100)
+        return fail("relay: the RTCP interval must be at least 100 ms");
     impl->in_use.assign((impl->config.port_max - impl->config.port_min + 1) / 2, false);
     impl->cursor = impl->random() % impl->in_use.size();
     const unsigned workers = config.workers == 0 ? 1 : config.workers;
     for (unsigned i = 0; i < workers; ++i) {
-        auto w = RelayWorker::create(config.buffers_per_worker);
+        auto w = RelayWorker::create(config.buffers_per_worker, config.rtcp_interval_ms);
         if (!w) return unexpected(w.error());
         impl->workers.push_back(std::move(*w));
     }

@@ -51,8 +51,10 @@ std::int64_t monotonic_ns() {
 
 }  // namespace
 
-Result<std::unique_ptr<RelayWorker>> RelayWorker::create(unsigned buffers) {
+Result<std::unique_ptr<RelayWorker>> RelayWorker::create(unsigned buffers,
+                                                         std::int64_t report_interval_ms) {
     std::unique_ptr<RelayWorker> w(new RelayWorker());  // private constructor
+    w->report_interval_ns_ = report_interval_ms * 1'000'000;
     unsigned n = 1;
     while (n < buffers && n < 32768) n <<= 1;
     w->buffers_ = n;
@@ -228,6 +230,7 @@ void RelayWorker::run() {
             apply_commands();
         }
         if (now_ns_ >= next_publish_ns_) {
+            send_reports();
             publish_stats();
             next_publish_ns_ = now_ns_ + kPublishNs;
         }
@@ -346,6 +349,7 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
     if (!p.spec.receive || !p.latch.accept(source, h.ssrc(), h.sequence(), now_ns_)) return drop();
     ++p.counters.packets_received;
     p.counters.bytes_received += size - kRtpHeaderSize;
+    count_received(p, h);
     if (p.counters.first_packet_ms == 0) p.counters.first_packet_ms = now_ns_ / 1'000'000;
     PortState* to = p.forward;
     if (to == nullptr || !to->spec.send) return drop();
@@ -355,13 +359,6 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
     ++to->counters.packets_sent;
     send_buffer(*to, destination, bid, data, size);
     relayed.fetch_add(1, std::memory_order_relaxed);
-}
-
-void RelayWorker::on_rtcp(PortState& p, const std::uint8_t*, std::size_t, const SockAddr& source) {
-    // Reports are terminated per leg: the far end's report about our stream is read here
-    // (round-trip time, loss), and never forwarded, since the other leg sees our SSRCs.
-    if (p.rtcp_destination.empty() || !source.same_ip(p.latch.destination())) return;
-    p.rtcp_destination = source;
 }
 
 void RelayWorker::on_receive_ended(PortState& p, bool rtcp) {
@@ -398,6 +395,11 @@ void RelayWorker::publish_stats() {
     for (auto& p : ports_) {
         PortState& s = *p;
         if (!s.latch.latched().empty()) s.counters.latched = s.latch.latched().endpoint();
+        if (s.receiving) {
+            s.counters.packets_lost =
+                static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.rx.cumulative_lost()));
+            s.counters.jitter_ms = 1000.0 * s.rx.jitter() / s.spec.clock_rate;
+        }
         std::lock_guard lock(s.box->mu);
         s.box->stats = s.counters;
     }

@@ -13,6 +13,8 @@
 #include "sb/common/result.h"
 #include "sb/media/rtp/media_port.h"
 #include "sb/media/rtp/outgoing_stream.h"
+#include "sb/media/rtp/receive_stats.h"
+#include "sb/media/rtp/rtp_header.h"
 #include "sb/media/rtp/sock_addr.h"
 #include "sb/media/rtp/source_latch.h"
 
@@ -44,6 +46,15 @@ struct PortState {
     OutgoingStream out;
     PortState* forward = nullptr;
 
+    // RTCP, terminated per leg (relay_rtcp.cpp): what we receive from the far end, and the
+    // timing of the sender reports each side sent, for round-trip times (RFC 3550 6.4.1).
+    ReceiveStats rx;
+    bool receiving = false;              // rx follows a source
+    std::uint32_t their_lsr = 0;         // middle 32 bits of the NTP time of their last SR
+    std::int64_t their_sr_ns = 0;        // when it arrived
+    std::uint64_t reported_packets = 0;  // out.packets() at our last report
+    std::int64_t next_report_ns = 0;
+
     int receives_armed = 0;  // multishot receives not yet ended (RTP and RTCP)
     bool closing = false;
     bool dirty = false;  // counters changed since the last publication
@@ -63,7 +74,8 @@ struct WorkerCommand {
 class RelayWorker {
   public:
     // Starts the thread with its ring and `buffers` receive buffers (rounded up to a power of 2).
-    static Result<std::unique_ptr<RelayWorker>> create(unsigned buffers);
+    static Result<std::unique_ptr<RelayWorker>> create(unsigned buffers,
+                                                       std::int64_t report_interval_ms);
     ~RelayWorker();  // stops and joins the thread, closes every port
     RelayWorker(const RelayWorker&) = delete;
     RelayWorker& operator=(const RelayWorker&) = delete;
@@ -94,6 +106,9 @@ class RelayWorker {
     void sends_submitted();
     io_uring_sqe* sqe();
     void publish_stats();
+    void count_received(PortState& p, const RtpHeader& h);
+    void send_reports();
+    void send_report(PortState& p);
     void destroy(PortState& p);
 
     io_uring ring_{};
@@ -120,6 +135,7 @@ class RelayWorker {
     std::vector<std::unique_ptr<PortState>> ports_;
     std::int64_t now_ns_ = 0;
     std::int64_t next_publish_ns_ = 0;
+    std::int64_t report_interval_ns_ = 5'000'000'000;
 };
 
 }  // namespace sb::media::rtp

@@ -22,6 +22,7 @@ struct RelayConfig {
     std::uint16_t port_max = 29999;
     unsigned workers = 1;                // threads; a call's ports share one
     unsigned buffers_per_worker = 4096;  // receive buffers of 2 KiB in flight per worker
+    int rtcp_interval_ms = 5000;         // our reports per leg (RFC 3550 6.2: 5 s minimum)
 };
 
 // Whole-relay counters (all workers), for benchmarks and health pages.

@@ -1,0 +1,106 @@
+// RTCP in the relay, terminated per leg (RFC 3550 6; RFC 7667 3.2.1.2 "media translator" view):
+// each leg's far end gets our own sender and receiver reports about the stream we send it and
+// the stream we receive from it, and its reports are read for round-trip time and the loss it
+// sees. Reports are never forwarded: the two legs are separate RTP sessions, and what one phone
+// reports about its reception says nothing about the other leg.
+#include <sys/socket.h>
+
+#include <array>
+#include <ctime>
+#include <string>
+
+#include "relay_worker.h"
+#include "sb/media/rtp/rtcp.h"
+
+namespace sb::media::rtp {
+
+namespace {
+
+std::int64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// A time difference in units of 1/65536 s (DLSR, RFC 3550 6.4.1).
+std::uint32_t to_q16(std::int64_t ns) {
+    return ns <= 0 ? 0u : static_cast<std::uint32_t>((ns << 16) / 1'000'000'000);
+}
+
+}  // namespace
+
+void RelayWorker::count_received(PortState& p, const RtpHeader& h) {
+    if (!p.receiving || h.ssrc() != p.rx.ssrc()) {
+        p.rx.reset(h.ssrc(), h.sequence());
+        p.receiving = true;
+    }
+    // Arrival in the stream's timestamp units; microseconds keep the product within 64 bits.
+    const auto arrival =
+        static_cast<std::uint32_t>((now_ns_ / 1000) * p.spec.clock_rate / 1'000'000);
+    p.rx.on_packet(h.sequence(), h.timestamp(), arrival);
+}
+
+void RelayWorker::on_rtcp(PortState& p, const std::uint8_t* data, std::size_t size,
+                          const SockAddr& source) {
+    // Only the far end's host may report: the IP its RTP comes from (or its SDP names).
+    const SockAddr& rtp_peer = p.latch.destination();
+    if (rtp_peer.empty() || !source.same_ip(rtp_peer)) return;
+    auto report = parse_compound({data, size});
+    if (!report) return;
+    p.rtcp_destination = source;  // symmetric RTCP, as for RTP
+    if (report->sender) {
+        p.their_lsr = middle_32(report->sender->ntp_timestamp);
+        p.their_sr_ns = now_ns_;
+    }
+    const std::uint32_t now_q16 = middle_32(ntp_from_unix_ns(realtime_ns()));
+    for (const ReportBlock& b : report->report_blocks()) {
+        if (b.ssrc != p.out.ssrc()) continue;  // about a stream we do not send
+        if (auto rtt = round_trip_ms(now_q16, b)) p.counters.rtt_ms = *rtt;
+        p.counters.remote_loss_fraction = b.fraction_lost / 256.0;
+        p.counters.remote_jitter_ms = 1000.0 * b.jitter / p.spec.clock_rate;
+    }
+}
+
+void RelayWorker::send_reports() {
+    for (auto& port : ports_) {
+        PortState& p = *port;
+        if (p.closing || now_ns_ < p.next_report_ns) continue;
+        const bool first = p.next_report_ns == 0;  // a new port: its first report comes later
+        // RFC 3550 6.3.1: randomise the interval (0.5 to 1.5 times) so reports do not
+        // synchronise; the port number is randomness enough here.
+        const std::int64_t spread = std::int64_t{p.rtp_port % 1000} * report_interval_ns_ / 1000;
+        p.next_report_ns = now_ns_ + report_interval_ns_ / 2 + spread;
+        if (!first) send_report(p);
+    }
+}
+
+void RelayWorker::send_report(PortState& p) {
+    const bool sent = p.out.packets() != p.reported_packets;
+    if (!sent && !p.receiving) return;  // nothing to say yet
+    SockAddr to = p.rtcp_destination;
+    if (to.empty() && p.spec.rtcp) to = SockAddr::from(*p.spec.rtcp);
+    if (to.empty() || !p.spec.send) return;
+
+    Report r;
+    r.ssrc = p.out.ssrc();
+    if (sent) {
+        const std::uint64_t ntp = ntp_from_unix_ns(realtime_ns());
+        r.sender = SenderInfo{ntp, p.out.timestamp_at(now_ns_),
+                              static_cast<std::uint32_t>(p.out.packets()),
+                              static_cast<std::uint32_t>(p.out.octets())};
+        p.reported_packets = p.out.packets();
+    }
+    if (p.receiving) {
+        const std::uint32_t dlsr = p.their_lsr != 0 ? to_q16(now_ns_ - p.their_sr_ns) : 0;
+        r.add_block(p.rx.make_report_block(p.their_lsr, dlsr));
+    }
+    std::array<std::uint8_t, kMaxCompoundSize> packet{};
+    const std::string cname = "switchboard-" + std::to_string(p.rtp_port);
+    const std::size_t n = write_compound(packet, r, cname);
+    if (n == 0) return;
+    // One report per port every few seconds: a plain system call costs less than the ring's
+    // bookkeeping for a buffer of our own.
+    ::sendto(p.rtcp_fd, packet.data(), n, MSG_DONTWAIT, to.raw(), to.size());
+}
+
+}  // namespace sb::media::rtp
