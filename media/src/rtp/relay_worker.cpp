@@ -276,6 +276,7 @@ void RelayWorker::apply(WorkerCommand& c) {
                 p.spec.signalling ? SockAddr::from(*p.spec.signalling) : SockAddr{});
             p.rtcp_destination = p.spec.rtcp ? SockAddr::from(*p.spec.rtcp) : SockAddr{};
             p.out.set_clock_rate(p.spec.clock_rate);
+            if (!p.connected.empty()) connect_to(p, SockAddr{});  // the latch starts over
             break;
         }
         case WorkerCommand::Kind::forward:
@@ -347,6 +348,8 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
         return;
     }
     if (!p.spec.receive || !p.latch.accept(source, h.ssrc(), h.sequence(), now_ns_)) return drop();
+    if (p.latch.latched_expected() && p.connected != p.latch.latched())
+        connect_to(p, p.latch.latched());
     ++p.counters.packets_received;
     p.counters.bytes_received += size - kRtpHeaderSize;
     count_received(p, h);
@@ -372,13 +375,15 @@ void RelayWorker::on_receive_ended(PortState& p, bool rtcp) {
 
 void RelayWorker::send_buffer(PortState& via, const SockAddr& to, unsigned bid, std::uint8_t* data,
                               std::size_t size) {
-    SockAddr& destination = send_to_[bid];  // must outlive the submission
-    destination = to;
     io_uring_sqe* s = sqe();
-    // A plain send with a destination (sendto) spares the kernel copying in a msghdr.
     io_uring_prep_send(s, static_cast<int>(via.rtp_slot), data, size, MSG_DONTWAIT);
-    io_uring_prep_send_set_addr(s, destination.raw(),
-                                static_cast<std::uint16_t>(destination.size()));
+    if (!(via.connected == to)) {
+        // A plain send with a destination (sendto) spares the kernel copying in a msghdr.
+        SockAddr& destination = send_to_[bid];  // must outlive the submission
+        destination = to;
+        io_uring_prep_send_set_addr(s, destination.raw(),
+                                    static_cast<std::uint16_t>(destination.size()));
+    }
     s->flags |= IOSQE_FIXED_FILE | IOSQE_CQE_SKIP_SUCCESS;
     sending_.push_back(bid);
     io_uring_sqe_set_data64(s, (std::uint64_t{bid} << 3) | kSend);
@@ -391,9 +396,26 @@ void RelayWorker::recycle(unsigned bid) {
     ++recycled_;
 }
 
+void RelayWorker::connect_to(PortState& p, const SockAddr& to) {
+    // Rare (a latch, a silence, a new SDP): a plain system call. Sends already queued with an
+    // address still go out where they were meant to (sendto on a connected UDP socket works).
+    if (to.empty()) {
+        sockaddr unspec{};
+        unspec.sa_family = AF_UNSPEC;
+        ::connect(p.rtp_fd, &unspec, sizeof unspec);
+        p.connected = SockAddr{};
+    } else if (::connect(p.rtp_fd, to.raw(), to.size()) == 0) {
+        p.connected = to;
+    } else {
+        p.connected = SockAddr{};
+    }
+}
+
 void RelayWorker::publish_stats() {
     for (auto& p : ports_) {
         PortState& s = *p;
+        if (!s.connected.empty() && now_ns_ - s.latch.last_ns() > SourceLatch::kSilenceNs)
+            connect_to(s, SockAddr{});  // silent: let a new source in (NAT rebinding)
         if (!s.latch.latched().empty()) s.counters.latched = s.latch.latched().endpoint();
         if (s.receiving) {
             s.counters.packets_lost =

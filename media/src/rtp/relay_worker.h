@@ -42,6 +42,11 @@ struct PortState {
 
     RemoteSpec spec;
     SourceLatch latch;
+    // Where the RTP socket is connected: the latched source, once it is on an expected IP. A
+    // connected UDP socket sends without a route lookup per packet (about half the cost of a
+    // send here), and the kernel then drops strangers' packets itself. Disconnected when the
+    // source falls silent (so that a changed NAT binding can be learnt) or a new SDP comes.
+    SockAddr connected;
     SockAddr rtcp_destination;
     OutgoingStream out;
     PortState* forward = nullptr;
@@ -106,6 +111,7 @@ class RelayWorker {
     void sends_submitted();
     io_uring_sqe* sqe();
     void publish_stats();
+    void connect_to(PortState& p, const SockAddr& to);  // empty `to`: disconnect
     void count_received(PortState& p, const RtpHeader& h);
     void send_reports();
     void send_report(PortState& p);

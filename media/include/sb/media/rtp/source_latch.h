@@ -62,6 +62,10 @@ class SourceLatch {
     // Where to send: the latched source, else the SDP's address (may be empty).
     const SockAddr& destination() const { return latched_.empty() ? sdp_ : latched_; }
     const SockAddr& latched() const { return latched_; }
+    // Latched to a source on an expected IP (which no other source can take over while alive).
+    bool latched_expected() const { return !latched_.empty() && latched_expected_; }
+    // When the latched source last sent (0: never).
+    std::int64_t last_ns() const { return last_ns_; }
     std::uint32_t relatches() const { return relatches_; }
 
   private:
