@@ -122,9 +122,60 @@ void copy_codecs(const sdp::Media& from, const std::vector<Codec>& codecs, sdp::
         to.formats.push_back(std::to_string(pt));
         const sdp::RtpMap* r = from.rtpmap(pt);
         to.rtpmaps.push_back(r ? *r : sdp::RtpMap{pt, c.encoding, c.clock_rate, c.channels});
+        bool fmtp = false;
         for (const auto& f : from.fmtps)
-            if (f.first == pt) to.fmtps.push_back(f);
+            if (f.first == pt) {
+                to.fmtps.push_back(f);
+                fmtp = true;
+            }
+        // Ours (a codec we add for transcoding): our parameters.
+        if (!fmtp && !r && !c.fmtp.empty()) to.fmtps.emplace_back(pt, c.fmtp);
     }
+}
+
+// Our codecs the offerer did not offer, numbered for the other leg: the static payload type
+// where it has one and it is free, else a free dynamic one (RFC 3551 6: 96-127). The other leg
+// may pick one of them; the relay then transcodes.
+std::vector<Codec> transcodable(const std::vector<Codec>& offered, const std::vector<Codec>& ours) {
+    std::vector<Codec> extra;
+    auto taken = [&](int pt) {
+        auto uses = [pt](const Codec& c) { return c.static_payload_type == pt; };
+        return std::any_of(offered.begin(), offered.end(), uses) ||
+               std::any_of(extra.begin(), extra.end(), uses);
+    };
+    int next_dynamic = 96;
+    for (const Codec& c : ours) {
+        if (is_dtmf(c) || std::any_of(offered.begin(), offered.end(),
+                                      [&](const Codec& o) { return same_codec(o, c); }))
+            continue;
+        Codec numbered = c;
+        if (c.static_payload_type < 0 || taken(c.static_payload_type)) {
+            while (next_dynamic <= 127 && taken(next_dynamic)) ++next_dynamic;
+            if (next_dynamic > 127) break;
+            numbered.static_payload_type = next_dynamic;
+        }
+        extra.push_back(std::move(numbered));
+    }
+    return extra;
+}
+
+rtp::PayloadFormat format_of(const Codec& c) {
+    return rtp::PayloadFormat{c.static_payload_type, c.encoding, c.clock_rate, c.channels, c.fmtp};
+}
+
+// A leg's formats for the relay: what it may send us (all its voice codecs), what we send it
+// (the first), and telephone-event.
+rtp::PortCodecs port_codecs(const std::vector<Codec>& negotiated) {
+    rtp::PortCodecs pc;
+    for (const Codec& c : negotiated) {
+        if (is_dtmf(c)) {
+            if (!pc.telephone_event) pc.telephone_event = format_of(c);
+            continue;
+        }
+        pc.receive.push_back(format_of(c));
+        if (!pc.send) pc.send = format_of(c);
+    }
+    return pc;
 }
 
 // Keeps the formats of an offered stream whose codec the answerer accepted. Matched by codec
@@ -177,7 +228,16 @@ class AnchoredSession final : public MediaSession {
         int ptime = m.ptime.value_or(options_->ptime);
         sdp::Session out = make_offer({}, t.local, t.port->rtp_port(), offered, ptime);
         if (ptime <= 0) out.media[0].ptime.reset();
-        copy_codecs(m, codecs, out.media[0]);
+        std::vector<Codec> relayed = codecs;
+        if (options_->transcode) {
+            // Telephone-event stays last, after what we can transcode to (RFC 4733 needs a
+            // voice codec beside it; the order says our preference).
+            std::vector<Codec> extra = transcodable(codecs, options_->codecs);
+            auto dtmf = std::stable_partition(relayed.begin(), relayed.end(),
+                                              [](const Codec& c) { return !is_dtmf(c); });
+            relayed.insert(dtmf, extra.begin(), extra.end());
+        }
+        copy_codecs(m, relayed, out.media[0]);
 
         f.offer = std::move(*parsed);
         f.offer_from.reset();  // its own offer supersedes one we sent it
@@ -201,10 +261,24 @@ class AnchoredSession final : public MediaSession {
         std::vector<Codec> accepted = negotiated_codecs(*parsed, options_->codecs);
         if (!index || !has_voice(accepted)) return fail("the answer accepts no audio codec");
 
-        // `to`'s offer as `from` took it: only the codecs it accepted, nothing else relayed.
+        // `to`'s offer as `from` took it: the codecs it accepted when `to` offered them too
+        // (relayed untouched), else `to`'s first voice codec (transcoded); telephone-event
+        // when both have it.
         sdp::Session offer = *t->offer;
         std::size_t oi = *anchored_stream(offer);  // recorded offers have one
-        keep_accepted(offer.media[oi], negotiated_codecs(offer, options_->codecs), accepted);
+        const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
+        std::vector<Codec> for_to;
+        for (const Codec& a : accepted)
+            if (std::any_of(offered.begin(), offered.end(),
+                            [&](const Codec& o) { return same_codec(o, a); }))
+                for_to.push_back(a);
+        if (!has_voice(for_to) && options_->transcode) {
+            auto voice = std::find_if(offered.begin(), offered.end(),
+                                      [](const Codec& c) { return !is_dtmf(c); });
+            if (voice != offered.end()) for_to.push_back(*voice);
+        }
+        if (!has_voice(for_to)) return fail("the answer accepts no codec the offerer offered");
+        keep_accepted(offer.media[oi], offered, for_to);
         for (std::size_t i = 0; i < offer.media.size(); ++i)
             if (i != oi) offer.media[i].port = 0;
         auto reply = answer_offer(offer, options_->codecs, t->local,
@@ -212,12 +286,13 @@ class AnchoredSession final : public MediaSession {
         if (!reply) return unexpected(reply.error());
 
         const sdp::Session& to_offer = *t->offer;
+        // Each far end is sent its own leg's codec (they differ when transcoding).
         rtp::RemoteSpec from_remote =
             remote_of(*parsed, *index, parsed->direction_of(parsed->media[*index]),
-                      clock_rate_of(negotiated_codecs(*reply, options_->codecs)), f->signalling);
+                      clock_rate_of(accepted), f->signalling);
         rtp::RemoteSpec to_remote =
             remote_of(to_offer, oi, to_offer.direction_of(to_offer.media[oi]),
-                      clock_rate_of(accepted), t->signalling);
+                      clock_rate_of(negotiated_codecs(*reply, options_->codecs)), t->signalling);
         // Relayed, the stream flows towards `to` only if `from` sends and `to` receives, and the
         // answer's direction says so (RFC 3264 6.1: recvonly to a sendonly offer, and so on).
         to_remote.send = to_remote.send && from_remote.receive;
@@ -226,6 +301,8 @@ class AnchoredSession final : public MediaSession {
 
         f->codecs = std::move(accepted);
         t->codecs = negotiated_codecs(*reply, options_->codecs);
+        f->port->set_codecs(port_codecs(f->codecs));
+        t->port->set_codecs(port_codecs(t->codecs));
         apply_remote(*f, from_remote);
         apply_remote(*t, to_remote);
         // The latest answer decides where media to either leg comes from (early media of the

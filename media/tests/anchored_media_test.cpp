@@ -16,6 +16,7 @@ struct PortLog {
     std::uint16_t port = 0;
     std::uint64_t group = 0;
     std::vector<rtp::RemoteSpec> remotes;  // every set_remote, in order
+    std::vector<rtp::PortCodecs> codecs;   // every set_codecs, in order
     std::uint16_t forward = 0;             // rtp_port() of the forwarding target, 0: none
     bool open = true;
 };
@@ -28,6 +29,7 @@ class FakePort final : public rtp::MediaPort {
     ~FakePort() override;
     std::uint16_t rtp_port() const override { return log_.port; }
     void set_remote(const rtp::RemoteSpec& remote) override { log_.remotes.push_back(remote); }
+    void set_codecs(const rtp::PortCodecs& codecs) override { log_.codecs.push_back(codecs); }
     void forward_to(rtp::MediaPort* to) override;
     rtp::PortStats stats() const override { return {}; }
     std::uint64_t group() const { return log_.group; }
@@ -162,8 +164,9 @@ TEST_F(AnchoredMediaTest, OfferToBobCarriesOurAddressBobsPortAndAlicesSupportedC
     ASSERT_TRUE(o.connection_of(m));
     EXPECT_EQ(o.connection_of(m)->address, "203.0.113.1");
     EXPECT_EQ(o.origin.address, "203.0.113.1");
-    EXPECT_EQ(m.formats, (std::vector<std::string>{"111", "0", "9", "101"}))
-        << "Alice's order and payload types, G.729 dropped";
+    EXPECT_EQ(m.formats, (std::vector<std::string>{"111", "0", "9", "8", "101"}))
+        << "Alice's order and payload types, G.729 dropped, then PCMA (which we transcode "
+           "to), telephone-event last";
     ASSERT_TRUE(m.rtpmap(111));
     EXPECT_EQ(m.rtpmap(111)->encoding, "opus");
     EXPECT_EQ(m.rtpmap(111)->channels, 2);
@@ -274,7 +277,8 @@ TEST_F(AnchoredMediaTest, LateOfferFromTheWinnerIsAnsweredByTheCallersAck) {
     // The INVITE had no SDP: Bob's 200 carries the offer, Alice's ACK the answer.
     sdp::Session o = offer(1, 0, phone("198.51.100.20", 6000, "8 0\r\n"));
     EXPECT_EQ(o.media[0].port, 20002) << "Bob's port opened first";
-    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "0"}));
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "0", "96", "9"}))
+        << "Bob's codecs, then ours: opus on the first free dynamic type, G.722 on its own";
     EXPECT_EQ(remote(20000).rtp, ep("198.51.100.20", 6000));
     sdp::Session a = answer(0, 1, phone("192.0.2.10", 4000, "0\r\n"));
     ASSERT_EQ(a.media.size(), 1u);
@@ -365,7 +369,7 @@ TEST_F(AnchoredMediaTest, ACodecChangeIsRenegotiated) {
                                  "8 101\r\n"
                                  "a=rtpmap:101 telephone-event/8000\r\n",
                                  2));
-    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "101"}));
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "96", "9", "0", "101"}));
     EXPECT_EQ(o.media[0].port, 20002);
     sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "8\r\n", 2));
     EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"8"}));
@@ -392,7 +396,7 @@ TEST_F(AnchoredMediaTest, VideoAndSecureAudioAreNotRelayed) {
     ASSERT_EQ(o.media.size(), 1u);
     EXPECT_EQ(o.media[0].type, "audio");
     EXPECT_EQ(o.media[0].protocol, "RTP/AVP");
-    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8"}));
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "96", "9", "0"}));
     EXPECT_EQ(remote(20000).rtp, ep("192.0.2.10", 5004));
 
     sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "8\r\n"));
@@ -447,8 +451,42 @@ TEST_F(AnchoredMediaTest, AnAnswerAcceptingNothingWeOfferedIsAnError) {
     offer(0, 1, kAliceOffer);
     auto r = session->answer(1, 0, phone("198.51.100.20", 0, "0\r\n"));
     EXPECT_FALSE(r) << "audio rejected";
-    r = session->answer(1, 0, phone("198.51.100.20", 6000, "8\r\n"));
-    EXPECT_FALSE(r) << "PCMA was not offered";
+    r = session->answer(1, 0, phone("198.51.100.20", 6000, "18\r\na=rtpmap:18 G729/8000\r\n"));
+    EXPECT_FALSE(r) << "G.729 was not offered";
+}
+
+TEST_F(AnchoredMediaTest, AnswerInACodecTheOffererLacksIsTranscoded) {
+    offer(0, 1, kAliceOffer);  // opus, PCMU, G.722, telephone-event
+    // Bob takes PCMA, which only we offered: Alice keeps her first choice, the relay converts.
+    sdp::Session a = answer(1, 0,
+                            phone("198.51.100.20", 6000,
+                                  "8 101\r\n"
+                                  "a=rtpmap:101 telephone-event/8000\r\n"));
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"111", "101"}));
+    const PortLog& alice = ports.log(20000);
+    const PortLog& bob = ports.log(20002);
+    ASSERT_FALSE(alice.codecs.empty());
+    ASSERT_FALSE(bob.codecs.empty());
+    ASSERT_TRUE(alice.codecs.back().send && bob.codecs.back().send);
+    EXPECT_EQ(alice.codecs.back().send->encoding, "opus");
+    EXPECT_EQ(alice.codecs.back().send->payload_type, 111);
+    EXPECT_EQ(bob.codecs.back().send->encoding, "PCMA");
+    EXPECT_EQ(bob.codecs.back().send->payload_type, 8);
+    ASSERT_TRUE(alice.codecs.back().telephone_event && bob.codecs.back().telephone_event);
+    EXPECT_EQ(alice.remotes.back().clock_rate, 48000);
+    EXPECT_EQ(bob.remotes.back().clock_rate, 8000);
+    EXPECT_EQ(alice.forward, 20002);
+    EXPECT_EQ(bob.forward, 20000);
+}
+
+TEST_F(AnchoredMediaTest, WithoutTranscodingOnlyTheOfferersCodecsAreOffered) {
+    AnchoredMediaOptions options;
+    options.transcode = false;
+    AnchoredMedia relay_only(ports, options);
+    session = relay_only.create_session();
+    sdp::Session o = offer(0, 1, kAliceOffer);
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"111", "0", "9", "101"}));
+    session.reset();  // before the engine it came from
 }
 
 TEST_F(AnchoredMediaTest, OriginVersionMovesOnlyWhenWhatWeSendChanges) {

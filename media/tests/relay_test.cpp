@@ -8,10 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "sb/media/codec/codec.h"
+#include "sb/media/codec/g711.h"
 #include "sb/media/rtp/rtcp.h"
 #include "sb/media/rtp/rtp_header.h"
 #include "sb/media/rtp/sock_addr.h"
@@ -268,6 +271,128 @@ TEST(Relay, ReportsPerLegAndReadsTheFarEndsReports) {
     ASSERT_TRUE(s.remote_loss_fraction.has_value());
     EXPECT_DOUBLE_EQ(*s.remote_loss_fraction, 0.25);
     EXPECT_EQ(a->stats().packets_lost, 2u);
+}
+
+// The power of `freq` in `pcm` (Goertzel), relative to the signal's total power.
+double tone_share(std::span<const std::int16_t> pcm, double freq, int rate) {
+    const double w = 2 * M_PI * freq / rate;
+    double s1 = 0, s2 = 0, total = 0;
+    for (std::int16_t x : pcm) {
+        const double s0 = x + 2 * std::cos(w) * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+        total += double{x} * x;
+    }
+    const double power = s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+    return total > 0 ? 2 * power / (total * static_cast<double>(pcm.size())) : 0;
+}
+
+PayloadFormat pcmu() {
+    return {0, "PCMU", 8000, 1, ""};
+}
+PayloadFormat opus() {
+    return {111, "opus", 48000, 2, "useinbandfec=1"};
+}
+
+TEST(Relay, TranscodesBetweenLegsThatShareNoCodec) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    RemoteSpec rb = remote(bob.address());
+    rb.clock_rate = 48000;
+    c.b->set_remote(rb);
+    c.a->set_codecs({{pcmu()}, pcmu(), std::nullopt});  // Alice speaks PCMU
+    c.b->set_codecs({{opus()}, opus(), std::nullopt});  // Bob speaks Opus
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+
+    // Alice sends 1 s of a 440 Hz tone in PCMU; Bob decodes what arrives as Opus.
+    auto bob_decoder = codec::make_decoder(codec::CodecId::opus, 48000).value();
+    std::vector<std::int16_t> heard;
+    std::uint32_t last_ts = 0;
+    int packets = 0;
+    for (int i = 0; i < 50; ++i) {
+        std::vector<std::uint8_t> p(172);
+        p[0] = 0x80;
+        store16(&p[2], static_cast<std::uint16_t>(i));
+        store32(&p[4], 160u * i);
+        store32(&p[8], 0xa11ce);
+        for (int k = 0; k < 160; ++k)
+            p[12 + k] = codec::linear_to_ulaw(static_cast<std::int16_t>(
+                8000 * std::sin(2 * M_PI * 440 * (160 * i + k) / 8000.0)));
+        alice.send_bytes(c.a->rtp_port(), p);
+        auto got = bob.receive(2000);
+        ASSERT_FALSE(got.empty()) << "packet " << i;
+        RtpHeader h(got.data(), got.size());
+        EXPECT_EQ(h.payload_type(), 111);
+        if (packets > 0) EXPECT_EQ(h.timestamp() - last_ts, 960u);  // 20 ms at 48 kHz
+        last_ts = h.timestamp();
+        ++packets;
+        std::vector<std::int16_t> pcm(5760);
+        const int n = bob_decoder->decode(h.payload(), pcm);
+        ASSERT_GT(n, 0);
+        heard.insert(heard.end(), pcm.begin(), pcm.begin() + n);
+    }
+    // Past Opus's start-up: the tone dominates what Bob hears.
+    std::span<const std::int16_t> steady(heard.data() + 9600, heard.size() - 9600);
+    EXPECT_GT(tone_share(steady, 440, 48000), 0.8);
+
+    // Bob answers in Opus with 1 kHz; Alice receives PCMU.
+    auto bob_encoder = codec::make_encoder(codec::CodecId::opus).value();
+    std::vector<std::int16_t> alice_heard;
+    for (int i = 0; i < 50; ++i) {
+        std::vector<std::int16_t> pcm(960);
+        for (int k = 0; k < 960; ++k)
+            pcm[k] = static_cast<std::int16_t>(8000 *
+                                               std::sin(2 * M_PI * 1000 * (960 * i + k) / 48000.0));
+        std::vector<std::uint8_t> p(12 + 4000);
+        const int n = bob_encoder->encode(pcm, {p.data() + 12, 4000});
+        ASSERT_GT(n, 0);
+        p.resize(12 + static_cast<std::size_t>(n));
+        p[0] = 0x80;
+        p[1] = 111;
+        store16(&p[2], static_cast<std::uint16_t>(100 + i));
+        store32(&p[4], 960u * i);
+        store32(&p[8], 0xb0b);
+        bob.send_bytes(c.b->rtp_port(), p);
+        auto got = alice.receive(2000);
+        ASSERT_EQ(got.size(), 172u) << "packet " << i;
+        EXPECT_EQ(got[1] & 0x7f, 0);
+        for (int k = 12; k < 172; ++k) alice_heard.push_back(codec::ulaw_to_linear(got[k]));
+    }
+    std::span<const std::int16_t> steady_a(alice_heard.data() + 1600, alice_heard.size() - 1600);
+    EXPECT_GT(tone_share(steady_a, 1000, 8000), 0.8);
+    PortStats s;
+    for (int i = 0; i < 50 && s.packets_transcoded < 50; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        s = c.b->stats();
+    }
+    EXPECT_EQ(s.packets_transcoded, 50u);
+}
+
+TEST(Relay, SameCodecUnderDifferentPayloadTypesIsRelayedRenumbered) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    PayloadFormat opus_a = opus(), opus_b = opus();
+    opus_b.payload_type = 96;
+    c.a->set_codecs({{opus_a}, opus_a, std::nullopt});
+    c.b->set_codecs({{opus_b}, opus_b, std::nullopt});
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    std::vector<std::uint8_t> p(60, 0x42);
+    p[0] = 0x80;
+    p[1] = 111;
+    alice.send_bytes(c.a->rtp_port(), p);
+    auto got = bob.receive(2000);
+    ASSERT_EQ(got.size(), 60u);
+    EXPECT_EQ(got[1] & 0x7f, 96);
+    EXPECT_EQ(got[30], 0x42);  // untouched payload
+    // A payload type Alice never negotiated is not passed on.
+    p[1] = 8;
+    alice.send_bytes(c.a->rtp_port(), p);
+    EXPECT_TRUE(bob.receive(300).empty());
 }
 
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {

@@ -70,6 +70,11 @@ class RelayPort final : public MediaPort {
     void set_remote(const RemoteSpec& remote) override {
         worker_.post({WorkerCommand::Kind::set_remote, &state_, nullptr, nullptr, remote});
     }
+    void set_codecs(const PortCodecs& codecs) override {
+        WorkerCommand c{WorkerCommand::Kind::set_codecs, &state_, nullptr, nullptr, {}};
+        c.codecs = codecs;
+        worker_.post(std::move(c));
+    }
     void forward_to(MediaPort* to) override {
         PortState* target = nullptr;
         if (auto* t = dynamic_cast<RelayPort*>(to)) {

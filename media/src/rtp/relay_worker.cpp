@@ -61,7 +61,9 @@ Result<std::unique_ptr<RelayWorker>> RelayWorker::create(unsigned buffers,
     w->event_fd_ = eventfd(0, EFD_CLOEXEC);
     if (w->event_fd_ < 0) return fail(std::string("relay: eventfd: ") + std::strerror(errno));
     w->buffer_memory_ = std::make_unique<std::uint8_t[]>(std::size_t{n} * kBufferSize);
-    w->send_to_.resize(n);
+    w->send_to_.resize(n + kOwnBuffers);
+    w->own_memory_ = std::make_unique<std::uint8_t[]>(std::size_t{kOwnBuffers} * kBufferSize);
+    for (unsigned i = kOwnBuffers; i > 0; --i) w->own_free_.push_back(n + i - 1);
     w->sending_.reserve(n);
     w->receive_template_.msg_namelen = sizeof(sockaddr_in6);
     w->ports_.reserve(1024);
@@ -282,12 +284,22 @@ void RelayWorker::apply(WorkerCommand& c) {
         case WorkerCommand::Kind::forward:
             c.port->forward = c.to;
             break;
+        case WorkerCommand::Kind::set_codecs:
+            c.port->codecs = std::move(c.codecs);
+            c.port->has_codecs = true;
+            ++c.port->codecs_generation;
+            break;
         case WorkerCommand::Kind::close: {
             PortState& p = *c.port;
             p.closing = true;
             p.forward = nullptr;
-            for (auto& q : ports_)
+            for (auto& q : ports_) {
                 if (q->forward == &p) q->forward = nullptr;
+                if (q->transcoder_to == &p) {
+                    q->transcoder.reset();
+                    q->transcoder_to = nullptr;
+                }
+            }
             for (bool rtcp : {false, true}) {
                 io_uring_sqe* s = sqe();
                 io_uring_prep_cancel64(s, port_tag(p, rtcp), 0);
@@ -355,13 +367,8 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
     count_received(p, h);
     if (p.counters.first_packet_ms == 0) p.counters.first_packet_ms = now_ns_ / 1'000'000;
     PortState* to = p.forward;
-    if (to == nullptr || !to->spec.send) return drop();
-    const SockAddr& destination = to->latch.destination();
-    if (destination.empty()) return drop();
-    to->out.rewrite(h, now_ns_);
-    ++to->counters.packets_sent;
-    send_buffer(*to, destination, bid, data, size);
-    relayed.fetch_add(1, std::memory_order_relaxed);
+    if (to == nullptr || !to->spec.send || to->latch.destination().empty()) return drop();
+    forward_packet(p, *to, bid, h);
 }
 
 void RelayWorker::on_receive_ended(PortState& p, bool rtcp) {
@@ -389,7 +396,22 @@ void RelayWorker::send_buffer(PortState& via, const SockAddr& to, unsigned bid, 
     io_uring_sqe_set_data64(s, (std::uint64_t{bid} << 3) | kSend);
 }
 
+std::uint8_t* RelayWorker::own_buffer(unsigned id) {
+    return own_memory_.get() + std::size_t{id - buffers_} * kBufferSize;
+}
+
+std::optional<unsigned> RelayWorker::take_own_buffer() {
+    if (own_free_.empty()) return std::nullopt;
+    const unsigned id = own_free_.back();
+    own_free_.pop_back();
+    return id;
+}
+
 void RelayWorker::recycle(unsigned bid) {
+    if (bid >= buffers_) {  // one of ours, not the kernel's
+        own_free_.push_back(bid);
+        return;
+    }
     io_uring_buf_ring_add(buf_ring_, buffer_memory_.get() + std::size_t{bid} * kBufferSize,
                           kBufferSize, static_cast<unsigned short>(bid),
                           io_uring_buf_ring_mask(buffers_), static_cast<int>(recycled_));

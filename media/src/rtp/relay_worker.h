@@ -17,6 +17,7 @@
 #include "sb/media/rtp/rtp_header.h"
 #include "sb/media/rtp/sock_addr.h"
 #include "sb/media/rtp/source_latch.h"
+#include "transcoder.h"
 
 namespace sb::media::rtp {
 
@@ -51,6 +52,15 @@ struct PortState {
     OutgoingStream out;
     PortState* forward = nullptr;
 
+    // The leg's negotiated formats (none set: relay everything as it is), and the conversion
+    // of what it sends into what the port it forwards to is sent, when they differ.
+    PortCodecs codecs;
+    bool has_codecs = false;
+    std::unique_ptr<Transcoder> transcoder;
+    const PortState* transcoder_to = nullptr;  // the target and formats it was made for
+    std::uint32_t transcoder_generation = 0;
+    std::uint32_t codecs_generation = 0;  // bumped by set_codecs
+
     // RTCP, terminated per leg (relay_rtcp.cpp): what we receive from the far end, and the
     // timing of the sender reports each side sent, for round-trip times (RFC 3550 6.4.1).
     ReceiveStats rx;
@@ -69,11 +79,12 @@ struct PortState {
 };
 
 struct WorkerCommand {
-    enum class Kind : std::uint8_t { add, set_remote, forward, close } kind;
+    enum class Kind : std::uint8_t { add, set_remote, forward, close, set_codecs } kind;
     PortState* port = nullptr;
     PortState* to = nullptr;
     std::unique_ptr<PortState> owned;  // add
     RemoteSpec spec;                   // set_remote
+    PortCodecs codecs;                 // set_codecs
 };
 
 class RelayWorker {
@@ -91,7 +102,8 @@ class RelayWorker {
     std::atomic<std::uint64_t> dropped{0};
     std::atomic<std::uint64_t> send_errors{0};
     std::atomic<std::uint64_t> open_ports{0};
-    std::atomic<std::uint64_t> wakeups{0};  // loop turns that found completions
+    std::atomic<std::uint64_t> wakeups{0};
+    std::atomic<std::uint64_t> transcoded{0};  // loop turns that found completions
 
   private:
     RelayWorker() = default;
@@ -107,6 +119,14 @@ class RelayWorker {
     void on_receive_ended(PortState& p, bool rtcp);
     void send_buffer(PortState& via, const SockAddr& to, unsigned bid, std::uint8_t* data,
                      std::size_t size);
+    // The codec decisions of on_rtp (relay_codecs.cpp): relays a packet whose format the
+    // target is sent (renumbering its payload type), transcodes one it is not, drops the rest.
+    void forward_packet(PortState& from, PortState& to, unsigned bid, RtpHeader& h);
+    void transcode(PortState& from, PortState& to, const PayloadFormat& in, RtpHeader& h);
+    Transcoder* transcoder_for(PortState& from, PortState& to, const PayloadFormat& in);
+    // Buffers of our own for packets we make (transcoded), ids above the receive buffers.
+    std::uint8_t* own_buffer(unsigned id);
+    std::optional<unsigned> take_own_buffer();
     void recycle(unsigned bid);
     void sends_submitted();
     io_uring_sqe* sqe();
@@ -128,7 +148,10 @@ class RelayWorker {
     std::vector<SockAddr> send_to_;     // per buffer: where its send goes, alive until completion
     std::vector<unsigned> free_slots_;  // of the registered file table
     std::vector<unsigned> sending_;     // buffers of sends queued but not yet submitted
-    msghdr receive_template_{};         // how multishot recvmsg lays out name and payload
+    static constexpr unsigned kOwnBuffers = 1024;
+    std::unique_ptr<std::uint8_t[]> own_memory_;
+    std::vector<unsigned> own_free_;
+    msghdr receive_template_{};  // how multishot recvmsg lays out name and payload
 
     int event_fd_ = -1;
     std::uint64_t event_value_ = 0;

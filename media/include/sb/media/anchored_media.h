@@ -3,9 +3,12 @@
 // address and one port of its own in the SDP it receives, and the relay (media_port.h) forwards
 // the packets of the call's first audio stream between the legs' ports.
 //
-// No transcoder yet: packets are relayed untouched, so an offer relayed to the other leg keeps
-// the offerer's payload type numbers and offers only the codecs we support (RFC 3264 6.1 has the
-// answerer reuse them), and the answer relayed back carries only what the other leg accepted.
+// An offer relayed to the other leg keeps the offerer's codecs we support with the offerer's
+// payload type numbers (RFC 3264 6.1 has the answerer reuse them), so that a codec both legs
+// take is relayed untouched; after them it lists the codecs we can transcode to. The answer
+// relayed back carries what the other leg accepted when the offerer offered it too, else the
+// offerer's first codec, and the relay transcodes. Each leg's port learns its formats
+// (set_codecs).
 //
 // Per leg: one MediaPort, opened the first time the leg needs our address and kept until the leg
 // is released, and one o= identity (random session id; the version moves only when what we send
@@ -24,7 +27,8 @@ namespace sb::media {
 
 struct AnchoredMediaOptions {
     std::vector<Codec> codecs = default_codecs();  // what we relay, matched against offers
-    int ptime = 20;  // a=ptime of a relayed offer whose offerer gave none; 0: none
+    bool transcode = true;  // offer our other codecs too, and transcode when the legs differ
+    int ptime = 20;         // a=ptime of a relayed offer whose offerer gave none; 0: none
 };
 
 class AnchoredMedia final : public MediaEngine {

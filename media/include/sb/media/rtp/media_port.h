@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sb/common/endpoint.h"
 #include "sb/common/result.h"
@@ -35,6 +36,25 @@ struct RemoteSpec {
     bool receive = true;
 };
 
+// A payload format negotiated on a leg: its RTP payload type there and the codec it means.
+struct PayloadFormat {
+    int payload_type = 0;
+    std::string encoding;  // "PCMU", "opus", ... (compared case-insensitively)
+    int clock_rate = 8000;
+    int channels = 1;
+    std::string fmtp;  // the leg's parameters for it ("useinbandfec=1", ...)
+};
+
+// What a leg's offer/answer settled: the voice formats its far end may send us, the one we send
+// it, and telephone-event (RFC 4733) when negotiated. A packet relayed between two legs passes
+// untouched when its format is what the other leg is sent (its payload type renumbered if the
+// legs numbered it differently); otherwise it is transcoded.
+struct PortCodecs {
+    std::vector<PayloadFormat> receive;
+    std::optional<PayloadFormat> send;
+    std::optional<PayloadFormat> telephone_event;
+};
+
 // Counters of one port, as seen by the relay (RFC 3550 6.4 terms where they apply).
 struct PortStats {
     std::uint64_t packets_received = 0;  // RTP accepted from the far end
@@ -48,6 +68,7 @@ struct PortStats {
     std::optional<double> remote_jitter_ms;      // jitter they report for what we send
     std::optional<Endpoint> latched;   // where RTP really comes from (symmetric RTP), once known
     std::int64_t first_packet_ms = 0;  // steady-clock ms of the first accepted packet, 0 if none
+    std::uint64_t packets_transcoded = 0;  // sent by us after decoding what the other leg sent
 };
 
 class MediaPort {
@@ -57,6 +78,8 @@ class MediaPort {
     virtual std::uint16_t rtp_port() const = 0;
     // The far end changed (a new offer or answer): takes effect before the next packet.
     virtual void set_remote(const RemoteSpec& remote) = 0;
+    // The leg's negotiated formats. Until set, packets are relayed as they are.
+    virtual void set_codecs(const PortCodecs& codecs) = 0;
     // Packets received on this port are sent out of `to` to its far end (relayed untouched but
     // for SSRC, sequence number and timestamp, which `to` keeps continuous). nullptr: dropped.
     // `to` must come from the same PortSource group and outlive the forwarding (reset it first).

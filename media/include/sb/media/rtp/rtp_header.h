@@ -3,6 +3,7 @@
 // no copies, no allocation. Byte order is network order throughout.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace sb::media::rtp {
 
@@ -50,7 +51,29 @@ class RtpHeader {
     std::uint32_t ssrc() const { return load32(p_ + 8); }
     std::size_t size() const { return size_; }
 
+    // The payload: after the CSRC list and any header extension (RFC 3550 5.3.1), without
+    // padding. Empty when the lengths do not add up.
+    std::span<const std::uint8_t> payload() const {
+        std::size_t start = kRtpHeaderSize + 4u * (p_[0] & 0x0f);
+        std::size_t end = size_;
+        if ((p_[0] & 0x10) != 0) {  // extension: 16-bit profile, 16-bit length in words
+            if (size_ < start + 4) return {};
+            start += 4 + 4u * load16(p_ + start + 2);
+        }
+        if ((p_[0] & 0x20) != 0 && end > 0) {  // padding: the last byte counts it
+            const std::size_t pad = p_[end - 1];
+            if (pad == 0 || pad > end) return {};
+            end -= pad;
+        }
+        if (start > end) return {};
+        return {p_ + start, end - start};
+    }
+    std::uint8_t* data() const { return p_; }
+
     void set_marker() { p_[1] |= 0x80; }
+    void set_payload_type(int pt) {
+        p_[1] = static_cast<std::uint8_t>((p_[1] & 0x80) | (pt & 0x7f));
+    }
     void set_sequence(std::uint16_t v) { store16(p_ + 2, v); }
     void set_timestamp(std::uint32_t v) { store32(p_ + 4, v); }
     void set_ssrc(std::uint32_t v) { store32(p_ + 8, v); }

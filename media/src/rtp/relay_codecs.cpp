@@ -1,0 +1,117 @@
+// The relay's codec decisions: a packet whose format the target leg is sent is relayed as it is
+// (its payload type renumbered when the legs numbered the codec differently); one it is not is
+// transcoded; one whose payload type the leg never negotiated is dropped, since relaying it
+// would hand the other phone a format it cannot decode.
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+#include "relay_worker.h"
+
+namespace sb::media::rtp {
+
+namespace {
+
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+bool same_format(const PayloadFormat& a, const PayloadFormat& b) {
+    return a.clock_rate == b.clock_rate && iequal(a.encoding, b.encoding);
+}
+
+const PayloadFormat* received_format(const PortCodecs& c, int pt) {
+    for (const PayloadFormat& f : c.receive)
+        if (f.payload_type == pt) return &f;
+    if (c.telephone_event && c.telephone_event->payload_type == pt) return &*c.telephone_event;
+    return nullptr;
+}
+
+}  // namespace
+
+void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, RtpHeader& h) {
+    if (from.has_codecs && to.has_codecs && to.codecs.send) {
+        const int pt = h.payload_type();
+        const PayloadFormat* in = received_format(from.codecs, pt);
+        const PayloadFormat* out = nullptr;
+        if (in == nullptr) {
+            out = nullptr;
+        } else if (from.codecs.telephone_event && pt == from.codecs.telephone_event->payload_type) {
+            // RFC 4733 events relay when the other leg takes them at the same clock.
+            if (to.codecs.telephone_event &&
+                to.codecs.telephone_event->clock_rate == in->clock_rate)
+                out = &*to.codecs.telephone_event;
+        } else if (same_format(*in, *to.codecs.send)) {
+            out = &*to.codecs.send;
+        } else {
+            transcode(from, to, *in, h);
+            recycle(bid);
+            return;
+        }
+        if (out == nullptr) {
+            ++from.counters.packets_dropped;
+            dropped.fetch_add(1, std::memory_order_relaxed);
+            recycle(bid);
+            return;
+        }
+        if (out->payload_type != pt) h.set_payload_type(out->payload_type);
+    }
+    to.out.rewrite(h, now_ns_);
+    ++to.counters.packets_sent;
+    send_buffer(to, to.latch.destination(), bid, h.data(), h.size());
+    relayed.fetch_add(1, std::memory_order_relaxed);
+}
+
+Transcoder* RelayWorker::transcoder_for(PortState& from, PortState& to, const PayloadFormat& in) {
+    const std::uint64_t made_for =
+        (std::uint64_t{from.codecs_generation} << 32) | to.codecs_generation;
+    Transcoder* t = from.transcoder.get();
+    if (t && from.transcoder_to == &to && t->made_for == made_for &&
+        t->input_payload_type == in.payload_type)
+        return t;
+    from.transcoder = Transcoder::create(in, *to.codecs.send);
+    from.transcoder_to = &to;
+    t = from.transcoder.get();
+    if (t) {
+        t->made_for = made_for;
+        t->input_payload_type = in.payload_type;
+        t->ssrc = to.out.ssrc() ^ 0x5ca1ab1eu;  // a source of its own (any value but the relayed)
+    }
+    return t;
+}
+
+void RelayWorker::transcode(PortState& from, PortState& to, const PayloadFormat& in, RtpHeader& h) {
+    Transcoder* t = transcoder_for(from, to, in);
+    if (t == nullptr) {
+        ++from.counters.packets_dropped;
+        dropped.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    t->process(h.sequence(), h.payload(),
+               [&](std::span<const std::uint8_t> payload, std::uint32_t units) {
+                   auto id = take_own_buffer();
+                   if (!id || payload.size() + kRtpHeaderSize > 1500) {
+                       dropped.fetch_add(1, std::memory_order_relaxed);
+                       return;
+                   }
+                   std::uint8_t* b = own_buffer(*id);
+                   b[0] = 0x80;
+                   b[1] = static_cast<std::uint8_t>(t->output_payload_type() & 0x7f);
+                   store16(b + 2, t->sequence++);
+                   store32(b + 4, t->timestamp);
+                   t->timestamp += units;
+                   store32(b + 8, t->ssrc);
+                   std::copy(payload.begin(), payload.end(), b + kRtpHeaderSize);
+                   RtpHeader out(b, kRtpHeaderSize + payload.size());
+                   to.out.rewrite(out, now_ns_);
+                   ++to.counters.packets_sent;
+                   ++to.counters.packets_transcoded;
+                   send_buffer(to, to.latch.destination(), *id, b, out.size());
+                   transcoded.fetch_add(1, std::memory_order_relaxed);
+               });
+}
+
+}  // namespace sb::media::rtp
