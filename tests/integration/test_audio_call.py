@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Two baresip phones call each other through Switchboard and each hears the other.
+"""Two baresip phones call each other through Switchboard and each hears the other, with the
+same codec (relayed) and with codecs they do not share (Opus and PCMU, G.722 and PCMA:
+transcoded).
 
     python3 test_audio_call.py --switchboard build/app/switchboard
 
@@ -11,7 +13,8 @@ created with `switchboard ext add`. Each extension is a baresip 1.0 (Debian) pro
   * audio_player alsa,null: ALSA's null PCM (no sound card needed);
   * the sndfile module (an audio filter) writes what each phone sends (dump-*-enc.wav) and what
     it receives and decodes (dump-*-dec.wav) to snd_path: the recordings checked here;
-  * PCMU only (module g711.so, account audio_codecs=pcmu); SIP on the phone's own 127.0.44.n
+  * one codec per phone (account audio_codecs=pcmu, opus, g722 or pcma, and its module), the
+    tone written at that codec's rate; SIP on the phone's own 127.0.44.n
     and so is its SDP address (net_interface 127.0.44.n: baresip 1.0 finds no address for the
     interface name "lo"; it binds RTP to the wildcard address, so the packets come from
     127.0.0.1); SIP, RTP and control ports chosen at run time;
@@ -51,8 +54,12 @@ import harness as h  # noqa: E402
 SWITCHBOARD = os.environ.get("SB_SWITCHBOARD")
 BLOCK = 44  # SIP addresses 127.0.44.n
 MODULES = "/usr/lib/baresip/modules"
-NEEDED_MODULES = ("account.so", "g711.so", "aufile.so", "alsa.so", "sndfile.so", "menu.so",
-                  "ctrl_tcp.so")
+NEEDED_MODULES = ("account.so", "g711.so", "g722.so", "opus.so", "aufile.so", "alsa.so",
+                  "sndfile.so", "menu.so", "ctrl_tcp.so")
+# baresip's name for a codec -> (its module, the PCM rate it encodes and decodes at,
+# and channels: baresip 1.0 runs Opus as opus/48000/2, and its aufile source must match)
+CODECS = {"pcmu": ("g711.so", 8000, 1), "pcma": ("g711.so", 8000, 1),
+          "g722": ("g722.so", 16000, 1), "opus": ("opus.so", 48000, 2)}
 
 RATE = 8000
 TONE_SECONDS = 10
@@ -71,13 +78,15 @@ DOMINANCE = 100.0      # power(other tone) / power(own tone) in a window: 20 dB
 # audio: generate, read, analyse (standard library only)
 # --------------------------------------------------------------------------------------------
 
-def write_tone(path, freq, seconds=TONE_SECONDS, rate=RATE, amplitude=0.5):
+def write_tone(path, freq, seconds=TONE_SECONDS, rate=RATE, amplitude=0.5, channels=1):
     n = int(seconds * rate)
     peak = int(32767 * amplitude)
-    frames = struct.pack(f"<{n}h", *(int(round(peak * math.sin(2 * math.pi * freq * i / rate)))
-                                     for i in range(n)))
+    samples = [int(round(peak * math.sin(2 * math.pi * freq * i / rate))) for i in range(n)]
+    if channels == 2:
+        samples = [x for x in samples for _ in range(2)]
+    frames = struct.pack(f"<{len(samples)}h", *samples)
     with wave.open(path, "wb") as w:
-        w.setnchannels(1)
+        w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(frames)
@@ -270,7 +279,7 @@ class Ctrl:
 class Phone:
     """One baresip process for one extension, with its own temporary config dir."""
 
-    def __init__(self, name, ext, password, server, ip, tone, answer_auto):
+    def __init__(self, name, ext, password, server, ip, tone, answer_auto, codec="pcmu"):
         self.exe = h.require_tool("baresip")
         for m in NEEDED_MODULES:
             if not os.path.isfile(os.path.join(MODULES, m)):
@@ -278,6 +287,8 @@ class Phone:
         self.name = name
         self.ext = ext
         self.ip = ip
+        self.codec = codec
+        self.rate = CODECS[codec][1]
         self.sip_port = h.free_port(ip)
         self.ctrl_port = h.free_port("127.0.0.1")
         rtp = h.free_port("127.0.0.1") & ~1
@@ -285,7 +296,7 @@ class Phone:
         self.snd_dir = os.path.join(self.dir, "snd")
         os.mkdir(self.snd_dir)
         account = (f"<sip:{ext}@{server[0]}:{server[1]};transport=udp>;auth_pass={password}"
-                   f";regint=300;audio_codecs=pcmu"
+                   f";regint=300;audio_codecs={codec}"
                    f";answermode={'auto' if answer_auto else 'manual'}")
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(account + "\n")
@@ -307,7 +318,7 @@ class Phone:
             "ctrl_tcp_listen": f"127.0.0.1:{self.ctrl_port}",
         }
         lines = [f"{k}\t{v}" for k, v in config.items()]
-        lines += [f"module\t{m}" for m in ("g711.so", "aufile.so", "alsa.so", "sndfile.so")]
+        lines += [f"module\t{m}" for m in (CODECS[codec][0], "aufile.so", "alsa.so", "sndfile.so")]
         lines += ["module_tmp\taccount.so", "module_app\tmenu.so", "module_app\tctrl_tcp.so"]
         with open(os.path.join(self.dir, "config"), "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -410,11 +421,12 @@ class AudioCall(unittest.TestCase):
             raise AssertionError("give the binary: --switchboard PATH (or SB_SWITCHBOARD)")
         h.require_tool("baresip")
         cls.work = tempfile.mkdtemp(prefix="sbaudio", dir="/tmp")
-        cls.tone_files = {}
+        cls.tone_files = {}  # (ext, rate, channels): each phone's tone as its codec takes it
         for ext, freq in cls.TONES.items():
-            path = os.path.join(cls.work, f"tone-{ext}-{freq}hz.wav")
-            write_tone(path, freq)
-            cls.tone_files[ext] = path
+            for _, rate, channels in CODECS.values():
+                path = os.path.join(cls.work, f"tone-{ext}-{freq}hz-{rate}-{channels}.wav")
+                write_tone(path, freq, rate=rate, channels=channels)
+                cls.tone_files[(ext, rate, channels)] = path
         cls.sb = h.Switchboard(SWITCHBOARD)
         try:
             cls.sb.__enter__()
@@ -439,9 +451,9 @@ class AudioCall(unittest.TestCase):
     def server(self):
         return (self.sb.host, self.sb.port)
 
-    def phone(self, name, ext, n, answer_auto):
+    def phone(self, name, ext, n, answer_auto, codec="pcmu"):
         p = Phone(name, ext, self.EXTENSIONS[ext], self.server, h.loopback(BLOCK, n),
-                  self.tone_files[ext], answer_auto)
+                  self.tone_files[(ext, *CODECS[codec][1:])], answer_auto, codec)
         self.addCleanup(p.close)
         self.phones.append(p)
         return p
@@ -472,9 +484,21 @@ class AudioCall(unittest.TestCase):
             time.sleep(0.2)
 
     def test_each_phone_hears_the_other(self):
+        """Both phones PCMU: relayed untouched."""
+        self.call_and_listen("pcmu", "pcmu")
+
+    def test_opus_phone_and_pcmu_phone_hear_each_other(self):
+        """The caller speaks only Opus (48 kHz), the callee only PCMU: transcoded both ways."""
+        self.call_and_listen("opus", "pcmu")
+
+    def test_g722_phone_and_pcma_phone_hear_each_other(self):
+        """The caller speaks only G.722 (16 kHz), the callee only PCMA: transcoded, resampled."""
+        self.call_and_listen("g722", "pcma")
+
+    def call_and_listen(self, caller_codec, callee_codec):
         self.phones = []
-        caller = self.phone("caller", "1001", 1, answer_auto=False)
-        callee = self.phone("callee", "1002", 2, answer_auto=True)
+        caller = self.phone("caller", "1001", 1, answer_auto=False, codec=caller_codec)
+        callee = self.phone("callee", "1002", 2, answer_auto=True, codec=callee_codec)
         t0 = time.monotonic()
         for phone, probe in ((caller, 101), (callee, 102)):
             self.wait_registered(phone, probe)
@@ -549,8 +573,9 @@ class AudioCall(unittest.TestCase):
                                 + Analysis(p.recordings("enc"), mine, other).summary())
         detail = f"{a.summary()}\n" + "\n".join(sent)
         print(f"[audio] {what}: {a.summary()}", file=sys.stderr)
-        if a.rate != RATE:
-            self.fail_with(f"{what}: recorded at {a.rate} Hz, expected {RATE} Hz (PCMU)\n{detail}")
+        if a.rate != phone.rate:
+            self.fail_with(f"{what}: recorded at {a.rate} Hz, expected {phone.rate} Hz "
+                           f"({phone.codec})\n{detail}")
         if not a.loud:
             self.fail_with(f"{what}: the recording is silence\n{detail}")
         if a.tone_seconds < MIN_TONE_SECONDS:
