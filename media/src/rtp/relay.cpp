@@ -170,6 +170,7 @@ RelayTotals Relay::totals() const {
     RelayTotals t;
     for (auto& w : impl_->workers) {
         t.packets_relayed += w->relayed.load(std::memory_order_relaxed);
+        t.packets_transcoded += w->transcoded.load(std::memory_order_relaxed);
         t.packets_dropped += w->dropped.load(std::memory_order_relaxed);
         t.send_errors += w->send_errors.load(std::memory_order_relaxed);
         t.open_ports += w->open_ports.load(std::memory_order_relaxed);

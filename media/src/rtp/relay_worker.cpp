@@ -1,5 +1,6 @@
 #include "relay_worker.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -78,6 +79,7 @@ std::string RelayWorker::start() {
     std::promise<std::string> ready;
     auto outcome = ready.get_future();
     thread_ = std::thread([this, &ready] {
+        pthread_setname_np(pthread_self(), "sb-relay");  // for top -H, perf and benchmarks
         io_uring_params params{};
         params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
                        IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;

@@ -27,7 +27,8 @@ struct RelayConfig {
 
 // Whole-relay counters (all workers), for benchmarks and health pages.
 struct RelayTotals {
-    std::uint64_t packets_relayed = 0;
+    std::uint64_t packets_relayed = 0;     // forwarded as they came (payload untouched)
+    std::uint64_t packets_transcoded = 0;  // made by decoding and encoding what came
     std::uint64_t packets_dropped = 0;
     std::uint64_t send_errors = 0;
     std::uint64_t open_ports = 0;
