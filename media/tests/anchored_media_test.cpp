@@ -17,6 +17,7 @@ struct PortLog {
     std::uint64_t group = 0;
     std::vector<rtp::RemoteSpec> remotes;  // every set_remote, in order
     std::vector<rtp::PortCodecs> codecs;   // every set_codecs, in order
+    std::vector<bool> plays;               // every play(): a source, or nullptr (stop)
     std::uint16_t forward = 0;             // rtp_port() of the forwarding target, 0: none
     bool open = true;
 };
@@ -30,6 +31,9 @@ class FakePort final : public rtp::MediaPort {
     std::uint16_t rtp_port() const override { return log_.port; }
     void set_remote(const rtp::RemoteSpec& remote) override { log_.remotes.push_back(remote); }
     void set_codecs(const rtp::PortCodecs& codecs) override { log_.codecs.push_back(codecs); }
+    void play(std::unique_ptr<dsp::AudioSource> source) override {
+        log_.plays.push_back(source != nullptr);
+    }
     void forward_to(rtp::MediaPort* to) override;
     rtp::PortStats stats() const override { return {}; }
     std::uint64_t group() const { return log_.group; }

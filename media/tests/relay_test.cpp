@@ -15,6 +15,7 @@
 
 #include "sb/media/codec/codec.h"
 #include "sb/media/codec/g711.h"
+#include "sb/media/dsp/tone_source.h"
 #include "sb/media/rtp/rtcp.h"
 #include "sb/media/rtp/rtp_header.h"
 #include "sb/media/rtp/sock_addr.h"
@@ -393,6 +394,51 @@ TEST(Relay, SameCodecUnderDifferentPayloadTypesIsRelayedRenumbered) {
     p[1] = 8;
     alice.send_bytes(c.a->rtp_port(), p);
     EXPECT_TRUE(bob.receive(300).empty());
+}
+
+TEST(Relay, PlaysATone) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    c.a->set_codecs({{pcmu()}, pcmu(), std::nullopt});
+    c.b->set_codecs({{pcmu()}, pcmu(), std::nullopt});
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    // Ringback (US: 440 + 480 Hz, 2 s on) to Alice while Bob's phone rings.
+    c.a->play(std::make_unique<dsp::ToneSource>(dsp::find_tone("US", dsp::Tone::ringback).value()));
+    std::vector<std::int16_t> heard;
+    std::uint16_t last_seq = 0;
+    std::uint32_t last_ts = 0;
+    for (int i = 0; i < 25; ++i) {
+        auto got = alice.receive(2000);
+        ASSERT_EQ(got.size(), 172u) << "frame " << i;
+        RtpHeader h(got.data(), got.size());
+        EXPECT_EQ(h.payload_type(), 0);
+        if (i > 0) {
+            EXPECT_EQ(h.sequence(), static_cast<std::uint16_t>(last_seq + 1));
+            EXPECT_EQ(h.timestamp() - last_ts, 160u);
+        }
+        last_seq = h.sequence();
+        last_ts = h.timestamp();
+        for (int k = 12; k < 172; ++k) heard.push_back(codec::ulaw_to_linear(got[k]));
+        // Bob's early packets do not reach Alice while the tone plays.
+        if (i == 10) bob.send(c.b->rtp_port(), 0xb0b, 1, 0, 0x22);
+    }
+    EXPECT_GT(tone_share(heard, 440, 8000) + tone_share(heard, 480, 8000), 0.9);
+    // The tone stops; Bob's media follows on in the same stream.
+    c.a->play(nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    while (!alice.receive(50).empty()) {
+    }
+    bob.send(c.b->rtp_port(), 0xb0b, 2, 160, 0x22);
+    auto got = alice.receive(2000);
+    ASSERT_EQ(got.size(), 172u);
+    EXPECT_EQ(got[12], 0x22);
+    RtpHeader h(got.data(), got.size());
+    EXPECT_TRUE(h.marker());
+    EXPECT_GT(static_cast<std::uint16_t>(h.sequence() - last_seq), 0);
+    EXPECT_LT(static_cast<std::uint16_t>(h.sequence() - last_seq), 10);
 }
 
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {

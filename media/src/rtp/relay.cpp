@@ -70,6 +70,11 @@ class RelayPort final : public MediaPort {
     void set_remote(const RemoteSpec& remote) override {
         worker_.post({WorkerCommand::Kind::set_remote, &state_, nullptr, nullptr, remote});
     }
+    void play(std::unique_ptr<dsp::AudioSource> source) override {
+        WorkerCommand c{WorkerCommand::Kind::play, &state_, nullptr, nullptr, {}};
+        c.source = std::move(source);
+        worker_.post(std::move(c));
+    }
     void set_codecs(const PortCodecs& codecs) override {
         WorkerCommand c{WorkerCommand::Kind::set_codecs, &state_, nullptr, nullptr, {}};
         c.codecs = codecs;

@@ -33,6 +33,10 @@ const PayloadFormat* received_format(const PortCodecs& c, int pt) {
 }  // namespace
 
 void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, RtpHeader& h) {
+    if (to.source) {  // we play something to that leg (ringback): it hears that instead
+        recycle(bid);
+        return;
+    }
     if (from.has_codecs && to.has_codecs && to.codecs.send) {
         const int pt = h.payload_type();
         const PayloadFormat* in = received_format(from.codecs, pt);

@@ -35,6 +35,7 @@ constexpr std::int64_t kPublishNs = 200'000'000;
 constexpr long kWaitNs = 50'000'000;
 constexpr long kBatchWaitNs = 200'000;  // the most a packet waits for its batch under load
 constexpr unsigned kMaxBatchWait = 64;
+constexpr std::int64_t kTickNs = 20'000'000;  // one frame of what we play
 
 // What a completion is about: the low three bits of its user_data (pointers are 8-aligned).
 enum Tag : std::uint64_t { kRtp = 0, kRtcp = 1, kSend = 2, kEvent = 3, kIgnore = 4 };
@@ -194,7 +195,11 @@ void RelayWorker::run() {
         // kBatchWaitNs passed: each wakeup costs as much as relaying a few packets, and the
         // kernel only wakes us (DEFER_TASKRUN) when that many are ready. Idle, one packet (or the
         // statistics timeout) wakes us.
-        __kernel_timespec wait{0, wait_for > 1 ? kBatchWaitNs : kWaitNs};
+        long wait_ns = wait_for > 1 ? kBatchWaitNs : kWaitNs;
+        if (!playing_.empty())
+            wait_ns =
+                std::clamp<long>(static_cast<long>(next_tick_ns_ - monotonic_ns()), 0, wait_ns);
+        __kernel_timespec wait{0, wait_ns};
         io_uring_cqe* first = nullptr;
         io_uring_submit_and_wait_timeout(&ring_, &first, wait_for, &wait, nullptr);
         sends_submitted();
@@ -232,6 +237,11 @@ void RelayWorker::run() {
         if (commands) {
             arm_event();
             apply_commands();
+        }
+        if (!playing_.empty() && now_ns_ >= next_tick_ns_) {
+            tick();
+            next_tick_ns_ += kTickNs;
+            if (now_ns_ - next_tick_ns_ > 5 * kTickNs) next_tick_ns_ = now_ns_ + kTickNs;
         }
         if (now_ns_ >= next_publish_ns_) {
             send_reports();
@@ -286,6 +296,9 @@ void RelayWorker::apply(WorkerCommand& c) {
         case WorkerCommand::Kind::forward:
             c.port->forward = c.to;
             break;
+        case WorkerCommand::Kind::play:
+            start_playing(*c.port, std::move(c.source));
+            break;
         case WorkerCommand::Kind::set_codecs:
             c.port->codecs = std::move(c.codecs);
             c.port->has_codecs = true;
@@ -293,10 +306,12 @@ void RelayWorker::apply(WorkerCommand& c) {
             break;
         case WorkerCommand::Kind::close: {
             PortState& p = *c.port;
+            start_playing(p, nullptr);
             p.closing = true;
             p.forward = nullptr;
             for (auto& q : ports_) {
                 if (q->forward == &p) q->forward = nullptr;
+                if (q.get() == &p) continue;
                 if (q->transcoder_to == &p) {
                     q->transcoder.reset();
                     q->transcoder_to = nullptr;

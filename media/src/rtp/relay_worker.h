@@ -70,6 +70,15 @@ struct PortState {
     std::uint64_t reported_packets = 0;  // out.packets() at our last report
     std::int64_t next_report_ns = 0;
 
+    // Audio we play to the far end (relay_player.cpp): while a source plays, what the other leg
+    // sends is not forwarded here.
+    std::unique_ptr<dsp::AudioSource> source;
+    std::unique_ptr<codec::Encoder> player_encoder;
+    std::uint32_t player_generation = 0;  // codecs_generation the encoder was made for
+    std::uint32_t player_ssrc = 0;
+    std::uint16_t player_sequence = 0;
+    std::uint32_t player_timestamp = 0;
+
     int receives_armed = 0;  // multishot receives not yet ended (RTP and RTCP)
     bool closing = false;
     bool dirty = false;  // counters changed since the last publication
@@ -79,12 +88,13 @@ struct PortState {
 };
 
 struct WorkerCommand {
-    enum class Kind : std::uint8_t { add, set_remote, forward, close, set_codecs } kind;
+    enum class Kind : std::uint8_t { add, set_remote, forward, close, set_codecs, play } kind;
     PortState* port = nullptr;
     PortState* to = nullptr;
-    std::unique_ptr<PortState> owned;  // add
-    RemoteSpec spec;                   // set_remote
-    PortCodecs codecs;                 // set_codecs
+    std::unique_ptr<PortState> owned;          // add
+    RemoteSpec spec;                           // set_remote
+    PortCodecs codecs;                         // set_codecs
+    std::unique_ptr<dsp::AudioSource> source;  // play
 };
 
 class RelayWorker {
@@ -131,6 +141,8 @@ class RelayWorker {
     void sends_submitted();
     io_uring_sqe* sqe();
     void publish_stats();
+    void start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source);
+    void tick();  // every 20 ms while anything plays: one frame per playing port
     void connect_to(PortState& p, const SockAddr& to);  // empty `to`: disconnect
     void count_received(PortState& p, const RtpHeader& h);
     void send_reports();
@@ -162,6 +174,8 @@ class RelayWorker {
     std::thread thread_;
 
     std::vector<std::unique_ptr<PortState>> ports_;
+    std::vector<PortState*> playing_;  // ports with a source
+    std::int64_t next_tick_ns_ = 0;
     std::int64_t now_ns_ = 0;
     std::int64_t next_publish_ns_ = 0;
     std::int64_t report_interval_ns_ = 5'000'000'000;

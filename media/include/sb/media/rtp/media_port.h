@@ -15,6 +15,7 @@
 
 #include "sb/common/endpoint.h"
 #include "sb/common/result.h"
+#include "sb/media/dsp/audio_source.h"
 
 namespace sb::media::rtp {
 
@@ -78,6 +79,9 @@ class MediaPort {
     virtual std::uint16_t rtp_port() const = 0;
     // The far end changed (a new offer or answer): takes effect before the next packet.
     virtual void set_remote(const RemoteSpec& remote) = 0;
+    // Plays generated audio to the far end (a tone, a prompt), in the leg's codec, instead of
+    // what the other leg sends, until the source ends or play(nullptr). Needs set_codecs.
+    virtual void play(std::unique_ptr<dsp::AudioSource> source) = 0;
     // The leg's negotiated formats. Until set, packets are relayed as they are.
     virtual void set_codecs(const PortCodecs& codecs) = 0;
     // Packets received on this port are sent out of `to` to its far end (relayed untouched but
