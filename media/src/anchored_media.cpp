@@ -1,5 +1,7 @@
 #include "sb/media/anchored_media.h"
 
+#include "sb/media/dsp/tone_source.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cctype>
@@ -241,6 +243,7 @@ class AnchoredSession final : public MediaSession {
 
         f.offer = std::move(*parsed);
         f.offer_from.reset();  // its own offer supersedes one we sent it
+        f.early.reset();       // and a new offer is answered anew
         t.offer_from = from;
         std::string sent = send(t, std::move(out));
         rewire();
@@ -272,7 +275,10 @@ class AnchoredSession final : public MediaSession {
             if (std::any_of(offered.begin(), offered.end(),
                             [&](const Codec& o) { return same_codec(o, a); }))
                 for_to.push_back(a);
-        if (!has_voice(for_to) && options_->transcode) {
+        if (t->early) {
+            // We answered `to` ourselves already (ringback): its answer stays as it was.
+            for_to = *t->early;
+        } else if (!has_voice(for_to) && options_->transcode) {
             auto voice = std::find_if(offered.begin(), offered.end(),
                                       [](const Codec& c) { return !is_dtmf(c); });
             if (voice != offered.end()) for_to.push_back(*voice);
@@ -312,7 +318,54 @@ class AnchoredSession final : public MediaSession {
         t->paired[from] = pairings_;
         std::string sent = send(*t, std::move(*reply));
         rewire();
+        stop_tone(to);  // the answerer's media replaces what we played
         return sent;
+    }
+
+    Result<std::string> early_answer(LegId id) override {
+        Leg* l = find(id);
+        if (!l || !l->offer) return fail("no offer of leg " + std::to_string(id) + " to answer");
+        if (auto st = open_port(*l); !st) return unexpected(st.error());
+        sdp::Session offer = *l->offer;
+        std::size_t oi = *anchored_stream(offer);
+        const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
+        std::vector<Codec> ours;
+        auto voice = std::find_if(offered.begin(), offered.end(),
+                                  [](const Codec& c) { return !is_dtmf(c); });
+        if (voice == offered.end()) return fail("the offer has no voice codec");
+        ours.push_back(*voice);
+        for (const Codec& c : offered)
+            if (is_dtmf(c)) ours.push_back(c);
+        keep_accepted(offer.media[oi], offered, ours);
+        for (std::size_t i = 0; i < offer.media.size(); ++i)
+            if (i != oi) offer.media[i].port = 0;
+        auto reply = answer_offer(offer, options_->codecs, l->local,
+                                  [&](std::size_t) { return l->port->rtp_port(); });
+        if (!reply) return unexpected(reply.error());
+        l->codecs = negotiated_codecs(*reply, options_->codecs);
+        l->early = l->codecs;
+        l->port->set_codecs(port_codecs(l->codecs));
+        const sdp::Media& m = l->offer->media[oi];
+        apply_remote(*l, remote_of(*l->offer, oi, l->offer->direction_of(m),
+                                   clock_rate_of(l->codecs), l->signalling));
+        return send(*l, std::move(*reply));
+    }
+
+    void play_tone(LegId id, dsp::Tone tone) override {
+        Leg* l = find(id);
+        if (!l || !l->port) return;
+        auto spec = dsp::find_tone(options_->tone_country, tone);
+        if (!spec) spec = dsp::find_tone("US", tone);  // an unknown country: still a tone
+        if (!spec) return;
+        l->port->play(std::make_unique<dsp::ToneSource>(*spec));
+        l->playing = true;
+    }
+
+    void stop_tone(LegId id) override {
+        Leg* l = find(id);
+        if (!l || !l->port || !l->playing) return;
+        l->port->play(nullptr);
+        l->playing = false;
     }
 
     void release_leg(LegId id) override {
@@ -344,10 +397,12 @@ class AnchoredSession final : public MediaSession {
         std::optional<sdp::Session> offer;     // the last offer it made
         std::optional<LegId> offer_from;       // whose offer we relayed to it, awaiting its answer
         std::optional<Endpoint> signalling;
-        std::optional<rtp::RemoteSpec> remote;  // as last applied to the port
-        std::vector<Codec> codecs;              // negotiated, with the leg's payload types
-        std::map<LegId, std::uint64_t> paired;  // legs it completed an exchange with, and when
-        std::optional<LegId> forwarding;        // where its port forwards
+        std::optional<rtp::RemoteSpec> remote;    // as last applied to the port
+        std::vector<Codec> codecs;                // negotiated, with the leg's payload types
+        std::map<LegId, std::uint64_t> paired;    // legs it completed an exchange with, and when
+        std::optional<LegId> forwarding;          // where its port forwards
+        std::optional<std::vector<Codec>> early;  // what early_answer gave it, kept by answers
+        bool playing = false;                     // a tone plays to it
     };
 
     Leg& leg(LegId id) {

@@ -483,6 +483,35 @@ TEST_F(AnchoredMediaTest, AnswerInACodecTheOffererLacksIsTranscoded) {
     EXPECT_EQ(bob.forward, 20000);
 }
 
+TEST_F(AnchoredMediaTest, EarlyAnswerForRingbackIsKeptByTheCalleesAnswer) {
+    offer(0, 1, kAliceOffer);
+    auto early = session->early_answer(0);
+    ASSERT_TRUE(early) << early.error().message;
+    sdp::Session e = parsed(early);
+    EXPECT_EQ(e.media[0].port, 20000);
+    EXPECT_EQ(e.media[0].formats, (std::vector<std::string>{"111", "101"}))
+        << "Alice's first codec and telephone-event";
+    session->play_tone(0, dsp::Tone::ringback);
+    const PortLog& alice = ports.log(20000);
+    ASSERT_EQ(alice.plays, (std::vector<bool>{true}));
+    ASSERT_FALSE(alice.codecs.empty());
+    EXPECT_EQ(alice.codecs.back().send->encoding, "opus");
+    // Bob answers in PCMU: Alice's answer is the one she already has; the tone stops.
+    auto final_answer = session->answer(1, 0, kBobAnswer);
+    ASSERT_TRUE(final_answer);
+    EXPECT_EQ(*final_answer, *early) << "the same SDP, the same version (RFC 3264 8)";
+    EXPECT_EQ(alice.plays, (std::vector<bool>{true, false}));
+    EXPECT_EQ(ports.log(20002).codecs.back().send->encoding, "PCMU");
+    EXPECT_EQ(alice.forward, 20002);
+    EXPECT_EQ(ports.log(20002).forward, 20000);
+}
+
+TEST_F(AnchoredMediaTest, EarlyAnswerNeedsAnOffer) {
+    EXPECT_FALSE(session->early_answer(0));
+    DirectMedia direct;
+    EXPECT_FALSE(direct.create_session()->early_answer(0));
+}
+
 TEST_F(AnchoredMediaTest, WithoutTranscodingOnlyTheOfferersCodecsAreOffered) {
     AnchoredMediaOptions options;
     options.transcode = false;

@@ -28,7 +28,8 @@ namespace sb::media {
 struct AnchoredMediaOptions {
     std::vector<Codec> codecs = default_codecs();  // what we relay, matched against offers
     bool transcode = true;  // offer our other codecs too, and transcode when the legs differ
-    int ptime = 20;         // a=ptime of a relayed offer whose offerer gave none; 0: none
+    std::string tone_country = "US";  // the tone plan of play_tone (dsp/tones.h: US GB DE ...)
+    int ptime = 20;                   // a=ptime of a relayed offer whose offerer gave none; 0: none
 };
 
 class AnchoredMedia final : public MediaEngine {

@@ -15,6 +15,7 @@
 
 #include "sb/common/endpoint.h"
 #include "sb/common/result.h"
+#include "sb/media/dsp/tones.h"
 
 namespace sb::media {
 
@@ -34,6 +35,18 @@ class MediaSession {
     // Where the leg's SIP messages come from: symmetric RTP latches to a source other than the
     // SDP's only from there (a phone behind NAT), never from a stranger's address.
     virtual void set_signalling(LegId /*leg*/, const Endpoint& /*source*/) {}
+
+    // Our own answer to the leg's pending offer, for media we play before any other leg
+    // answered (ringback, a busy tone, an announcement): its first codec, sendrecv. The answer a
+    // later leg brings to that offer keeps it (the same SDP; the relay transcodes if needed).
+    // Fails without an anchoring engine, or when the leg made no offer.
+    virtual Result<std::string> early_answer(LegId /*leg*/) {
+        return fail("this media engine does not anchor media");
+    }
+    // Plays a call progress tone to the leg (after early_answer or an answer) until stop_tone,
+    // or until media from another leg's answer replaces it.
+    virtual void play_tone(LegId /*leg*/, dsp::Tone /*tone*/) {}
+    virtual void stop_tone(LegId /*leg*/) {}
 };
 
 class MediaEngine {
