@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "sb/media/dsp/tones.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -104,6 +106,11 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             if (cc.min_se_s < 90 || cc.session_expires_s < cc.min_se_s)
                 return fail("calls: need 90 <= min_se <= session_expires (RFC 4028)");
             read(t, "max_calls_per_shard", cc.max_calls, known);
+            read(t, "ringback", cc.ringback, known);
+            std::int64_t busy_tone = cc.busy_tone_s;
+            read(t, "busy_tone_seconds", busy_tone, known);
+            if (busy_tone < 0 || busy_tone > 60) return fail("calls.busy_tone_seconds must be 0 to 60");
+            cc.busy_tone_s = static_cast<std::uint32_t>(busy_tone);
             std::vector<std::string> peers;
             read(t, "trusted_peers", peers, known);
             for (const std::string& p : peers) {
@@ -125,6 +132,9 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
                 return fail("media.mode: '" + mode + "' is not \"anchor\" or \"direct\"");
             c.media.anchor = mode == "anchor";
             read(t, "address", c.media.address, known);
+            read(t, "tones", c.media.tones, known);
+            if (auto plan = media::dsp::find_tone_plan(c.media.tones); !plan)
+                return fail("media.tones: " + plan.error().message);
             read(t, "advertise", c.media.advertise, known);
             std::int64_t port_min = c.media.port_min, port_max = c.media.port_max,
                          workers = c.media.workers;

@@ -39,6 +39,7 @@ struct Config {
         std::uint16_t port_min = 16384;
         std::uint16_t port_max = 32767;
         unsigned workers = 1;
+        std::string tones = "US";  // the tone plan: ringback, busy (US GB DE FR CN JP)
     } media;
 };
 

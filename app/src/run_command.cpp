@@ -141,7 +141,9 @@ int run_server(Config config) {
             return 1;
         }
         relay = std::move(*r);
-        media_engine = std::make_unique<media::AnchoredMedia>(*relay);
+        media::AnchoredMediaOptions options;
+        options.tone_country = config.media.tones;
+        media_engine = std::make_unique<media::AnchoredMedia>(*relay, options);
     } else {
         media_engine = std::make_unique<media::DirectMedia>();
     }

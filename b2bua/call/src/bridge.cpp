@@ -196,9 +196,19 @@ void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,
         std::string body;
         std::string_view type;
         if (!resp.body().empty() && !c.invite.body().empty()) {
+            // The callee's own early media (its answer stops our ringback).
             if (auto a = c.media->answer(leg.index, 0, resp.body())) {
                 body = std::move(*a);
                 type = session_type(resp);
+            }
+        } else if (status == 180 && config_.ringback && !c.invite.body().empty()) {
+            // Ringing without media: we play ringback, in the caller's codec and the tone
+            // plan of the system, as early media (a 180 with our answer).
+            if (auto early = early_media(c)) {
+                body = *early;
+                type = "application/sdp";
+                if (!c.ringback_playing) c.media->play_tone(0, media::dsp::Tone::ringback);
+                c.ringback_playing = true;
             }
         }
         respond_a(c, status, resp.reason(), {}, type, body);

@@ -584,6 +584,17 @@ void CallManager::Impl::run_routing_step(Call& c, RouteStep step) {
     // The script returned without an answered bridge or a hangup: end the call ourselves.
     if (!c.answered && !c.ended) {
         int status = final_status_for(c.last_outcome);
+        if (status == 486 && config_.busy_tone_s > 0 && !c.a_final_sent) {
+            // The caller hears the busy tone first, then gets 486 (busy_timer).
+            if (auto early = early_media(c)) {
+                respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
+                c.media->play_tone(0, media::dsp::Tone::busy);
+                c.ringback_playing = false;
+                wheel_.schedule(c.busy_timer,
+                                services_.clock.now() + std::chrono::seconds(config_.busy_tone_s));
+                return;
+            }
+        }
         end_call(c,
                  c.last_outcome ? std::string("routing ended: ") +
                                       std::string(to_string(c.last_outcome->result))
@@ -628,9 +639,19 @@ void CallManager::Impl::api_hangup(Call& c, int code, std::string_view reason) {
 
 // --- Teardown ----------------------------------------------------------------------------------
 
+std::optional<std::string> CallManager::Impl::early_media(Call& c) {
+    if (c.early_sdp) return c.early_sdp;
+    if (!c.media || c.invite.body().empty()) return std::nullopt;
+    auto sdp = c.media->early_answer(0);
+    if (!sdp) return std::nullopt;  // direct media: the phone plays its own ringback
+    c.early_sdp = std::move(*sdp);
+    return c.early_sdp;
+}
+
 void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_status) {
     if (c.ended) return;
     c.ended = true;
+    wheel_.cancel(c.busy_timer);
     c.record.end_reason = std::move(reason);
     if (c.routing && !c.in_router) {
         router_->cancel(c.id);

@@ -109,6 +109,9 @@ class CallManager::Impl {
 
     // Teardown. `by`: the leg that hung up (it gets no BYE), or nullptr.
     void end_call(Call& c, std::string reason, Leg* by = nullptr, int a_status = 0);
+    // Our SDP answer to the caller for early media we play (made once per call); nullopt when
+    // the media engine does not anchor media or the caller made no offer.
+    std::optional<std::string> early_media(Call& c);
     void maybe_destroy(Call& c);
     void destroy(Call& c);
     void on_max_duration(Call& c);
@@ -209,6 +212,9 @@ struct Call final : CallApi {
     std::vector<std::pair<std::string, std::string>> extra_headers;
 
     bool a_final_sent = false;
+    // The caller has our own SDP answer (early media we play: ringback, busy tone); the SDP.
+    std::optional<std::string> early_sdp;
+    bool ringback_playing = false;
     bool answered = false;
     bool ended = false;
     bool routing = false;    // the Router has the call (started, not finished)
@@ -232,11 +238,13 @@ struct Call final : CallApi {
     void on_bridge_timer() { impl.on_bridge_timeout(*this); }
     void on_outcome_timer() { impl.on_deferred_outcome(*this); }
     void on_duration_timer() { impl.on_max_duration(*this); }
+    void on_busy_timer() { impl.end_call(*this, "routing ended: busy (after the busy tone)", nullptr, 486); }
     void on_destroy_timer() { impl.destroy(*this); }
     MemberTimer<Call, &Call::on_bridge_timer> bridge_timer{this};
     MemberTimer<Call, &Call::on_outcome_timer> outcome_timer{this};
     MemberTimer<Call, &Call::on_duration_timer> duration_timer{this};
     MemberTimer<Call, &Call::on_destroy_timer> destroy_timer{this};
+    MemberTimer<Call, &Call::on_busy_timer> busy_timer{this};
 
     Leg& a() { return *legs[0]; }
 

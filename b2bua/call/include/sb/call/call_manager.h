@@ -47,6 +47,12 @@ struct CallConfig {
     // trunk (port 0: any port). Their calls have no calling extension (CallApi::extension_number
     // is nil), so the dialplan decides what they may reach. Empty by default.
     std::vector<Endpoint> trusted_peers;
+    // While a callee rings without early media of its own, the caller hears ringback played by
+    // the media engine (a 180 with our SDP answer), when the engine anchors media.
+    bool ringback = true;
+    // A busy destination (486): the caller gets 486 at once (0), or first hears the busy tone
+    // this many seconds as early media.
+    std::uint32_t busy_tone_s = 0;
     Duration t1{500};  // RFC 3261 T1, for 2xx retransmissions (13.3.1.4)
     Duration t2{4000};
 };
