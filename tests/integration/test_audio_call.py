@@ -427,7 +427,8 @@ class AudioCall(unittest.TestCase):
                 path = os.path.join(cls.work, f"tone-{ext}-{freq}hz-{rate}-{channels}.wav")
                 write_tone(path, freq, rate=rate, channels=channels)
                 cls.tone_files[(ext, rate, channels)] = path
-        cls.sb = h.Switchboard(SWITCHBOARD)
+        # a busy destination: 3 s of busy tone before the 486 (test_busy_callee_...)
+        cls.sb = h.Switchboard(SWITCHBOARD, config="[calls]\nbusy_tone_seconds = 3\n")
         try:
             cls.sb.__enter__()
             for ext, password in cls.EXTENSIONS.items():
@@ -494,6 +495,127 @@ class AudioCall(unittest.TestCase):
     def test_g722_phone_and_pcma_phone_hear_each_other(self):
         """The caller speaks only G.722 (16 kHz), the callee only PCMA: transcoded, resampled."""
         self.call_and_listen("g722", "pcma")
+
+    def register_pair(self, callee_answers):
+        self.phones = []
+        caller = self.phone("caller", "1001", 1, answer_auto=False)
+        callee = self.phone("callee", "1002", 2, answer_auto=callee_answers)
+        for phone, probe in ((caller, 101), (callee, 102)):
+            self.wait_registered(phone, probe)
+            resp = phone.connect(within=10).command("reginfo")
+            if not resp or not resp.get("ok"):
+                self.fail_with(f"ctrl_tcp 'reginfo' on {phone.name} failed: {resp}")
+        return caller, callee
+
+    def dial(self, caller, callee):
+        target = f"sip:1002@{self.sb.host}:{self.sb.port}"
+        resp = caller.ctrl.command("dial", target)
+        if not resp or not resp.get("ok"):
+            self.fail_with(f"ctrl_tcp 'dial {target}' failed: {resp}")
+        if not callee.ctrl.event("CALL_INCOMING", ESTABLISH_WITHIN):
+            self.fail_with(f"the callee reported no CALL_INCOMING within {ESTABLISH_WITHIN} s")
+
+    def windows(self, phone, kind="dec"):
+        """Per 100 ms window of what `phone` decoded: (rms, {freq: share of the energy})."""
+        files = phone.recordings(kind)
+        if not files:
+            self.fail_with(f"no sndfile '{kind}' recording of {phone.name}")
+        samples, rate = [], None
+        for path in files:
+            rate, _, part = read_wav(path)
+            samples += part
+        win = rate // 10
+        out = []
+        for i in range(0, len(samples) - win + 1, win):
+            w = samples[i:i + win]
+            energy = max(rms(w) ** 2, 1e-9)
+            shares = {f: 2 * goertzel_power(w, f, rate) / energy
+                      for f in (440, 480, 620, 1000)}
+            out.append((rms(w), shares))
+        return out
+
+    @staticmethod
+    def runs(labels):
+        """[(label, length)] of consecutive equal labels."""
+        result = []
+        for label in labels:
+            if result and result[-1][0] == label:
+                result[-1] = (label, result[-1][1] + 1)
+            else:
+                result.append((label, 1))
+        return result
+
+    def test_caller_hears_ringback_then_the_callee(self):
+        """While the callee rings, the caller hears Switchboard's ringback (US: 440 + 480 Hz,
+        2 s on, 4 s off) as early media; when the callee answers, the callee's tone."""
+        caller, callee = self.register_pair(callee_answers=False)
+        self.dial(caller, callee)
+        time.sleep(7.5)  # ringback: on 2 s, off 4 s, on again
+        resp = callee.ctrl.command("accept")
+        if not resp or not resp.get("ok"):
+            self.fail_with(f"ctrl_tcp 'accept' on the callee failed: {resp}")
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_ESTABLISHED after the accept")
+        time.sleep(2.5)
+        caller.ctrl.command("hangup")
+        for phone in (caller, callee):
+            phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+            phone.stop()
+        labels = []
+        for level, shares in self.windows(caller):
+            if level < MIN_RMS:
+                labels.append("silence")
+            elif shares[440] + shares[480] > 0.8:
+                labels.append("ringback")
+            elif shares[1000] > 0.8:
+                labels.append("callee")
+            else:
+                labels.append("other")
+        runs = self.runs(labels)
+        print(f"[audio] ringback, what the caller heard (100 ms windows): {runs}", file=sys.stderr)
+        ring = [n for label, n in runs if label == "ringback"]
+        quiet = [n for label, n in runs if label == "silence"]
+        if not ring or not 15 <= ring[0] <= 25:
+            self.fail_with(f"no ringback burst of about 2 s first: {runs}")
+        if not any(35 <= n <= 45 for n in quiet):
+            self.fail_with(f"no ringback pause of about 4 s: {runs}")
+        if len(ring) < 2:
+            self.fail_with(f"ringback did not come back after its pause: {runs}")
+        if sum(n for label, n in runs if label == "callee") < 10:
+            self.fail_with(f"the callee's tone did not follow the answer: {runs}")
+        first_callee = next(i for i, (label, _) in enumerate(runs) if label == "callee")
+        if any(label == "ringback" for label, _ in runs[first_callee:]):
+            self.fail_with(f"ringback went on after the answer: {runs}")
+
+    def test_busy_callee_gives_busy_tone_then_486(self):
+        """The callee rejects the call (baresip answers 486); with busy_tone_seconds = 3 the
+        caller hears the US busy tone (480 + 620 Hz, 0.5 s on, 0.5 s off), then gets 486."""
+        caller, callee = self.register_pair(callee_answers=False)
+        self.dial(caller, callee)
+        resp = callee.ctrl.command("hangup")
+        if not resp or not resp.get("ok"):
+            self.fail_with(f"ctrl_tcp 'hangup' on the callee failed: {resp}")
+        closed = caller.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+        if not closed:
+            self.fail_with("the caller's call did not end after the busy tone")
+        for phone in (caller, callee):
+            phone.stop()
+        if "486" not in json.dumps(closed):
+            self.fail_with(f"the caller's call ended without 486: {closed}")
+        labels = []
+        for level, shares in self.windows(caller):
+            if level < MIN_RMS:
+                labels.append("silence")
+            elif shares[480] + shares[620] > 0.8:
+                labels.append("busy")
+            else:
+                labels.append("other")
+        runs = self.runs(labels)
+        print(f"[audio] busy, what the caller heard (100 ms windows): {runs}", file=sys.stderr)
+        bursts = [n for label, n in runs if label == "busy"]
+        if len(bursts) < 2 or not all(3 <= n <= 7 for n in bursts[:2]):
+            self.fail_with(f"no busy cadence (bursts of about 0.5 s): {runs}")
 
     def call_and_listen(self, caller_codec, callee_codec):
         self.phones = []
