@@ -15,6 +15,8 @@
 
 #include "sb/media/codec/codec.h"
 #include "sb/media/codec/g711.h"
+#include "sb/media/dsp/dtmf.h"
+#include "sb/media/dsp/telephone_event.h"
 #include "sb/media/dsp/tone_source.h"
 #include "sb/media/rtp/rtcp.h"
 #include "sb/media/rtp/rtp_header.h"
@@ -439,6 +441,58 @@ TEST(Relay, PlaysATone) {
     EXPECT_TRUE(h.marker());
     EXPECT_GT(static_cast<std::uint16_t>(h.sequence() - last_seq), 0);
     EXPECT_LT(static_cast<std::uint16_t>(h.sequence() - last_seq), 10);
+}
+
+TEST(Relay, Rfc4733DigitsReachALegWithoutTelephoneEventInBand) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    const PayloadFormat te{101, "telephone-event", 8000, 1, "0-15"};
+    c.a->set_codecs({{pcmu()}, pcmu(), te});            // Alice sends RFC 4733
+    c.b->set_codecs({{pcmu()}, pcmu(), std::nullopt});  // Bob's SDP has no telephone-event
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    auto detector = dsp::DtmfDetector::create().value();
+    std::string digits;
+    auto listen = [&](int frames) {
+        for (int i = 0; i < frames; ++i) {
+            auto got = bob.receive(500);
+            if (got.size() != 172) continue;
+            std::array<std::int16_t, 160> pcm{};
+            for (int k = 0; k < 160; ++k) pcm[k] = codec::ulaw_to_linear(got[12 + k]);
+            detector.process(pcm);
+            while (auto e = detector.pop())
+                if (!e->end) digits.push_back(e->digit);
+        }
+        // Between digits Alice is silent and nothing is relayed: the detector hears silence.
+        std::array<std::int16_t, 160> silence{};
+        for (int i = 0; i < 10; ++i) detector.process(silence);
+        while (auto e = detector.pop())
+            if (!e->end) digits.push_back(e->digit);
+    };
+    // Alice presses 5 then 9: each an event of 120 ms (6 packets, then the end three times).
+    std::uint16_t seq = 1;
+    for (char digit : {'5', '9'}) {
+        const std::uint32_t start = 8000u * seq;
+        for (int k = 1; k <= 9; ++k) {
+            dsp::TelephoneEvent e{static_cast<std::uint8_t>(*dsp::event_for_digit(digit)), k > 6,
+                                  10, static_cast<std::uint16_t>(160 * std::min(k, 6))};
+            auto payload = dsp::write_telephone_event(e);
+            std::vector<std::uint8_t> p(16);
+            p[0] = 0x80;
+            p[1] = static_cast<std::uint8_t>(101 | (k == 1 ? 0x80 : 0));
+            store16(&p[2], seq++);
+            store32(&p[4], start);
+            store32(&p[8], 0xa11ce);
+            std::copy(payload.begin(), payload.end(), p.begin() + 12);
+            alice.send_bytes(c.a->rtp_port(), p);
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        listen(12);
+    }
+    listen(10);
+    EXPECT_EQ(digits, "59");
 }
 
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "relay_worker.h"
+#include "sb/media/dsp/telephone_event.h"
 
 namespace sb::media::rtp {
 
@@ -33,7 +34,11 @@ const PayloadFormat* received_format(const PortCodecs& c, int pt) {
 }  // namespace
 
 void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, RtpHeader& h) {
-    if (to.source) {  // we play something to that leg (ringback): it hears that instead
+    // While we play something to that leg (ringback, a digit in-band) it hears that instead of
+    // the other leg's audio; the other leg's RFC 4733 events still drive the digits.
+    const bool event = from.has_codecs && from.codecs.telephone_event &&
+                       h.payload_type() == from.codecs.telephone_event->payload_type;
+    if (plays(to) && !(event && !to.codecs.telephone_event)) {
         recycle(bid);
         return;
     }
@@ -44,10 +49,16 @@ void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, R
         if (in == nullptr) {
             out = nullptr;
         } else if (from.codecs.telephone_event && pt == from.codecs.telephone_event->payload_type) {
-            // RFC 4733 events relay when the other leg takes them at the same clock.
+            // RFC 4733 events relay when the other leg takes them at the same clock; a leg
+            // without telephone-event hears the digit in-band.
             if (to.codecs.telephone_event &&
-                to.codecs.telephone_event->clock_rate == in->clock_rate)
+                to.codecs.telephone_event->clock_rate == in->clock_rate) {
                 out = &*to.codecs.telephone_event;
+            } else if (!to.codecs.telephone_event) {
+                telephone_event_in_band(to, h);
+                recycle(bid);
+                return;
+            }
         } else if (same_format(*in, *to.codecs.send)) {
             out = &*to.codecs.send;
         } else {
@@ -67,6 +78,32 @@ void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, R
     ++to.counters.packets_sent;
     send_buffer(to, to.latch.destination(), bid, h.data(), h.size());
     relayed.fetch_add(1, std::memory_order_relaxed);
+}
+
+void RelayWorker::telephone_event_in_band(PortState& to, const RtpHeader& h) {
+    auto event = dsp::parse_telephone_event(h.payload());
+    if (!event) return;
+    auto digit = dsp::digit_for_event(event->event);
+    if (!digit) return;  // not a DTMF digit (a fax tone, a flash): nothing to play
+    if (!to.dtmf) to.dtmf = std::make_unique<dsp::DtmfSource>();
+    // RFC 4733 2.5.1: all packets of one event carry its start timestamp; a new one starts a
+    // new digit. The end packet is sent three times: only the first ends the tone.
+    const bool was_playing = plays(to);
+    if (!to.dtmf_event_open || h.timestamp() != to.dtmf_event_timestamp) {
+        if (event->end && h.timestamp() == to.dtmf_event_timestamp) return;  // a repeated end
+        to.dtmf->start(*digit);
+        to.dtmf_event_timestamp = h.timestamp();
+        to.dtmf_event_open = true;
+    }
+    if (event->end) {
+        to.dtmf->stop();
+        to.dtmf_event_open = false;
+    }
+    if (!was_playing && plays(to)) {
+        if (playing_.empty()) next_tick_ns_ = now_ns_;
+        playing_.push_back(&to);
+        if (to.player_ssrc == 0) to.player_ssrc = to.out.ssrc() ^ 0x70a1u;
+    }
 }
 
 Transcoder* RelayWorker::transcoder_for(PortState& from, PortState& to, const PayloadFormat& in) {

@@ -9,13 +9,13 @@
 namespace sb::media::rtp {
 
 void RelayWorker::start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source) {
-    const bool was = p.source != nullptr;
+    const bool was = plays(p);
     p.source = std::move(source);
-    if (p.source && !was) {
+    if (plays(p) && !was) {
         if (playing_.empty()) next_tick_ns_ = now_ns_;
         playing_.push_back(&p);
         if (p.player_ssrc == 0) p.player_ssrc = p.out.ssrc() ^ 0x70a1u;  // a source of its own
-    } else if (!p.source && was) {
+    } else if (!plays(p) && was) {
         std::erase(playing_, &p);
     }
 }
@@ -42,7 +42,11 @@ void RelayWorker::tick() {
             if (p.player_encoder) {
                 const int rate = p.player_encoder->sample_rate();
                 const std::size_t samples = static_cast<std::size_t>(rate / 50);
-                ended = !p.source->read({pcm.data(), samples}, rate);
+                // A digit in progress takes precedence over a tone or prompt.
+                if (p.dtmf && p.dtmf->active())
+                    p.dtmf->read({pcm.data(), samples}, rate);
+                else if (p.source)
+                    ended = !p.source->read({pcm.data(), samples}, rate);
                 const int bytes = p.player_encoder->encode({pcm.data(), samples}, payload);
                 auto id = take_own_buffer();
                 if (bytes > 0 && id) {
@@ -64,8 +68,8 @@ void RelayWorker::tick() {
                 }
             }
         }
-        if (ended) {
-            p.source.reset();
+        if (ended) p.source.reset();
+        if (!plays(p)) {
             playing_[i] = playing_.back();
             playing_.pop_back();
         } else {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sb/common/result.h"
+#include "sb/media/dsp/dtmf_source.h"
 #include "sb/media/rtp/media_port.h"
 #include "sb/media/rtp/outgoing_stream.h"
 #include "sb/media/rtp/receive_stats.h"
@@ -73,6 +74,11 @@ struct PortState {
     // Audio we play to the far end (relay_player.cpp): while a source plays, what the other leg
     // sends is not forwarded here.
     std::unique_ptr<dsp::AudioSource> source;
+    // DTMF from the other leg's RFC 4733 events, played in-band when this leg has no
+    // telephone-event (it takes precedence over `source` while a digit plays).
+    std::unique_ptr<dsp::DtmfSource> dtmf;
+    std::uint32_t dtmf_event_timestamp = 0;
+    bool dtmf_event_open = false;
     std::unique_ptr<codec::Encoder> player_encoder;
     std::uint32_t player_generation = 0;  // codecs_generation the encoder was made for
     std::uint32_t player_ssrc = 0;
@@ -142,6 +148,8 @@ class RelayWorker {
     io_uring_sqe* sqe();
     void publish_stats();
     void start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source);
+    bool plays(const PortState& p) const { return p.source || (p.dtmf && p.dtmf->active()); }
+    void telephone_event_in_band(PortState& to, const RtpHeader& h);
     void tick();  // every 20 ms while anything plays: one frame per playing port
     void connect_to(PortState& p, const SockAddr& to);  // empty `to`: disconnect
     void count_received(PortState& p, const RtpHeader& h);
