@@ -14,20 +14,20 @@
 // noise of 50 such mics summed is 17 dB above one of them, loud enough to bury the two people
 // actually talking. FreeSWITCH's conference (energy-level), Asterisk ConfBridge
 // (dsp_drop_silence) and Jitsi Videobridge (audio last-N: the N loudest) keep the quiet ones out
-// in the same spirit. Loudness is the frame's mean
-// square, held with a decay of 1.5 dB a frame so that a talker keeps its slot through the gaps
+// in the same spirit. Loudness is the frame's mean absolute amplitude (FreeSWITCH's measure
+// too), held with a decay of 1.5 dB a frame so that a talker keeps its slot through the gaps
 // between words, and counted 3 dB louder for a participant already mixed so that two similar
 // levels do not swap slots every tick. A participant entering or leaving the mix (selected,
 // dropped, muted, unmuted) fades in or out over the frame instead of cutting in at an
 // arbitrary point of its waveform, which would click.
 //
 // Limiter. Each output has its own gain, 1 at rest. When a frame's peak would exceed full scale
-// the gain drops to exactly full scale / peak, reached 1 ms into the frame; afterwards it
-// recovers by 1.2 dB a frame (60 dB/s) without exceeding what the frame allows. A gain change
-// thus scales the whole waveform smoothly instead of flattening its peaks, which is what makes
-// hard clipping (int16 saturation) sound harsh when several people talk at once. Only the
-// samples of that first millisecond of an overload can still reach the final saturation, which
-// is always there: nothing ever wraps around.
+// the gain drops to exactly full scale / peak, reached 1 ms into the frame (2 ms at 8 kHz);
+// afterwards it recovers by 1.2 dB a frame (60 dB/s) without exceeding what the frame allows. A
+// gain change thus scales the whole waveform smoothly instead of flattening its peaks, which is
+// what makes hard clipping (int16 saturation) sound harsh when several people talk at once. Only
+// the samples of that first millisecond of an overload can still reach the final saturation, which
+// is always there: nothing ever wraps around. (No look-ahead: it would delay the room by a frame.)
 //
 // Announcements. play_to_all() adds a Chime (a two-note sound for joins and leaves) to every
 // output, muted participants' included, for its length.
@@ -70,8 +70,8 @@ struct ParticipantId {
 
 struct MixerStats {
     std::size_t participants = 0;
-    std::size_t speakers = 0;        // in the mix at the last tick (at most max_speakers)
-    std::size_t limited_outputs = 0; // outputs whose limiter gain was below 1 at the last tick
+    std::size_t speakers = 0;         // in the mix at the last tick (at most max_speakers)
+    std::size_t limited_outputs = 0;  // outputs whose limiter gain was below 1 at the last tick
     std::uint64_t ticks = 0;
 };
 
@@ -86,8 +86,8 @@ class Chime final : public AudioSource {
     static constexpr std::uint16_t kSecondNoteMs = 180;
     static constexpr std::uint32_t kLengthMs = kFirstNoteMs + kSecondNoteMs;
     static constexpr float kLevelDbm0 = -16;  // below call progress tones (-13): a hint, not a ring
-    static constexpr float kLowHz = 659.25f;   // E5
-    static constexpr float kHighHz = 880.0f;   // A5
+    static constexpr float kLowHz = 659.25f;  // E5
+    static constexpr float kHighHz = 880.0f;  // A5
 
     // `sample_rate` must be above 2 * kHighHz.
     Chime(ChimeKind kind, int sample_rate);
@@ -152,10 +152,10 @@ class Mixer {
         std::uint16_t generation = 0;  // of the current or last occupant; in the id
         bool used = false;
         bool muted = false;
-        bool present = false;  // input() taken since the last tick
-        bool audible = false;  // present, and not all zeros
-        bool selected = false; // in the mix this tick
-        bool mixed = false;    // in the mix at the last tick
+        bool present = false;   // input() taken since the last tick
+        bool audible = false;   // present, and not all zeros
+        bool selected = false;  // in the mix this tick
+        bool mixed = false;     // in the mix at the last tick
         Weight weight = Weight::none;
         float level = 0;  // held mean square, for the speaker ranking
         float gain = 1;   // the limiter's, at the end of the last frame
@@ -168,17 +168,19 @@ class Mixer {
 
     void select_speakers();
     void sum();
+    const std::int32_t* weights(Weight w) const;  // Q15 per sample; nullptr for full
 
     MixerConfig config_;
     std::size_t frame_;
-    std::size_t attack_;  // samples over which the limiter's gain falls
+    std::size_t attack_;  // samples over which the limiter's gain falls (whole blocks of 16)
 
     std::vector<Slot> slots_;
-    std::vector<std::int16_t> inputs_;   // max_participants frames
-    std::vector<std::int16_t> outputs_;  // max_participants frames
-    std::vector<std::int32_t> total_;    // the tick's sum
-    std::vector<std::int32_t> minus_;    // the sum less one participant
-    std::vector<std::int32_t> ramp_up_;  // the fade-in weights, Q15 (32768 is 1)
+    std::vector<std::int16_t> inputs_;     // max_participants frames
+    std::vector<std::int16_t> outputs_;    // max_participants frames
+    std::vector<std::int32_t> total_;      // the tick's sum
+    std::vector<std::int32_t> minus_;      // the sum less one participant
+    std::vector<std::int32_t> ramp_up_;    // the fade-in weights, Q15 (32768 is 1)
+    std::vector<std::int32_t> ramp_down_;  // the fade-out weights
     std::vector<std::int16_t> chime_frame_;
     std::vector<std::uint32_t> candidates_;  // scratch of select_speakers(), reserved
 
