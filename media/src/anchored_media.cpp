@@ -147,8 +147,8 @@ std::vector<Codec> transcodable(const std::vector<Codec>& offered, const std::ve
     };
     int next_dynamic = 96;
     for (const Codec& c : ours) {
-        if (is_dtmf(c) || std::any_of(offered.begin(), offered.end(),
-                                      [&](const Codec& o) { return same_codec(o, c); }))
+        if (std::any_of(offered.begin(), offered.end(),
+                        [&](const Codec& o) { return same_codec(o, c); }))
             continue;
         Codec numbered = c;
         if (c.static_payload_type < 0 || taken(c.static_payload_type)) {
@@ -234,10 +234,15 @@ class AnchoredSession final : public MediaSession {
         if (options_->transcode) {
             // Telephone-event stays last, after what we can transcode to (RFC 4733 needs a
             // voice codec beside it; the order says our preference).
+            // Telephone-event is offered even when the offerer has none: the relay turns the
+            // other leg's RFC 4733 digits into tones for it.
             std::vector<Codec> extra = transcodable(codecs, options_->codecs);
+            auto extra_dtmf = std::stable_partition(extra.begin(), extra.end(),
+                                                    [](const Codec& c) { return !is_dtmf(c); });
             auto dtmf = std::stable_partition(relayed.begin(), relayed.end(),
                                               [](const Codec& c) { return !is_dtmf(c); });
-            relayed.insert(dtmf, extra.begin(), extra.end());
+            relayed.insert(dtmf, extra.begin(), extra_dtmf);
+            relayed.insert(relayed.end(), extra_dtmf, extra.end());
         }
         copy_codecs(m, relayed, out.media[0]);
 

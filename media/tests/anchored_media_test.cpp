@@ -281,8 +281,9 @@ TEST_F(AnchoredMediaTest, LateOfferFromTheWinnerIsAnsweredByTheCallersAck) {
     // The INVITE had no SDP: Bob's 200 carries the offer, Alice's ACK the answer.
     sdp::Session o = offer(1, 0, phone("198.51.100.20", 6000, "8 0\r\n"));
     EXPECT_EQ(o.media[0].port, 20002) << "Bob's port opened first";
-    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "0", "96", "9"}))
-        << "Bob's codecs, then ours: opus on the first free dynamic type, G.722 on its own";
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "0", "96", "9", "97"}))
+        << "Bob's codecs, then ours: opus on the first free dynamic type, G.722 on its own, "
+           "telephone-event (Bob has none: the relay turns Alice's digits into tones)";
     EXPECT_EQ(remote(20000).rtp, ep("198.51.100.20", 6000));
     sdp::Session a = answer(0, 1, phone("192.0.2.10", 4000, "0\r\n"));
     ASSERT_EQ(a.media.size(), 1u);
@@ -400,7 +401,7 @@ TEST_F(AnchoredMediaTest, VideoAndSecureAudioAreNotRelayed) {
     ASSERT_EQ(o.media.size(), 1u);
     EXPECT_EQ(o.media[0].type, "audio");
     EXPECT_EQ(o.media[0].protocol, "RTP/AVP");
-    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "96", "9", "0"}));
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"8", "96", "9", "0", "97"}));
     EXPECT_EQ(remote(20000).rtp, ep("192.0.2.10", 5004));
 
     sdp::Session a = answer(1, 0, phone("198.51.100.20", 6000, "8\r\n"));
