@@ -20,12 +20,14 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -161,16 +163,51 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
 
-    // Receivers: count what comes back on each side.
+    // Receivers: count what comes back on each side, and how long after its source packet was
+    // sent (packets map one to one: the k-th out of a call's port answers the k-th sent to its
+    // peer port). Monotonic clock in user space on both ends: an upper bound of the delay.
+    const std::size_t max_frames = static_cast<std::size_t>(seconds) * 50 + 200;
+    std::vector<std::atomic<std::int64_t>> sent_at_a(static_cast<std::size_t>(calls) * max_frames);
+    std::vector<std::atomic<std::int64_t>> sent_at_b(static_cast<std::size_t>(calls) * max_frames);
+    std::map<std::uint16_t, std::size_t> call_of_port;  // relay port -> call
+    for (std::size_t c = 0; c < static_cast<std::size_t>(calls); ++c) {
+        call_of_port[a_dest[c].port()] = c;
+        call_of_port[b_dest[c].port()] = c;
+    }
+    auto monotonic_ns = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    };
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> got_a{0}, got_b{0};
+    std::vector<double> delays_us;
+    delays_us.reserve(static_cast<std::size_t>(calls) * max_frames * 2);
     std::thread sink([&] {
         std::uint8_t buf[2048];
+        std::vector<std::size_t> count_a(static_cast<std::size_t>(calls)), count_b(count_a);
         pollfd p[2] = {{a_fd, POLLIN, 0}, {b_fd, POLLIN, 0}};
+        auto drain = [&](int fd, std::vector<std::size_t>& count,
+                         std::vector<std::atomic<std::int64_t>>& sent_at,
+                         std::atomic<std::uint64_t>& got) {
+            rtp::SockAddr from;
+            socklen_t len = sizeof(from.u);
+            while (recvfrom(fd, buf, sizeof buf, 0, from.raw(), &len) > 0) {
+                const std::int64_t now = monotonic_ns();
+                ++got;
+                auto it = call_of_port.find(from.port());
+                len = sizeof(from.u);
+                if (it == call_of_port.end()) continue;
+                const std::size_t k = count[it->second]++;
+                if (k >= max_frames) continue;
+                const std::int64_t t = sent_at[it->second * max_frames + k].load();
+                if (t > 0) delays_us.push_back(static_cast<double>(now - t) / 1000.0);
+            }
+        };
         while (!stop) {
             if (poll(p, 2, 50) <= 0) continue;
-            while (recv(a_fd, buf, sizeof buf, 0) > 0) ++got_a;
-            while (recv(b_fd, buf, sizeof buf, 0) > 0) ++got_b;
+            drain(a_fd, count_a, sent_at_b, got_a);  // B's packets, transcoded, to A
+            drain(b_fd, count_b, sent_at_a, got_b);  // A's packets, transcoded, to B
         }
     });
     // The generator: every millisecond, the calls whose 20 ms slot it is send one packet each
@@ -224,6 +261,15 @@ int main(int argc, char** argv) {
             mb[k].msg_hdr.msg_iovlen = 1;
         }
         if (!ma.empty()) {
+            const std::int64_t now = monotonic_ns();
+            for (int i = slot; i < calls; i += 20) {
+                const std::size_t c = static_cast<std::size_t>(i);
+                const std::size_t k = frame_of[c] - 1;
+                if (k < max_frames) {
+                    sent_at_a[c * max_frames + k].store(now);
+                    sent_at_b[c * max_frames + k].store(now);
+                }
+            }
             sendmmsg(a_fd, ma.data(), static_cast<unsigned>(ma.size()), 0);
             sendmmsg(b_fd, mb.data(), static_cast<unsigned>(mb.size()), 0);
         }
@@ -248,11 +294,16 @@ int main(int argc, char** argv) {
     const double frames_per_call = wall * 50;  // 20 ms periods in the window
     const double us_per_call_period = 1e6 * cpu / (calls * frames_per_call);
     const std::uint64_t received = got_a + got_b;
+    std::sort(delays_us.begin(), delays_us.end());
+    auto percentile = [&](double q) {
+        if (delays_us.empty()) return -1.0;
+        return delays_us[static_cast<std::size_t>(q * static_cast<double>(delays_us.size() - 1))];
+    };
     const auto t = relay->totals();
     std::printf(
         "RESULT calls=%d fec=%d window_s=%.2f sent=%llu received=%llu loss_pct=%.3f "
         "relay_cpu_s=%.3f relay_core=%.3f us_per_channel_20ms=%.1f channels_per_core=%.0f "
-        "transcoded=%llu relayed=%llu dropped=%llu\n",
+        "transcoded=%llu relayed=%llu dropped=%llu delay_p50_us=%.0f delay_p99_us=%.0f\n",
         calls, fec, wall, static_cast<unsigned long long>(sent),
         static_cast<unsigned long long>(received),
         sent ? 100.0 * (static_cast<double>(sent) - static_cast<double>(received)) /
@@ -261,7 +312,7 @@ int main(int argc, char** argv) {
         cpu, cpu / wall, us_per_call_period, 20000.0 / us_per_call_period,
         static_cast<unsigned long long>(t.packets_transcoded),
         static_cast<unsigned long long>(t.packets_relayed),
-        static_cast<unsigned long long>(t.packets_dropped));
+        static_cast<unsigned long long>(t.packets_dropped), percentile(0.5), percentile(0.99));
     close(tfd);
     close(a_fd);
     close(b_fd);
