@@ -23,6 +23,7 @@ TEST(SourceLatch, NatLatchesToTheRealSourceOnTheSignallingAddress) {
     SourceLatch l;
     // The phone's SDP names its private address; its SIP and RTP come from the NAT's.
     l.set_expected(at("10.0.0.5", 4000), at("203.0.113.7", 5060));
+    EXPECT_TRUE(l.destination().empty()) << "nothing to the private address before it sends";
     EXPECT_TRUE(l.accept(at("203.0.113.7", 61000), 1, 1, 0));
     EXPECT_EQ(l.destination(), at("203.0.113.7", 61000));
 }
@@ -33,7 +34,7 @@ TEST(SourceLatch, AnUnexpectedSourceNeedsASteadyStreamAndLosesToThePhone) {
     // One packet from elsewhere (a port scanner, a stray stream) latches nothing.
     EXPECT_FALSE(l.accept(at("198.51.100.66", 4000), 1, 1, 0));
     EXPECT_TRUE(l.latched().empty());
-    EXPECT_EQ(l.destination(), at("10.0.0.5", 4000));
+    EXPECT_TRUE(l.destination().empty());
     // A steady stream from another address of the phone's host (multi-homed) is learnt...
     EXPECT_FALSE(l.accept(at("198.51.100.66", 4000), 1, 2, 1));
     EXPECT_TRUE(l.accept(at("198.51.100.66", 4000), 1, 3, 2));
@@ -89,6 +90,16 @@ TEST(SourceLatch, ANewSdpStartsOver) {
     EXPECT_EQ(l.destination(), at("192.0.2.2", 5000));
     EXPECT_FALSE(l.accept(at("192.0.2.1", 4000), 1, 2, 1));
     EXPECT_TRUE(l.accept(at("192.0.2.2", 5000), 3, 1, 2));
+}
+
+TEST(SourceLatch, NoReflectionToAThirdPartyNamedInSdp) {
+    SourceLatch l;
+    // SIP from 203.0.113.7, SDP naming a victim's address: nothing is sent there.
+    l.set_expected(at("198.51.100.99", 9), at("203.0.113.7", 5060));
+    EXPECT_TRUE(l.destination().empty());
+    // The SDP on the signalling IP: sent to at once (a phone not behind NAT).
+    l.set_expected(at("203.0.113.7", 4000), at("203.0.113.7", 5060));
+    EXPECT_EQ(l.destination(), at("203.0.113.7", 4000));
 }
 
 TEST(SourceLatch, Ipv6) {

@@ -77,8 +77,24 @@ void RelayWorker::send_reports() {
 void RelayWorker::send_report(PortState& p) {
     const bool sent = p.out.packets() != p.reported_packets;
     if (!sent && !p.receiving) return;  // nothing to say yet
+    // Where its RTCP comes from; else, once its RTP latched, that host (at the SDP's RTCP port
+    // if the SDP named that host, else the RTP port + 1, as a NAT usually maps it); else the
+    // SDP's RTCP address when RTP may go to the SDP's address (source_latch.h's rule).
     SockAddr to = p.rtcp_destination;
-    if (to.empty() && p.spec.rtcp) to = SockAddr::from(*p.spec.rtcp);
+    const SockAddr& rtp = p.latch.destination();
+    if (to.empty() && !rtp.empty()) {
+        const SockAddr sdp_rtcp = p.spec.rtcp ? SockAddr::from(*p.spec.rtcp) : SockAddr{};
+        if (!sdp_rtcp.empty() && sdp_rtcp.same_ip(rtp)) {
+            to = sdp_rtcp;
+        } else {
+            to = rtp;
+            const auto port = static_cast<std::uint16_t>(rtp.port() + 1);
+            if (to.is_v6())
+                to.u.v6.sin6_port = htons(port);
+            else
+                to.u.v4.sin_port = htons(port);
+        }
+    }
     if (to.empty() || !p.spec.send) return;
 
     Report r;

@@ -59,8 +59,16 @@ class SourceLatch {
         return true;
     }
 
-    // Where to send: the latched source, else the SDP's address (may be empty).
-    const SockAddr& destination() const { return latched_.empty() ? sdp_ : latched_; }
+    // Where to send: the latched source; before anything latched, the SDP's address, but only
+    // when it is on the signalling IP (or no signalling address is known). An SDP naming
+    // another host is either a phone behind NAT (its private address: unreachable, so wait for
+    // its first packet) or an attempt to make us send a stream at a third party (reflection):
+    // in both cases nothing goes out until the leg's own packets show where it is.
+    const SockAddr& destination() const {
+        if (!latched_.empty()) return latched_;
+        if (!signalling_.empty() && !sdp_.same_ip(signalling_)) return none_;
+        return sdp_;
+    }
     const SockAddr& latched() const { return latched_; }
     // Latched to a source on an expected IP (which no other source can take over while alive).
     bool latched_expected() const { return !latched_.empty() && latched_expected_; }
@@ -78,6 +86,7 @@ class SourceLatch {
     }
 
     SockAddr sdp_, signalling_, latched_, candidate_;
+    SockAddr none_;
     std::int64_t last_ns_ = 0;
     std::uint32_t candidate_ssrc_ = 0;
     std::uint16_t candidate_seq_ = 0;
