@@ -7,7 +7,7 @@ build_pkgs=(cmake ninja-build ccache g++ pkg-config libboost-dev libssl-dev libp
             libcli11-dev libtoml11-dev nlohmann-json3-dev libfmt-dev liblua5.4-dev
             libgtest-dev libgmock-dev libbenchmark-dev liburing-dev libopus-dev libspandsp-dev
             libspeexdsp-dev)
-run_pkgs=(postgresql)
+run_pkgs=(postgresql espeak-ng sox)
 test_pkgs=(sip-tester baresip python3 clang libclang-rt-14-dev libfuzzer-14-dev procps iproute2)
 bench_pkgs=(libosip2-dev libsofia-sip-ua-dev util-linux linux-perf rtpengine-daemon)
 

@@ -109,7 +109,8 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             read(t, "ringback", cc.ringback, known);
             std::int64_t busy_tone = cc.busy_tone_s;
             read(t, "busy_tone_seconds", busy_tone, known);
-            if (busy_tone < 0 || busy_tone > 60) return fail("calls.busy_tone_seconds must be 0 to 60");
+            if (busy_tone < 0 || busy_tone > 60)
+                return fail("calls.busy_tone_seconds must be 0 to 60");
             cc.busy_tone_s = static_cast<std::uint32_t>(busy_tone);
             std::vector<std::string> peers;
             read(t, "trusted_peers", peers, known);
@@ -133,6 +134,7 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             c.media.anchor = mode == "anchor";
             read(t, "address", c.media.address, known);
             read(t, "tones", c.media.tones, known);
+            read(t, "prompts", c.media.prompts, known);
             if (auto plan = media::dsp::find_tone_plan(c.media.tones); !plan)
                 return fail("media.tones: " + plan.error().message);
             read(t, "advertise", c.media.advertise, known);

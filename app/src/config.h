@@ -40,6 +40,7 @@ struct Config {
         std::uint16_t port_max = 32767;
         unsigned workers = 1;
         std::string tones = "US";  // the tone plan: ringback, busy (US GB DE FR CN JP)
+        std::string prompts;       // call:playback()'s <name>.wav; "" = <data_dir>/prompts
     } media;
 };
 

@@ -134,6 +134,9 @@ int run_server(Config config) {
     // Each shard runs the active dialplan in its own engine.
     std::unique_ptr<media::rtp::Relay> relay;
     std::unique_ptr<media::MediaEngine> media_engine;
+    config.server.calls.prompts_dir = config.media.prompts.empty()
+                                          ? (config.data_dir / "prompts").string()
+                                          : config.media.prompts;
     if (config.media.anchor) {
         auto r = media::rtp::Relay::start(relay_config(config));
         if (!r) {

@@ -11,10 +11,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <optional>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <vector>
 
 #include "sb/common/log.h"
@@ -43,7 +43,7 @@ enum class Kill { none, slice_budget, call_budget, memory };
 // from size-class free lists carved out of 16 KiB chunks, which go back to a per-thread cache
 // when the call ends; large blocks (> 512 bytes) use the C heap.
 class CallArena {
-public:
+  public:
     static constexpr std::size_t kGranule = 16, kMaxSmall = 512, kChunk = 16 * 1024;
     CallArena() = default;
     CallArena(const CallArena&) = delete;
@@ -51,8 +51,10 @@ public:
     ~CallArena() {
         auto& cache = chunk_cache();
         for (void* c : chunks_) {
-            if (cache.size() < kMaxCachedChunks) cache.push_back(c);
-            else std::free(c);
+            if (cache.size() < kMaxCachedChunks)
+                cache.push_back(c);
+            else
+                std::free(c);
         }
     }
     static bool small(std::size_t n) { return n <= kMaxSmall; }
@@ -87,9 +89,11 @@ public:
         *static_cast<void**>(p) = free_[cls];
         free_[cls] = p;
     }
-    static bool same_class(std::size_t a, std::size_t b) { return (a + kGranule - 1) / kGranule == (b + kGranule - 1) / kGranule; }
+    static bool same_class(std::size_t a, std::size_t b) {
+        return (a + kGranule - 1) / kGranule == (b + kGranule - 1) / kGranule;
+    }
 
-private:
+  private:
     static constexpr std::size_t kMaxCachedChunks = 256;  // 4 MiB per thread
     static std::vector<void*>& chunk_cache() {
         struct Cache {
@@ -114,7 +118,7 @@ struct Engine::Run {
     CallApi* api = nullptr;  // null while check() runs a script's top level
     // Memory accounting of this call's lua_State.
     std::size_t used = 0;
-    bool refused = false;  // the allocator refused at least once
+    bool refused = false;         // the allocator refused at least once
     bool string_refused = false;  // ... because a string was too long
     // Instruction budget.
     int hook_every = kMaxHookEvery;
@@ -128,7 +132,7 @@ struct Engine::Run {
     Outcome outcome;
     std::array<std::string_view, kMaxDestinations> destinations{};
     std::string api_error;
-    std::string chunkname;  // "=name": messages read "name:LINE: ..."
+    std::string chunkname;                   // "=name": messages read "name:LINE: ..."
     std::unique_ptr<lua_State, LuaClose> L;  // last: closed first, while the fields above live
 
     ~Run() {
@@ -141,7 +145,9 @@ namespace {
 
 using Run = Engine::Run;
 
-Run* run_of(lua_State* L) { return *static_cast<Run**>(lua_getextraspace(L)); }
+Run* run_of(lua_State* L) {
+    return *static_cast<Run**>(lua_getextraspace(L));
+}
 
 // Per-state allocator: refuses growth past the call's cap (Lua then collects and retries once,
 // then raises "not enough memory").
@@ -151,8 +157,10 @@ void* limited_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
     if (nsize == 0) {
         if (!ptr) return nullptr;
         r->used -= old;
-        if (CallArena::small(old)) r->arena.release(ptr, old);
-        else std::free(ptr);
+        if (CallArena::small(old))
+            r->arena.release(ptr, old);
+        else
+            std::free(ptr);
         return nullptr;
     }
     if (nsize > old && r->used - old + nsize > r->limits.memory_bytes) {
@@ -166,7 +174,8 @@ void* limited_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
         return nullptr;
     }
     void* p = nullptr;
-    if (ptr && CallArena::small(old) && CallArena::small(nsize) && CallArena::same_class(old, nsize)) {
+    if (ptr && CallArena::small(old) && CallArena::small(nsize) &&
+        CallArena::same_class(old, nsize)) {
         p = ptr;
     } else if (ptr && !CallArena::small(old) && !CallArena::small(nsize)) {
         p = std::realloc(ptr, nsize);
@@ -174,8 +183,10 @@ void* limited_alloc(void* ud, void* ptr, std::size_t osize, std::size_t nsize) {
         p = CallArena::small(nsize) ? r->arena.allocate(nsize) : std::malloc(nsize);
         if (p && ptr) {
             std::memcpy(p, ptr, std::min(old, nsize));
-            if (CallArena::small(old)) r->arena.release(ptr, old);
-            else std::free(ptr);
+            if (CallArena::small(old))
+                r->arena.release(ptr, old);
+            else
+                std::free(ptr);
         }
     }
     if (p) {
@@ -201,7 +212,8 @@ int on_panic(lua_State* L) {
 // Finds the innermost frame of the administrator's script (not C, not the sandbox's wrappers).
 bool script_frame(lua_State* L, lua_Debug& ar) {
     for (int level = 0; lua_getstack(L, level, &ar); ++level) {
-        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 && std::strcmp(ar.source, kSandboxChunk) != 0)
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0 &&
+            std::strcmp(ar.source, kSandboxChunk) != 0)
             return true;
     }
     return false;
@@ -209,8 +221,10 @@ bool script_frame(lua_State* L, lua_Debug& ar) {
 
 void push_where(lua_State* L) {
     lua_Debug ar;
-    if (script_frame(L, ar)) lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
-    else lua_pushliteral(L, "");
+    if (script_frame(L, ar))
+        lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+    else
+        lua_pushliteral(L, "");
 }
 
 [[noreturn]] void raise_with_where(lua_State* L, const char* what) {
@@ -223,10 +237,14 @@ void push_where(lua_State* L) {
 
 const char* kill_text(Kill k) {
     switch (k) {
-        case Kill::slice_budget: return "instruction budget exceeded (a loop that never waits?)";
-        case Kill::call_budget: return "instruction budget for the call exceeded";
-        case Kill::memory: return "memory limit exceeded";
-        case Kill::none: break;
+        case Kill::slice_budget:
+            return "instruction budget exceeded (a loop that never waits?)";
+        case Kill::call_budget:
+            return "instruction budget for the call exceeded";
+        case Kill::memory:
+            return "memory limit exceeded";
+        case Kill::none:
+            break;
     }
     return "stopped";
 }
@@ -237,8 +255,10 @@ void charge(lua_State* L, Run* r, std::uint64_t n) {
     r->slice_used += n;
     r->total_used += n;
     if (r->kill == Kill::none) {
-        if (r->slice_used > r->limits.instructions_per_slice) r->kill = Kill::slice_budget;
-        else if (r->total_used > r->limits.instructions_per_call) r->kill = Kill::call_budget;
+        if (r->slice_used > r->limits.instructions_per_slice)
+            r->kill = Kill::slice_budget;
+        else if (r->total_used > r->limits.instructions_per_call)
+            r->kill = Kill::call_budget;
     }
     if (r->kill != Kill::none) raise_with_where(L, kill_text(r->kill));
 }
@@ -298,7 +318,8 @@ int sandbox_print(lua_State* L) {
 int sandbox_collectgarbage(lua_State* L) {
     const char* opt = luaL_optstring(L, 1, "count");
     if (std::strcmp(opt, "count") != 0)
-        return luaL_error(L, "collectgarbage('%s') is not allowed in a dialplan (only 'count')", opt);
+        return luaL_error(L, "collectgarbage('%s') is not allowed in a dialplan (only 'count')",
+                          opt);
     lua_pushnumber(L, static_cast<lua_Number>(run_of(L)->used) / 1024.0);
     return 1;
 }
@@ -309,7 +330,8 @@ int sandbox_collectgarbage(lua_State* L) {
 int sandbox_setmetatable(lua_State* L) {
     if (lua_type(L, 2) == LUA_TTABLE) {
         lua_pushliteral(L, "__gc");
-        if (lua_rawget(L, 2) != LUA_TNIL) return luaL_error(L, "setmetatable: __gc is not allowed in a dialplan");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "setmetatable: __gc is not allowed in a dialplan");
         lua_pop(L, 1);
     }
     lua_settop(L, 2);
@@ -324,14 +346,14 @@ int sandbox_setmetatable(lua_State* L) {
 // worst case before matching (subject length to the power of the pattern's repetitions, plus one
 // for an unanchored scan), refuse what could take more than kMaxPatternCost steps, and charge the
 // estimate to the instruction budget, so that a loop of costly matches ends like any other loop.
-constexpr double kMaxPatternCost = 4e6;  // about 25 ms on the development machine
+constexpr double kMaxPatternCost = 4e6;            // about 25 ms on the development machine
 constexpr double kPatternStepsPerInstruction = 4;  // the costliest match takes a whole slice
 
 int pattern_repetitions(const char* p, std::size_t len) {
     int q = 0;
     for (std::size_t i = 0; i < len; ++i) {
         if (p[i] == '%') {
-            ++i;  // an escaped character or a class (%d ...), never a repetition
+            ++i;                   // an escaped character or a class (%d ...), never a repetition
         } else if (p[i] == '[') {  // a set: '-' inside is a range; skip to its ']'
             ++i;
             if (i < len && p[i] == '^') ++i;
@@ -361,11 +383,14 @@ int sandbox_pattern(lua_State* L) {
         const int e = std::min(q, 4) + (anchored ? 0 : 1);
         double cost = 1;
         for (int i = 0; i < e; ++i) cost *= n;
-        if (q == 0) cost *= static_cast<double>(plen) + 1;  // a literal search compares at each position
+        if (q == 0)
+            cost *= static_cast<double>(plen) + 1;  // a literal search compares at each position
         if (cost > kMaxPatternCost)
-            return luaL_error(L, "pattern too costly for a %d-character string (%d repetitions): anchor it "
-                                 "with ^, shorten the string or use fewer .- and .*",
-                              static_cast<int>(n - 1), pattern_repetitions(p, plen));
+            return luaL_error(
+                L,
+                "pattern too costly for a %d-character string (%d repetitions): anchor it "
+                "with ^, shorten the string or use fewer .- and .*",
+                static_cast<int>(n - 1), pattern_repetitions(p, plen));
         charge(L, run_of(L), static_cast<std::uint64_t>(cost / kPatternStepsPerInstruction));
     }
     const int nargs = lua_gettop(L);
@@ -395,8 +420,10 @@ xpcall = function(f, h, ...) return after(raw_xpcall(f, h, ...)) end
 )";
 
 void open_sandbox(lua_State* L) {
-    const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},     {LUA_STRLIBNAME, luaopen_string},
-                             {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+    const luaL_Reg libs[] = {{LUA_GNAME, luaopen_base},
+                             {LUA_STRLIBNAME, luaopen_string},
+                             {LUA_TABLIBNAME, luaopen_table},
+                             {LUA_MATHLIBNAME, luaopen_math},
                              {LUA_UTF8LIBNAME, luaopen_utf8}};
     for (const auto& lib : libs) {
         luaL_requiref(L, lib.name, lib.func, 1);
@@ -417,8 +444,8 @@ void open_sandbox(lua_State* L) {
     lua_getfield(L, -1, LUA_STRLIBNAME);
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");  // bytecode out is useless without bytecode in; keep it out
-    const std::pair<const char*, int> patterns[] = {{"find", kFind}, {"match", kMatch}, {"gmatch", kGmatch},
-                                                    {"gsub", kGsub}};
+    const std::pair<const char*, int> patterns[] = {
+        {"find", kFind}, {"match", kMatch}, {"gmatch", kGmatch}, {"gsub", kGsub}};
     for (const auto& [name, kind] : patterns) {
         lua_getfield(L, -1, name);
         lua_pushinteger(L, kind);
@@ -427,7 +454,8 @@ void open_sandbox(lua_State* L) {
     }
     lua_pop(L, 1);
     // Installed before the strict metatable: the chunk reads pcall/xpcall as globals.
-    if (luaL_loadbufferx(L, kPcallWrappers, std::strlen(kPcallWrappers), kSandboxChunk, "t") != LUA_OK)
+    if (luaL_loadbufferx(L, kPcallWrappers, std::strlen(kPcallWrappers), kSandboxChunk, "t") !=
+        LUA_OK)
         lua_error(L);
     lua_pushcfunction(L, after_pcall);
     lua_call(L, 1, 0);
@@ -444,8 +472,8 @@ constexpr const char* kCallMarker = "__switchboard_call";
 
 void check_self(lua_State* L, const char* method) {
     if (lua_type(L, 1) != LUA_TTABLE || lua_getfield(L, 1, kCallMarker) != LUA_TBOOLEAN)
-        luaL_error(L, "call:%s(...) needs a colon: write call:%s(...), not call.%s(...)", method, method,
-                   method);
+        luaL_error(L, "call:%s(...) needs a colon: write call:%s(...), not call.%s(...)", method,
+                   method, method);
     lua_pop(L, 1);
     // A finalizer (__gc) may run after hangup() or while the state closes: the call is gone then.
     const Run* r = run_of(L);
@@ -462,11 +490,14 @@ int call_answer(lua_State* L) {
 int call_hangup(lua_State* L) {
     check_self(L, "hangup");
     lua_Integer code = luaL_optinteger(L, 2, 480);
-    luaL_argcheck(L, code >= 400 && code <= 699, 2, "hangup code must be a SIP failure code (400-699)");
+    luaL_argcheck(L, code >= 400 && code <= 699, 2,
+                  "hangup code must be a SIP failure code (400-699)");
     const char* reason = luaL_optstring(L, 3, "");
-    if (!lua_isyieldable(L)) return luaL_error(L, "call:hangup() cannot be used inside this function");
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "call:hangup() cannot be used inside this function");
     Run* r = run_of(L);
-    if (!guarded(r, [&] { r->api->hangup(static_cast<int>(code), reason); })) return raise_api_error(L, r);
+    if (!guarded(r, [&] { r->api->hangup(static_cast<int>(code), reason); }))
+        return raise_api_error(L, r);
     r->ended = true;
     return lua_yield(L, 0);  // the engine sees `ended` and closes the call's script
 }
@@ -474,15 +505,31 @@ int call_hangup(lua_State* L) {
 bool valid_header_name(std::string_view s) {
     if (s.empty() || s.size() > 64) return false;
     for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-.!%*_+`'~", c))) return false;
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-.!%*_+`'~", c)))
+            return false;
     return true;
 }
 
 bool protected_header(std::string_view s) {
     // Headers the B2BUA owns on each leg (RFC 3261 section 8.1.1): a script must not forge them.
-    constexpr std::string_view owned[] = {"via", "call-id", "cseq", "from", "to", "contact",
-                                          "content-length", "content-type", "max-forwards",
-                                          "route", "record-route", "i", "f", "t", "m", "l", "c", "v"};
+    constexpr std::string_view owned[] = {"via",
+                                          "call-id",
+                                          "cseq",
+                                          "from",
+                                          "to",
+                                          "contact",
+                                          "content-length",
+                                          "content-type",
+                                          "max-forwards",
+                                          "route",
+                                          "record-route",
+                                          "i",
+                                          "f",
+                                          "t",
+                                          "m",
+                                          "l",
+                                          "c",
+                                          "v"};
     for (auto o : owned) {
         if (o.size() != s.size()) continue;
         bool same = true;
@@ -499,8 +546,10 @@ int call_set_header(lua_State* L) {
     const char* name = luaL_checklstring(L, 2, &nlen);
     const char* value = luaL_checklstring(L, 3, &vlen);
     const std::string_view n(name, nlen), v(value, vlen);
-    if (!valid_header_name(n)) return luaL_error(L, "set_header: '%s' is not a valid header name", name);
-    if (protected_header(n)) return luaL_error(L, "set_header: %s is set by the PBX, not the dialplan", name);
+    if (!valid_header_name(n))
+        return luaL_error(L, "set_header: '%s' is not a valid header name", name);
+    if (protected_header(n))
+        return luaL_error(L, "set_header: %s is set by the PBX, not the dialplan", name);
     if (v.find_first_of("\r\n") != std::string_view::npos || vlen > 1024)
         return luaL_error(L, "set_header: the value must be one line of at most 1024 characters");
     Run* r = run_of(L);
@@ -529,9 +578,12 @@ int call_header(lua_State* L) {
     const char* name = luaL_checklstring(L, 2, &len);
     Run* r = run_of(L);
     std::optional<std::string_view> v;
-    if (!guarded(r, [&] { v = r->api->header(std::string_view(name, len)); })) return raise_api_error(L, r);
-    if (v) lua_pushlstring(L, v->data(), v->size());
-    else lua_pushnil(L);
+    if (!guarded(r, [&] { v = r->api->header(std::string_view(name, len)); }))
+        return raise_api_error(L, r);
+    if (v)
+        lua_pushlstring(L, v->data(), v->size());
+    else
+        lua_pushnil(L);
     return 1;
 }
 
@@ -543,7 +595,8 @@ int call_log(lua_State* L) {
     static const char* const levels[] = {"debug", "info", "warn", "error", nullptr};
     int level = luaL_checkoption(L, 3, "info", levels);
     Run* r = run_of(L);
-    if (!guarded(r, [&] { r->api->log(static_cast<LogLevel>(level), std::string_view(text, len)); }))
+    if (!guarded(r,
+                 [&] { r->api->log(static_cast<LogLevel>(level), std::string_view(text, len)); }))
         return raise_api_error(L, r);
     return 0;
 }
@@ -564,13 +617,16 @@ int bridge_continue(lua_State* L, int, lua_KContext) {
 void add_destination(lua_State* L, Run* r, int& count, int value_index) {
     int t = lua_type(L, value_index);
     if (t != LUA_TSTRING && !(t == LUA_TNUMBER && lua_isinteger(L, value_index)))
-        luaL_error(L, "bridge: destinations must be numbers or strings, got a %s", luaL_typename(L, value_index));
-    if (count >= kMaxDestinations) luaL_error(L, "bridge: at most %d destinations", kMaxDestinations);
+        luaL_error(L, "bridge: destinations must be numbers or strings, got a %s",
+                   luaL_typename(L, value_index));
+    if (count >= kMaxDestinations)
+        luaL_error(L, "bridge: at most %d destinations", kMaxDestinations);
     luaL_checkstack(L, 2, "bridge: too many destinations");
     lua_pushvalue(L, value_index);
     std::size_t len = 0;
     const char* s = lua_tolstring(L, -1, &len);  // converts the pushed copy, not the table entry
-    if (len == 0 || len > 256) luaL_error(L, "bridge: destination %d is empty or too long", count + 1);
+    if (len == 0 || len > 256)
+        luaL_error(L, "bridge: destination %d is empty or too long", count + 1);
     r->destinations[count++] = std::string_view(s, len);
 }
 
@@ -589,15 +645,18 @@ int call_bridge(lua_State* L) {
             if (lua_type(L, -2) == LUA_TSTRING) {
                 const char* key = lua_tostring(L, -2);
                 if (std::strcmp(key, "timeout") == 0) {
-                    if (!lua_isinteger(L, -1)) luaL_error(L, "bridge: timeout must be whole seconds");
+                    if (!lua_isinteger(L, -1))
+                        luaL_error(L, "bridge: timeout must be whole seconds");
                     timeout = lua_tointeger(L, -1);
                 } else if (std::strcmp(key, "sequential") == 0) {
-                    if (!lua_isboolean(L, -1)) luaL_error(L, "bridge: sequential must be true or false");
+                    if (!lua_isboolean(L, -1))
+                        luaL_error(L, "bridge: sequential must be true or false");
                     sequential = lua_toboolean(L, -1) != 0;
                 } else {
                     luaL_error(L, "bridge: unknown option '%s' (timeout, sequential)", key);
                 }
-            } else if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 || lua_tointeger(L, -2) > n) {
+            } else if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 ||
+                       lua_tointeger(L, -2) > n) {
                 luaL_error(L, "bridge: destinations must be a list");
             }
             lua_pop(L, 1);
@@ -608,13 +667,17 @@ int call_bridge(lua_State* L) {
             add_destination(L, r, count, lua_gettop(L));
         }
     } else {
-        if (lua_isinteger(L, 3)) timeout = lua_tointeger(L, 3);
-        else if (!lua_isnoneornil(L, 3)) luaL_error(L, "bridge: timeout must be whole seconds");
+        if (lua_isinteger(L, 3))
+            timeout = lua_tointeger(L, 3);
+        else if (!lua_isnoneornil(L, 3))
+            luaL_error(L, "bridge: timeout must be whole seconds");
         add_destination(L, r, count, 2);
     }
     if (count == 0) return luaL_error(L, "bridge: no destination given");
-    if (timeout < 1 || timeout > 3600) return luaL_error(L, "bridge: timeout must be 1 to 3600 seconds");
-    if (!lua_isyieldable(L)) return luaL_error(L, "call:bridge() cannot be used inside this function");
+    if (timeout < 1 || timeout > 3600)
+        return luaL_error(L, "bridge: timeout must be 1 to 3600 seconds");
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "call:bridge() cannot be used inside this function");
     const BridgeRequest req{std::span<const std::string_view>(r->destinations.data(), count),
                             static_cast<int>(timeout), sequential};
     if (!guarded(r, [&] { r->api->bridge(req); })) return raise_api_error(L, r);
@@ -622,14 +685,39 @@ int call_bridge(lua_State* L) {
     return lua_yieldk(L, 0, 0, bridge_continue);
 }
 
+int playback_continue(lua_State* L, int, lua_KContext) {
+    lua_pushboolean(L, run_of(L)->outcome.result == BridgeResult::answered);
+    return 1;
+}
+
+// call:playback("welcome"): plays a prompt to the caller as early media and waits for its end;
+// true when it played, false when it could not (no such prompt, media not anchored).
+int call_playback(lua_State* L) {
+    check_self(L, "playback");
+    Run* r = run_of(L);
+    std::size_t len = 0;
+    const char* name = luaL_checklstring(L, 2, &len);
+    if (len == 0 || len > 64)
+        return luaL_error(L, "playback: the prompt name is empty or too long");
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "call:playback() cannot be used inside this function");
+    if (!guarded(r, [&] { r->api->playback(std::string_view(name, len)); }))
+        return raise_api_error(L, r);
+    r->waiting = true;
+    return lua_yieldk(L, 0, 0, playback_continue);
+}
+
 // Calls designed now, provided by later issues. The upvalue is the message.
-int not_yet(lua_State* L) { return luaL_error(L, "%s", lua_tostring(L, lua_upvalueindex(1))); }
+int not_yet(lua_State* L) {
+    return luaL_error(L, "%s", lua_tostring(L, lua_upvalueindex(1)));
+}
 
 // The call table's __index: methods, then nil for optional facts, else an error naming the key.
 int call_index(lua_State* L) {
     lua_pushvalue(L, 2);
     if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL) return 1;
-    if (lua_type(L, 2) == LUA_TSTRING && std::strcmp(lua_tostring(L, 2), "extension") == 0) return 1;  // nil
+    if (lua_type(L, 2) == LUA_TSTRING && std::strcmp(lua_tostring(L, 2), "extension") == 0)
+        return 1;  // nil
     const char* key = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
     push_where(L);
     lua_pushfstring(L, "call.%s is not part of the dialplan API", key);
@@ -673,13 +761,17 @@ void push_call(lua_State* L, Run* r) {
     }
     // Metatable: __index = call_index with the methods table as upvalue.
     lua_createtable(L, 0, 2);
-    const luaL_Reg methods[] = {{"answer", call_answer},       {"hangup", call_hangup},
-                                {"bridge", call_bridge},       {"set_caller_id", call_set_caller_id},
-                                {"set_header", call_set_header}, {"header", call_header},
-                                {"log", call_log},             {nullptr, nullptr}};
+    const luaL_Reg methods[] = {{"answer", call_answer},
+                                {"hangup", call_hangup},
+                                {"bridge", call_bridge},
+                                {"set_caller_id", call_set_caller_id},
+                                {"set_header", call_set_header},
+                                {"header", call_header},
+                                {"log", call_log},
+                                {"playback", call_playback},
+                                {nullptr, nullptr}};
     luaL_newlib(L, methods);
     const std::pair<const char*, const char*> later[] = {
-        {"playback", "playback() is not available yet (media engine: issue 4)"},
         {"collect_digits", "collect_digits() is not available yet (media engine: issue 4)"},
         {"conference", "conference() is not available yet (media engine: issue 4)"},
         {"voicemail", "voicemail() is not available yet (voicemail: a later issue)"},
@@ -704,7 +796,8 @@ int setup(lua_State* L) {
     open_sandbox(L);
     const std::string& src = r->script->source;
     // Text only ("t"): precompiled bytecode can break the VM's safety.
-    if (luaL_loadbufferx(L, src.data(), src.size(), r->chunkname.c_str(), "t") != LUA_OK) lua_error(L);
+    if (luaL_loadbufferx(L, src.data(), src.size(), r->chunkname.c_str(), "t") != LUA_OK)
+        lua_error(L);
     lua_call(L, 0, 0);
     lua_pushglobaltable(L);
     lua_pushliteral(L, "route");
@@ -722,19 +815,25 @@ int setup(lua_State* L) {
 std::string error_text(lua_State* L, Run* r, int status) {
     std::string where;
     std::string msg;
-    if (lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
-    else msg = std::string("error object is a ") + luaL_typename(L, -1) + " value";
-    if ((status == LUA_ERRMEM || msg == "not enough memory" || r->kill == Kill::memory) && r->string_refused &&
-        !r->refused) {
+    if (lua_type(L, -1) == LUA_TSTRING)
+        msg = lua_tostring(L, -1);
+    else
+        msg = std::string("error object is a ") + luaL_typename(L, -1) + " value";
+    if ((status == LUA_ERRMEM || msg == "not enough memory" || r->kill == Kill::memory) &&
+        r->string_refused && !r->refused) {
         lua_Debug ar;
-        if (script_frame(L, ar)) where = std::string(ar.short_src) + ":" + std::to_string(ar.currentline) + ": ";
-        msg = where + "string longer than " + std::to_string(kMaxStringBytes) + " bytes (dialplan strings are kept short)";
+        if (script_frame(L, ar))
+            where = std::string(ar.short_src) + ":" + std::to_string(ar.currentline) + ": ";
+        msg = where + "string longer than " + std::to_string(kMaxStringBytes) +
+              " bytes (dialplan strings are kept short)";
     } else if (status == LUA_ERRMEM || msg == "not enough memory" || r->kill == Kill::memory) {
         r->kill = Kill::memory;
         // The coroutine's stack is not unwound after an error: find the script's line there.
         lua_Debug ar;
-        if (script_frame(L, ar)) where = std::string(ar.short_src) + ":" + std::to_string(ar.currentline) + ": ";
-        msg = where + "memory limit of " + std::to_string(r->limits.memory_bytes) + " bytes exceeded";
+        if (script_frame(L, ar))
+            where = std::string(ar.short_src) + ":" + std::to_string(ar.currentline) + ": ";
+        msg =
+            where + "memory limit of " + std::to_string(r->limits.memory_bytes) + " bytes exceeded";
     }
     return msg;
 }
@@ -767,7 +866,8 @@ std::string prepare(Run& r) {
 Engine::Engine(Limits limits) : limits_(limits) {}
 Engine::~Engine() = default;
 
-Result<std::shared_ptr<const Script>> Engine::check(std::string_view source, std::string_view name) const {
+Result<std::shared_ptr<const Script>> Engine::check(std::string_view source,
+                                                    std::string_view name) const {
     auto script = std::make_shared<Script>(Script{std::string(name), std::string(source)});
     Run r;
     r.limits = limits_;
@@ -792,9 +892,11 @@ Step Engine::start(std::uint64_t call_id, std::shared_ptr<const Script> script, 
 
 Step Engine::resume(std::uint64_t call_id, Outcome outcome) {
     auto it = runs_.find(call_id);
-    if (it == runs_.end()) return Step{Step::State::failed, "dialplan: no script runs for this call"};
+    if (it == runs_.end())
+        return Step{Step::State::failed, "dialplan: no script runs for this call"};
     Run& r = *it->second;
-    if (!r.waiting) return finish(call_id, Step{Step::State::failed, "dialplan: the script was not waiting"});
+    if (!r.waiting)
+        return finish(call_id, Step{Step::State::failed, "dialplan: the script was not waiting"});
     r.waiting = false;
     r.outcome = outcome;
     return finish(call_id, resume_slice(r, 0));
@@ -809,12 +911,15 @@ Step Engine::resume_slice(Run& r, int nargs) {
         lua_pop(r.co, nres);
         if (r.ended) return Step{Step::State::finished, {}};
         if (r.waiting) return Step{Step::State::waiting, {}};
-        return Step{Step::State::failed, r.script->name + ": the script yielded outside a dialplan wait"};
+        return Step{Step::State::failed,
+                    r.script->name + ": the script yielded outside a dialplan wait"};
     }
     return Step{Step::State::failed, error_text(r.co, &r, status)};
 }
 
-void Engine::cancel(std::uint64_t call_id) { runs_.erase(call_id); }
+void Engine::cancel(std::uint64_t call_id) {
+    runs_.erase(call_id);
+}
 
 std::size_t Engine::memory_used(std::uint64_t call_id) const {
     auto it = runs_.find(call_id);

@@ -11,17 +11,22 @@ namespace {
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+        if (std::tolower(static_cast<unsigned char>(a[i])) !=
+            std::tolower(static_cast<unsigned char>(b[i])))
             return false;
     return true;
 }
 
 const char* level_name(LogLevel l) {
     switch (l) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warn: return "warn";
-        case LogLevel::error: return "error";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
     }
     return "info";
 }
@@ -30,8 +35,10 @@ const char* level_name(LogLevel l) {
 
 SimulatedCall::SimulatedCall(Facts facts, std::deque<Outcome> outcomes)
     : facts_(std::move(facts)), outcomes_(std::move(outcomes)) {
-    if (facts_.request_uri.empty()) facts_.request_uri = "sip:" + facts_.callee_number + "@switchboard";
-    if (!facts_.from_trunk && !facts_.extension_number) facts_.extension_number = facts_.caller_number;
+    if (facts_.request_uri.empty())
+        facts_.request_uri = "sip:" + facts_.callee_number + "@switchboard";
+    if (!facts_.from_trunk && !facts_.extension_number)
+        facts_.extension_number = facts_.caller_number;
     if (!facts_.from_trunk && !facts_.extension_name) facts_.extension_name = facts_.caller_name;
 }
 
@@ -64,10 +71,13 @@ void SimulatedCall::log(LogLevel level, std::string_view text) {
     steps_.push_back(fmt::format("log {} {}", level_name(level), text));
 }
 
-void SimulatedCall::answer() { steps_.push_back("answer"); }
+void SimulatedCall::answer() {
+    steps_.push_back("answer");
+}
 
 void SimulatedCall::hangup(int code, std::string_view reason) {
-    steps_.push_back(reason.empty() ? fmt::format("hangup {}", code) : fmt::format("hangup {} {}", code, reason));
+    steps_.push_back(reason.empty() ? fmt::format("hangup {}", code)
+                                    : fmt::format("hangup {} {}", code, reason));
 }
 
 void SimulatedCall::bridge(const BridgeRequest& request) {
@@ -76,12 +86,25 @@ void SimulatedCall::bridge(const BridgeRequest& request) {
         if (i) line += ',';
         line += request.destinations[i];
     }
-    line += fmt::format(" timeout={} {}", request.timeout_s, request.sequential ? "sequential" : "simultaneous");
+    line += fmt::format(" timeout={} {}", request.timeout_s,
+                        request.sequential ? "sequential" : "simultaneous");
     steps_.push_back(std::move(line));
     waiting_ = true;
 }
 
+void SimulatedCall::playback(std::string_view name) {
+    steps_.push_back(fmt::format("playback {}", name));
+    waiting_ = true;
+    playback_pending_ = true;
+}
+
 Outcome SimulatedCall::next_outcome() {
+    if (playback_pending_) {  // a prompt plays to its end; the bridge outcomes are for bridges
+        playback_pending_ = false;
+        waiting_ = false;
+        steps_.back() += " -> played";
+        return Outcome{BridgeResult::answered, 200};
+    }
     Outcome o{BridgeResult::unavailable, 480};
     if (!outcomes_.empty()) {
         o = outcomes_.front();

@@ -13,14 +13,16 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::shared_ptr<const Script> must_check(const Engine& e, std::string_view src, std::string_view name = "test.lua") {
+std::shared_ptr<const Script> must_check(const Engine& e, std::string_view src,
+                                         std::string_view name = "test.lua") {
     auto s = e.check(src, name);
     EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message);
     return s ? *s : nullptr;
 }
 
 // Runs a call to its end, answering every wait from the SimulatedCall's queue.
-Step run_call(Engine& e, std::uint64_t id, std::shared_ptr<const Script> script, SimulatedCall& call) {
+Step run_call(Engine& e, std::uint64_t id, std::shared_ptr<const Script> script,
+              SimulatedCall& call) {
     Step step = e.start(id, std::move(script), call);
     while (step.state == Step::State::waiting) step = e.resume(id, call.next_outcome());
     return step;
@@ -43,6 +45,21 @@ function route(call)
   end
 end
 )";
+
+TEST(DialplanEngine, PlaybackWaitsThenTheScriptGoesOn) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  if call:playback("welcome") then
+    call:bridge(call.to)
+  end
+end
+)");
+    SimulatedCall a(to("1002"), {{BridgeResult::answered, 200}});
+    EXPECT_EQ(run_call(e, 1, script, a).state, Step::State::finished);
+    EXPECT_THAT(a.steps(), ElementsAre("playback welcome -> played",
+                                       "bridge 1002 timeout=30 simultaneous -> answered"));
+}
 
 TEST(DialplanEngine, RoutesByNumber) {
     Engine e;
@@ -81,13 +98,14 @@ end
     EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
     EXPECT_THAT(call.steps(), ElementsAre("log info 1001 Alice -> 2000 sip:2000@switchboard",
                                           "log info ext 1001 Alice", "log info ua Yealink x nil",
-                                          "set_caller_id +3212345678 \"Reception\"", "set_header X-Route: sales",
-                                          "answer"));
+                                          "set_caller_id +3212345678 \"Reception\"",
+                                          "set_header X-Route: sales", "answer"));
 }
 
 TEST(DialplanEngine, TrunkCallsHaveNoExtension) {
     Engine e;
-    auto script = must_check(e, "function route(call) if call.extension == nil then call:hangup(403) end end");
+    auto script = must_check(
+        e, "function route(call) if call.extension == nil then call:hangup(403) end end");
     SimulatedCall::Facts f;
     f.from_trunk = true;
     SimulatedCall call(f);
@@ -114,15 +132,18 @@ TEST(DialplanEngine, BridgeOutcomesAndFallbacks) {
     SimulatedCall call({}, {{BridgeResult::busy, 486}, {BridgeResult::noanswer, 408}});
     Step step = run_call(e, 7, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
-    EXPECT_EQ(step.error, "office.lua:8: voicemail() is not available yet (voicemail: a later issue)");
-    EXPECT_THAT(call.steps(), ElementsAre("bridge 1001,1002 timeout=20 simultaneous -> busy", "log info first: busy 486",
+    EXPECT_EQ(step.error,
+              "office.lua:8: voicemail() is not available yet (voicemail: a later issue)");
+    EXPECT_THAT(call.steps(), ElementsAre("bridge 1001,1002 timeout=20 simultaneous -> busy",
+                                          "log info first: busy 486",
                                           "bridge 1003,1004 timeout=15 sequential -> noanswer"));
     EXPECT_EQ(e.active_calls(), 0u);
 
     SimulatedCall answered({}, {{BridgeResult::answered, 200}});
     EXPECT_EQ(run_call(e, 8, script, answered).state, Step::State::finished);
-    EXPECT_THAT(answered.steps(), ElementsAre("bridge 1001,1002 timeout=20 simultaneous -> answered",
-                                              "log info first: answered 200"));
+    EXPECT_THAT(answered.steps(),
+                ElementsAre("bridge 1001,1002 timeout=20 simultaneous -> answered",
+                            "log info first: answered 200"));
 }
 
 TEST(DialplanEngine, ResumingWithAnOutcomeContinuesTheScript) {
@@ -139,7 +160,8 @@ TEST(DialplanEngine, ResumingWithAnOutcomeContinuesTheScript) {
     EXPECT_THAT(call.steps().back(), "bridge 1003,1004 timeout=15 sequential");
     step = e.resume(42, Outcome{BridgeResult::failed, 503});
     EXPECT_EQ(step.state, Step::State::finished);
-    EXPECT_THAT(call.steps(), ElementsAre("bridge 1001,1002 timeout=20 simultaneous", "log info first: unavailable 480",
+    EXPECT_THAT(call.steps(), ElementsAre("bridge 1001,1002 timeout=20 simultaneous",
+                                          "log info first: unavailable 480",
                                           "bridge 1003,1004 timeout=15 sequential", "hangup 480"));
     // Unknown or finished calls are reported, not crashed on.
     EXPECT_EQ(e.resume(42, Outcome{}).state, Step::State::failed);
@@ -156,7 +178,8 @@ TEST(DialplanEngine, CancelDropsAWaitingCall) {
 
 TEST(DialplanEngine, CheckReportsSyntaxErrorsWithTheLine) {
     Engine e;
-    auto r = e.check("function route(call)\n  if call.to == '1' then\n    call:bridge('1')\nend\n", "bad.lua");
+    auto r = e.check("function route(call)\n  if call.to == '1' then\n    call:bridge('1')\nend\n",
+                     "bad.lua");
     ASSERT_FALSE(r.has_value());
     EXPECT_THAT(r.error().message, HasSubstr("bad.lua:5:"));
     EXPECT_THAT(r.error().message, HasSubstr("'end' expected"));
@@ -170,16 +193,21 @@ TEST(DialplanEngine, CheckRejectsUnknownNamesAtTopLevel) {
     Engine e;
     auto r = e.check("local t = {}\nsetup_routes(t)\nfunction route(call) end\n", "top.lua");
     ASSERT_FALSE(r.has_value());
-    EXPECT_EQ(r.error().message, "top.lua:2: unknown name 'setup_routes' (not a dialplan function or a variable set before)");
+    EXPECT_EQ(r.error().message,
+              "top.lua:2: unknown name 'setup_routes' (not a dialplan function or a variable set "
+              "before)");
 }
 
 TEST(DialplanEngine, UnknownFunctionAtRunTimeFailsWithTheLine) {
     Engine e;
-    auto script = must_check(e, "function route(call)\n  call:log('hi')\n  brige('1001')\nend\n", "typo.lua");
+    auto script =
+        must_check(e, "function route(call)\n  call:log('hi')\n  brige('1001')\nend\n", "typo.lua");
     SimulatedCall call;
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
-    EXPECT_EQ(step.error, "typo.lua:3: unknown name 'brige' (not a dialplan function or a variable set before)");
+    EXPECT_EQ(
+        step.error,
+        "typo.lua:3: unknown name 'brige' (not a dialplan function or a variable set before)");
 
     auto method = must_check(e, "function route(call)\n\n  call:brige('1001')\nend\n", "typo.lua");
     SimulatedCall call2;
@@ -194,22 +222,33 @@ TEST(DialplanEngine, ArgumentMistakesAreClearErrors) {
         const char* body;
         const char* error;
     } cases[] = {
-        {"call.hangup(486)", "x.lua:1: call:hangup(...) needs a colon: write call:hangup(...), not call.hangup(...)"},
-        {"call:hangup(200)", "x.lua:1: bad argument #1 to 'hangup' (hangup code must be a SIP failure code (400-699))"},
-        {"call:bridge{'1001', timout = 5}", "x.lua:1: bridge: unknown option 'timout' (timeout, sequential)"},
+        {"call.hangup(486)",
+         "x.lua:1: call:hangup(...) needs a colon: write call:hangup(...), not call.hangup(...)"},
+        {"call:hangup(200)",
+         "x.lua:1: bad argument #1 to 'hangup' (hangup code must be a SIP failure code (400-699))"},
+        {"call:bridge{'1001', timout = 5}",
+         "x.lua:1: bridge: unknown option 'timout' (timeout, sequential)"},
         {"call:bridge{}", "x.lua:1: bridge: no destination given"},
-        {"call:set_header('Via', 'x')", "x.lua:1: set_header: Via is set by the PBX, not the dialplan"},
-        {"call:set_header('X-A', 'a\\r\\nVia: x')", "x.lua:1: set_header: the value must be one line of at most 1024 characters"},
-        {"call:playback('welcome')", "x.lua:1: playback() is not available yet (media engine: issue 4)"},
-        {"call:collect_digits{max = 4}", "x.lua:1: collect_digits() is not available yet (media engine: issue 4)"},
-        {"call:conference('100')", "x.lua:1: conference() is not available yet (media engine: issue 4)"},
-        {"call:trunk('provider', call.to)", "x.lua:1: trunk() is not available yet (trunks: a later issue)"},
+        {"call:set_header('Via', 'x')",
+         "x.lua:1: set_header: Via is set by the PBX, not the dialplan"},
+        {"call:set_header('X-A', 'a\\r\\nVia: x')",
+         "x.lua:1: set_header: the value must be one line of at most 1024 characters"},
+        {"call:playback('')", "x.lua:1: playback: the prompt name is empty or too long"},
+        {"call:playback()",
+         "x.lua:1: bad argument #1 to 'playback' (string expected, got no value)"},
+        {"call:collect_digits{max = 4}",
+         "x.lua:1: collect_digits() is not available yet (media engine: issue 4)"},
+        {"call:conference('100')",
+         "x.lua:1: conference() is not available yet (media engine: issue 4)"},
+        {"call:trunk('provider', call.to)",
+         "x.lua:1: trunk() is not available yet (trunks: a later issue)"},
         {"error('no route for ' .. call.to)", "x.lua:1: no route for 2000"},
         {"error({})", "error object is a table value"},
     };
     std::uint64_t id = 0;
     for (const auto& c : cases) {
-        auto script = must_check(e, std::string("function route(call) ") + c.body + " end", "x.lua");
+        auto script =
+            must_check(e, std::string("function route(call) ") + c.body + " end", "x.lua");
         SimulatedCall call;
         Step step = run_call(e, ++id, script, call);
         EXPECT_EQ(step.state, Step::State::failed) << c.body;
@@ -226,8 +265,10 @@ TEST(DialplanEngine, InfiniteLoopIsStoppedByTheBudget) {
     EXPECT_EQ(step.error, "loop.lua:2: instruction budget exceeded (a loop that never waits?)");
 
     // pcall cannot catch the budget.
-    auto sneaky = must_check(e, "function route(call)\n  while true do pcall(function() while true do end end) end\nend\n",
-                             "loop.lua");
+    auto sneaky = must_check(
+        e,
+        "function route(call)\n  while true do pcall(function() while true do end end) end\nend\n",
+        "loop.lua");
     SimulatedCall call2;
     step = run_call(e, 2, sneaky, call2);
     EXPECT_EQ(step.state, Step::State::failed);
@@ -236,7 +277,8 @@ TEST(DialplanEngine, InfiniteLoopIsStoppedByTheBudget) {
     // A loop at the top level stops check() too.
     auto top = e.check("while true do end\nfunction route(call) end\n", "top.lua");
     ASSERT_FALSE(top.has_value());
-    EXPECT_EQ(top.error().message, "top.lua:1: instruction budget exceeded (a loop that never waits?)");
+    EXPECT_EQ(top.error().message,
+              "top.lua:1: instruction budget exceeded (a loop that never waits?)");
 }
 
 TEST(DialplanEngine, TotalBudgetSpansWaits) {
@@ -249,7 +291,8 @@ function route(call)
     call:bridge("1001")
   end
 end
-)", "many.lua");
+)",
+                             "many.lua");
     SimulatedCall call({}, std::deque<Outcome>(100, Outcome{BridgeResult::busy, 486}));
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
@@ -262,8 +305,10 @@ TEST(DialplanEngine, MemoryBombsAreStoppedByTheCap) {
     const char* bombs[] = {
         "function route(call)\n  local s = string.rep('x', 100000000)\nend\n",
         "function route(call)\n  local t = {}\n  for i = 1, 1e7 do t[i] = i end\nend\n",
-        "function route(call)\n  local t = {}\n  while true do t[#t + 1] = string.rep('x', 10000) .. #t end\nend\n",
-        "function route(call)\n  local t = {}\n  while true do pcall(function() t[#t + 1] = {} end) end\nend\n",
+        "function route(call)\n  local t = {}\n  while true do t[#t + 1] = string.rep('x', 10000) "
+        ".. #t end\nend\n",
+        "function route(call)\n  local t = {}\n  while true do pcall(function() t[#t + 1] = {} "
+        "end) end\nend\n",
     };
     std::uint64_t id = 0;
     for (const char* bomb : bombs) {
@@ -303,16 +348,19 @@ function route(call)
   call:log("math=" .. math.max(1, 2) .. " utf8=" .. utf8.char(72) .. " table=" .. table.concat({"a", "b"}))
   collectgarbage("collect")
 end
-)", "libs.lua");
+)",
+                             "libs.lua");
     SimulatedCall call;
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
-    EXPECT_EQ(step.error, "libs.lua:9: collectgarbage('collect') is not allowed in a dialplan (only 'count')");
-    EXPECT_THAT(call.steps(), ElementsAre("log info io=nil", "log info os=nil", "log info debug=nil",
-                                          "log info package=nil", "log info load=nil", "log info loadfile=nil",
-                                          "log info dofile=nil", "log info require=nil", "log info coroutine=nil",
-                                          "log info dump=nil", "log info gc=number",
-                                          "log info math=2 utf8=H table=ab"));
+    EXPECT_EQ(step.error,
+              "libs.lua:9: collectgarbage('collect') is not allowed in a dialplan (only 'count')");
+    EXPECT_THAT(
+        call.steps(),
+        ElementsAre("log info io=nil", "log info os=nil", "log info debug=nil",
+                    "log info package=nil", "log info load=nil", "log info loadfile=nil",
+                    "log info dofile=nil", "log info require=nil", "log info coroutine=nil",
+                    "log info dump=nil", "log info gc=number", "log info math=2 utf8=H table=ab"));
 
     auto io = must_check(e, "function route(call)\n  io.open('/etc/passwd')\nend\n", "io.lua");
     SimulatedCall call2;
@@ -329,10 +377,13 @@ TEST(DialplanEngine, BytecodeIsRefused) {
 
 TEST(DialplanEngine, PrintGoesToTheLog) {
     Engine e;
-    auto script = must_check(e, "print('top level')\nfunction route(call) print('to', call.to, 42, nil) call:log('careful', 'warn') end");
+    auto script = must_check(e,
+                             "print('top level')\nfunction route(call) print('to', call.to, 42, "
+                             "nil) call:log('careful', 'warn') end");
     SimulatedCall call;
     EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
-    EXPECT_THAT(call.steps(), ElementsAre("log info top level", "log info to\t2000\t42\tnil", "log warn careful"));
+    EXPECT_THAT(call.steps(), ElementsAre("log info top level", "log info to\t2000\t42\tnil",
+                                          "log warn careful"));
 }
 
 TEST(DialplanEngine, ConcurrentCallsOnOneScriptShareNoState) {
@@ -359,7 +410,8 @@ end
 
 TEST(DialplanEngine, ScriptErrorIsAFailureWithTheLine) {
     Engine e;
-    auto script = must_check(e, "function route(call)\n  local n = nil\n  return n + 1\nend\n", "err.lua");
+    auto script =
+        must_check(e, "function route(call)\n  local n = nil\n  return n + 1\nend\n", "err.lua");
     SimulatedCall call;
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
@@ -372,7 +424,8 @@ TEST(DialplanEngine, ScriptErrorIsAFailureWithTheLine) {
 
 TEST(DialplanEngine, HangupEndsTheScript) {
     Engine e;
-    auto script = must_check(e, "function route(call) call:hangup(486, 'Busy Here') call:log('never') end");
+    auto script =
+        must_check(e, "function route(call) call:hangup(486, 'Busy Here') call:log('never') end");
     SimulatedCall call;
     EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
     EXPECT_THAT(call.steps(), ElementsAre("hangup 486 Busy Here"));
@@ -380,9 +433,10 @@ TEST(DialplanEngine, HangupEndsTheScript) {
 
 TEST(DialplanEngine, WaitsInsideCallbacksAreRefusedBeforeActing) {
     Engine e;
-    auto script = must_check(
-        e, "function route(call)\n  table.sort({2, 1}, function(a, b) call:bridge('1001') return a < b end)\nend\n",
-        "cb.lua");
+    auto script = must_check(e,
+                             "function route(call)\n  table.sort({2, 1}, function(a, b) "
+                             "call:bridge('1001') return a < b end)\nend\n",
+                             "cb.lua");
     SimulatedCall call;
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
@@ -398,7 +452,8 @@ function route(call)
   setmetatable({}, {__index = {}})
   setmetatable({}, {__gc = function() while true do end end})
 end
-)", "gc.lua");
+)",
+                             "gc.lua");
     SimulatedCall call;
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
@@ -412,12 +467,15 @@ end
 TEST(DialplanEngine, CostlyPatternsAreRefusedBeforeMatching) {
     // The matcher backtracks in C, out of the hook's reach: without the guard this takes minutes.
     Engine e;
-    auto script = must_check(e, "function route(call)\n  local s = string.rep('a', 2000)\n  s:find('.-.-.-b')\nend\n",
-                             "pat.lua");
+    auto script = must_check(
+        e, "function route(call)\n  local s = string.rep('a', 2000)\n  s:find('.-.-.-b')\nend\n",
+        "pat.lua");
     SimulatedCall call;
     Step step = run_call(e, 1, script, call);
     EXPECT_EQ(step.state, Step::State::failed);
-    EXPECT_THAT(step.error, HasSubstr("pat.lua:3: pattern too costly for a 2000-character string (3 repetitions)"));
+    EXPECT_THAT(
+        step.error,
+        HasSubstr("pat.lua:3: pattern too costly for a 2000-character string (3 repetitions)"));
 
     // Everyday patterns on numbers and URIs pass, and so does a plain search in a long string.
     auto everyday = must_check(e, R"(
@@ -430,13 +488,15 @@ end
 )");
     SimulatedCall ok;
     EXPECT_EQ(run_call(e, 2, everyday, ok).state, Step::State::finished);
-    EXPECT_THAT(ok.steps(), ElementsAre("log info 1001 pbx.example.com 4 1", "log info 1", "log info -", "log info 2",
-                                        "log info -", "log info 3"));
+    EXPECT_THAT(ok.steps(), ElementsAre("log info 1001 pbx.example.com 4 1", "log info 1",
+                                        "log info -", "log info 2", "log info -", "log info 3"));
 
     // A loop of matches each under the limit is charged to the budget.
     Engine small(Limits{1'000'000, 10'000'000, 1 << 20});
-    auto loop = must_check(small, "function route(call)\n  local s = string.rep('a', 120)\n"
-                                  "  while true do s:find('.-.-b') end\nend\n", "loop.lua");
+    auto loop = must_check(small,
+                           "function route(call)\n  local s = string.rep('a', 120)\n"
+                           "  while true do s:find('.-.-b') end\nend\n",
+                           "loop.lua");
     SimulatedCall looping;
     step = run_call(small, 3, loop, looping);
     EXPECT_EQ(step.state, Step::State::failed);
@@ -447,7 +507,8 @@ TEST(DialplanEngine, CWorkIsChargedToTheBudget) {
     // Each line does a lot of work in C for few instructions: it must still end within the budget.
     Engine e;
     const char* scripts[] = {
-        "function route(call)\n  local big = string.rep('a', 16000)\n  while true do local x = big .. 'b' end\nend\n",
+        "function route(call)\n  local big = string.rep('a', 16000)\n  while true do local x = big "
+        ".. 'b' end\nend\n",
         "function route(call)\n  while true do local x = string.rep('ab', 8000) end\nend\n",
         "function route(call)\n  local a, b = string.rep('a', 16000), string.rep('a', 16000)\n"
         "  while true do local x = a < b end\nend\n",
@@ -463,8 +524,10 @@ TEST(DialplanEngine, CWorkIsChargedToTheBudget) {
         EXPECT_THAT(step.error, HasSubstr("c.lua:")) << src;
         EXPECT_THAT(step.error, HasSubstr("instruction budget")) << src;
     }
-    auto plain = must_check(e, "function route(call)\n  local s = string.rep('a', 16000)\n"
-                               "  s:find(string.rep('a', 1000) .. 'b', 1, true)\nend\n", "plain.lua");
+    auto plain = must_check(e,
+                            "function route(call)\n  local s = string.rep('a', 16000)\n"
+                            "  s:find(string.rep('a', 1000) .. 'b', 1, true)\nend\n",
+                            "plain.lua");
     SimulatedCall call;
     EXPECT_THAT(run_call(e, ++id, plain, call).error, HasSubstr("plain.lua:3: pattern too costly"));
 }

@@ -246,9 +246,13 @@ class AnchoredSession final : public MediaSession {
         }
         copy_codecs(m, relayed, out.media[0]);
 
+        // A new offer (RFC 3264 8: a new o= version) is answered anew; the same offer relayed
+        // to another leg (a fork, a bridge after a prompt) keeps the answer we gave.
+        const bool same = f.offer && f.offer->origin.session_id == parsed->origin.session_id &&
+                          f.offer->origin.session_version == parsed->origin.session_version;
+        if (!same) f.early.reset();
         f.offer = std::move(*parsed);
         f.offer_from.reset();  // its own offer supersedes one we sent it
-        f.early.reset();       // and a new offer is answered anew
         t.offer_from = from;
         std::string sent = send(t, std::move(out));
         rewire();
@@ -327,9 +331,18 @@ class AnchoredSession final : public MediaSession {
         return sent;
     }
 
-    Result<std::string> early_answer(LegId id) override {
+    Result<std::string> early_answer(LegId id, std::string_view offer_text) override {
         Leg* l = find(id);
-        if (!l || !l->offer) return fail("no offer of leg " + std::to_string(id) + " to answer");
+        if (!l || !l->offer) {
+            // Nothing relayed yet (a prompt before any bridge): take the offer as it is.
+            auto parsed = sdp::parse(offer_text);
+            if (!parsed) return unexpected(parsed.error());
+            auto index = anchored_stream(*parsed);
+            if (!index || !has_voice(negotiated_codecs(*parsed, options_->codecs)))
+                return fail("no audio stream with a codec in common");
+            l = &leg(id);
+            l->offer = std::move(*parsed);
+        }
         if (auto st = open_port(*l); !st) return unexpected(st.error());
         sdp::Session offer = *l->offer;
         std::size_t oi = *anchored_stream(offer);
@@ -364,6 +377,14 @@ class AnchoredSession final : public MediaSession {
         if (!spec) return;
         l->port->play(std::make_unique<dsp::ToneSource>(*spec));
         l->playing = true;
+    }
+
+    bool play_prompt(LegId id, std::shared_ptr<const dsp::Prompt> prompt) override {
+        Leg* l = find(id);
+        if (!l || !l->port || !prompt) return false;
+        l->port->play(std::make_unique<dsp::PromptSource>(std::move(prompt)));
+        l->playing = true;
+        return true;
     }
 
     void stop_tone(LegId id) override {

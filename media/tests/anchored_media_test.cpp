@@ -486,7 +486,7 @@ TEST_F(AnchoredMediaTest, AnswerInACodecTheOffererLacksIsTranscoded) {
 
 TEST_F(AnchoredMediaTest, EarlyAnswerForRingbackIsKeptByTheCalleesAnswer) {
     offer(0, 1, kAliceOffer);
-    auto early = session->early_answer(0);
+    auto early = session->early_answer(0, "");
     ASSERT_TRUE(early) << early.error().message;
     sdp::Session e = parsed(early);
     EXPECT_EQ(e.media[0].port, 20000);
@@ -508,9 +508,22 @@ TEST_F(AnchoredMediaTest, EarlyAnswerForRingbackIsKeptByTheCalleesAnswer) {
 }
 
 TEST_F(AnchoredMediaTest, EarlyAnswerNeedsAnOffer) {
-    EXPECT_FALSE(session->early_answer(0));
+    EXPECT_FALSE(session->early_answer(0, ""));
+    EXPECT_FALSE(session->early_answer(0, "v=0\r\nnot sdp"));
     DirectMedia direct;
-    EXPECT_FALSE(direct.create_session()->early_answer(0));
+    EXPECT_FALSE(direct.create_session()->early_answer(0, kAliceOffer));
+}
+
+TEST_F(AnchoredMediaTest, EarlyAnswerBeforeAnyBridgeTakesTheCallersOffer) {
+    auto early = session->early_answer(0, kAliceOffer);  // a prompt before any bridge
+    ASSERT_TRUE(early) << early.error().message;
+    EXPECT_EQ(parsed(early).media[0].formats, (std::vector<std::string>{"111", "101"}));
+    EXPECT_EQ(ports.log(20000).remotes.back().rtp, Endpoint::from_ip("192.0.2.10", 4000));
+    // The bridge that follows offers Alice's SDP to Bob, and his answer keeps hers.
+    offer(0, 1, kAliceOffer);
+    auto final_answer = session->answer(1, 0, kBobAnswer);
+    ASSERT_TRUE(final_answer);
+    EXPECT_EQ(*final_answer, *early);
 }
 
 TEST_F(AnchoredMediaTest, WithoutTranscodingOnlyTheOfferersCodecsAreOffered) {

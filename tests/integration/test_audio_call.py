@@ -427,10 +427,28 @@ class AudioCall(unittest.TestCase):
                 path = os.path.join(cls.work, f"tone-{ext}-{freq}hz-{rate}-{channels}.wav")
                 write_tone(path, freq, rate=rate, channels=channels)
                 cls.tone_files[(ext, rate, channels)] = path
-        # a busy destination: 3 s of busy tone before the 486 (test_busy_callee_...)
-        cls.sb = h.Switchboard(SWITCHBOARD, config="[calls]\nbusy_tone_seconds = 3\n")
+        # a busy destination: 3 s of busy tone before the 486 (test_busy_callee_...); prompts
+        # of our own (test_dialplan_plays_a_prompt)
+        cls.prompts = os.path.join(cls.work, "prompts")
+        os.mkdir(cls.prompts)
+        write_tone(os.path.join(cls.prompts, "tone700.wav"), 700, seconds=2.0, rate=16000)
+        cls.sb = h.Switchboard(SWITCHBOARD, config=(
+            "[calls]\nbusy_tone_seconds = 3\n"
+            f"[media]\nprompts = \"{cls.prompts}\"\n"))
         try:
             cls.sb.__enter__()
+            # 2700 plays the prompt, then rings 1002; other numbers ring that extension
+            script = os.path.join(cls.work, "audio.lua")
+            with open(script, "w") as f:
+                f.write('function route(call)\n'
+                        '  if call.to == "2700" then\n'
+                        '    if not call:playback("tone700") then call:hangup(500) end\n'
+                        '    call:bridge("1002")\n'
+                        '  else\n'
+                        '    call:bridge(call.to)\n'
+                        '  end\n'
+                        'end\n')
+            h.dialplan_load(cls.sb, script)
             for ext, password in cls.EXTENSIONS.items():
                 cls.sb.ext_add(ext, password)
             for ext, password in cls.EXTENSIONS.items():
@@ -507,12 +525,13 @@ class AudioCall(unittest.TestCase):
                 self.fail_with(f"ctrl_tcp 'reginfo' on {phone.name} failed: {resp}")
         return caller, callee
 
-    def dial(self, caller, callee):
-        target = f"sip:1002@{self.sb.host}:{self.sb.port}"
+    def dial(self, caller, callee, number="1002", ringing=True):
+        target = f"sip:{number}@{self.sb.host}:{self.sb.port}"
         resp = caller.ctrl.command("dial", target)
         if not resp or not resp.get("ok"):
             self.fail_with(f"ctrl_tcp 'dial {target}' failed: {resp}")
-        if not callee.ctrl.event("CALL_INCOMING", ESTABLISH_WITHIN):
+        # (baresip reports CALL_INCOMING only when it does not answer by itself)
+        if ringing and not callee.ctrl.event("CALL_INCOMING", ESTABLISH_WITHIN):
             self.fail_with(f"the callee reported no CALL_INCOMING within {ESTABLISH_WITHIN} s")
 
     def windows(self, phone, kind="dec"):
@@ -530,7 +549,7 @@ class AudioCall(unittest.TestCase):
             w = samples[i:i + win]
             energy = max(rms(w) ** 2, 1e-9)
             shares = {f: 2 * goertzel_power(w, f, rate) / energy
-                      for f in (440, 480, 620, 1000)}
+                      for f in (440, 480, 620, 700, 1000)}
             out.append((rms(w), shares))
         return out
 
@@ -616,6 +635,41 @@ class AudioCall(unittest.TestCase):
         bursts = [n for label, n in runs if label == "busy"]
         if len(bursts) < 2 or not all(3 <= n <= 7 for n in bursts[:2]):
             self.fail_with(f"no busy cadence (bursts of about 0.5 s): {runs}")
+
+    def test_dialplan_plays_a_prompt(self):
+        """The dialplan plays a prompt (a 2 s, 700 Hz, 16 kHz WAV of the test's own, resampled
+        for the PCMU caller) before it rings 1002: the caller hears the prompt, then the
+        callee."""
+        caller, callee = self.register_pair(callee_answers=True)
+        self.dial(caller, callee, number="2700", ringing=False)
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_ESTABLISHED after the prompt")
+        time.sleep(2.0)
+        caller.ctrl.command("hangup")
+        for phone in (caller, callee):
+            phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+            phone.stop()
+        labels = []
+        for level, shares in self.windows(caller):
+            if level < MIN_RMS:
+                labels.append("silence")
+            elif shares[700] > 0.8:
+                labels.append("prompt")
+            elif shares[1000] > 0.8:
+                labels.append("callee")
+            else:
+                labels.append("other")
+        runs = self.runs(labels)
+        print(f"[audio] prompt, what the caller heard (100 ms windows): {runs}", file=sys.stderr)
+        prompt = sum(n for label, n in runs if label == "prompt")
+        if not 15 <= prompt <= 25:
+            self.fail_with(f"the 2 s prompt was not heard as such: {runs}")
+        if sum(n for label, n in runs if label == "callee") < 10:
+            self.fail_with(f"the callee was not heard after the prompt: {runs}")
+        first_callee = next(i for i, (label, _) in enumerate(runs) if label == "callee")
+        if any(label == "prompt" for label, _ in runs[first_callee:]):
+            self.fail_with(f"the prompt went on after the callee answered: {runs}")
 
     def call_and_listen(self, caller_codec, callee_codec):
         self.phones = []

@@ -603,13 +603,14 @@ void CallManager::Impl::run_routing_step(Call& c, RouteStep step) {
     }
 }
 
-void CallManager::Impl::deliver_outcome(Call& c, Outcome outcome) {
-    c.last_outcome = outcome;
+void CallManager::Impl::deliver_outcome(Call& c, Outcome outcome, bool record) {
+    if (record) c.last_outcome = outcome;  // a bridge's, which decides the final status
     if (!c.routing) return;
     if (c.in_router) {
         // A bridge that ended before it began (nothing to ring): resume on the next loop turn,
         // never inside the Router's own call.
         c.deferred_outcome = outcome;
+        c.deferred_records = record;
         wheel_.schedule(c.outcome_timer, services_.clock.now());
         return;
     }
@@ -623,7 +624,7 @@ void CallManager::Impl::on_deferred_outcome(Call& c) {
     if (!c.deferred_outcome) return;
     Outcome o = *c.deferred_outcome;
     c.deferred_outcome.reset();
-    deliver_outcome(c, o);
+    deliver_outcome(c, o, c.deferred_records);
 }
 
 void CallManager::Impl::api_hangup(Call& c, int code, std::string_view reason) {
@@ -642,16 +643,49 @@ void CallManager::Impl::api_hangup(Call& c, int code, std::string_view reason) {
 std::optional<std::string> CallManager::Impl::early_media(Call& c) {
     if (c.early_sdp) return c.early_sdp;
     if (!c.media || c.invite.body().empty()) return std::nullopt;
-    auto sdp = c.media->early_answer(0);
+    auto sdp = c.media->early_answer(0, c.invite.body());
     if (!sdp) return std::nullopt;  // direct media: the phone plays its own ringback
     c.early_sdp = std::move(*sdp);
     return c.early_sdp;
+}
+
+void CallManager::Impl::api_playback(Call& c, std::string_view name) {
+    // The outcome comes back through the event loop (never inside the Router's own call).
+    auto failed = [&](const std::string& why) {
+        SB_WARN("call", "call {}: playback '{}': {}", c.id, name, why);
+        c.deferred_outcome = Outcome{BridgeResult::failed, 500};
+        c.deferred_records = false;
+        wheel_.schedule(c.outcome_timer, services_.clock.now());
+    };
+    if (c.answered || c.ended || c.a_final_sent || c.bridging.active)
+        return failed("the call is not waiting for an answer");
+    auto prompt = media::dsp::load_prompt(config_.prompts_dir, name);
+    if (!prompt) return failed(prompt.error().message);
+    auto early = early_media(c);
+    if (!early) return failed("media is not anchored, or the caller made no offer");
+    respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
+    const auto length =
+        std::chrono::milliseconds(static_cast<std::int64_t>((*prompt)->seconds() * 1000));
+    if (!c.media->play_prompt(0, std::move(*prompt))) return failed("the media engine cannot play");
+    c.ringback_playing = false;
+    c.playing_prompt = true;
+    // Played by the relay at 20 ms a frame: done when its length has passed (plus a frame).
+    wheel_.schedule(c.playback_timer,
+                    services_.clock.now() + length + std::chrono::milliseconds(40));
+}
+
+void CallManager::Impl::on_playback_done(Call& c) {
+    c.playing_prompt = false;
+    if (c.ended) return;
+    // The playback's outcome does not replace the last bridge's (the script's final status).
+    deliver_outcome(c, Outcome{BridgeResult::answered, 200}, false);
 }
 
 void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_status) {
     if (c.ended) return;
     c.ended = true;
     wheel_.cancel(c.busy_timer);
+    wheel_.cancel(c.playback_timer);
     c.record.end_reason = std::move(reason);
     if (c.routing && !c.in_router) {
         router_->cancel(c.id);

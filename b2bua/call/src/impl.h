@@ -102,7 +102,7 @@ class CallManager::Impl {
 
     // Routing (the Router and the CallApi of a call).
     void run_routing_step(Call& c, RouteStep step);
-    void deliver_outcome(Call& c, Outcome outcome);
+    void deliver_outcome(Call& c, Outcome outcome, bool record = true);
     void on_deferred_outcome(Call& c);
     void api_hangup(Call& c, int code, std::string_view reason);
     void api_bridge(Call& c, const BridgeRequest& req);
@@ -112,6 +112,8 @@ class CallManager::Impl {
     // Our SDP answer to the caller for early media we play (made once per call); nullopt when
     // the media engine does not anchor media or the caller made no offer.
     std::optional<std::string> early_media(Call& c);
+    void api_playback(Call& c, std::string_view name);
+    void on_playback_done(Call& c);
     void maybe_destroy(Call& c);
     void destroy(Call& c);
     void on_max_duration(Call& c);
@@ -232,19 +234,25 @@ struct Call final : CallApi {
     } bridging;
     std::optional<Outcome> last_outcome;
     std::optional<Outcome> deferred_outcome;  // delivered on the next loop turn
+    bool deferred_records = true;             // it is a bridge's (see deliver_outcome)
 
     CallRecord record;
 
     void on_bridge_timer() { impl.on_bridge_timeout(*this); }
     void on_outcome_timer() { impl.on_deferred_outcome(*this); }
     void on_duration_timer() { impl.on_max_duration(*this); }
-    void on_busy_timer() { impl.end_call(*this, "routing ended: busy (after the busy tone)", nullptr, 486); }
+    void on_playback_timer() { impl.on_playback_done(*this); }
+    void on_busy_timer() {
+        impl.end_call(*this, "routing ended: busy (after the busy tone)", nullptr, 486);
+    }
     void on_destroy_timer() { impl.destroy(*this); }
     MemberTimer<Call, &Call::on_bridge_timer> bridge_timer{this};
     MemberTimer<Call, &Call::on_outcome_timer> outcome_timer{this};
     MemberTimer<Call, &Call::on_duration_timer> duration_timer{this};
     MemberTimer<Call, &Call::on_destroy_timer> destroy_timer{this};
     MemberTimer<Call, &Call::on_busy_timer> busy_timer{this};
+    MemberTimer<Call, &Call::on_playback_timer> playback_timer{this};
+    bool playing_prompt = false;
 
     Leg& a() { return *legs[0]; }
 
@@ -264,6 +272,7 @@ struct Call final : CallApi {
         impl.api_hangup(*this, code, reason);
     }
     void bridge(const BridgeRequest& request) override { impl.api_bridge(*this, request); }
+    void playback(std::string_view name) override { impl.api_playback(*this, name); }
 };
 
 }  // namespace sb::call

@@ -17,15 +17,15 @@ struct SimulatedCallFacts {
     std::string caller_number = "1001";
     std::string caller_name;
     std::string callee_number = "2000";
-    std::string request_uri;  // derived from callee_number if empty
-    std::map<std::string, std::string> headers;  // names compared case-insensitively
+    std::string request_uri;                      // derived from callee_number if empty
+    std::map<std::string, std::string> headers;   // names compared case-insensitively
     std::optional<std::string> extension_number;  // defaults to caller_number if unset
     std::optional<std::string> extension_name;
     bool from_trunk = false;  // no calling extension
 };
 
 class SimulatedCall final : public CallApi {
-public:
+  public:
     using Facts = SimulatedCallFacts;
 
     explicit SimulatedCall(Facts facts = {}, std::deque<Outcome> outcomes = {});
@@ -51,11 +51,13 @@ public:
     void answer() override;
     void hangup(int code, std::string_view reason) override;
     void bridge(const BridgeRequest& request) override;
+    void playback(std::string_view name) override;
 
-private:
+  private:
     Facts facts_;
     std::deque<Outcome> outcomes_;
     std::vector<std::string> steps_;
+    bool playback_pending_ = false;
     bool waiting_ = false;
 };
 

@@ -15,6 +15,7 @@
 
 #include "sb/common/endpoint.h"
 #include "sb/common/result.h"
+#include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/tones.h"
 
 namespace sb::media {
@@ -40,13 +41,18 @@ class MediaSession {
     // answered (ringback, a busy tone, an announcement): its first codec, sendrecv. The answer a
     // later leg brings to that offer keeps it (the same SDP; the relay transcodes if needed).
     // Fails without an anchoring engine, or when the leg made no offer.
-    virtual Result<std::string> early_answer(LegId /*leg*/) {
+    // `offer`: the leg's offer, used when no other leg has been offered it yet.
+    virtual Result<std::string> early_answer(LegId /*leg*/, std::string_view /*offer*/) {
         return fail("this media engine does not anchor media");
     }
     // Plays a call progress tone to the leg (after early_answer or an answer) until stop_tone,
     // or until media from another leg's answer replaces it.
     virtual void play_tone(LegId /*leg*/, dsp::Tone /*tone*/) {}
     virtual void stop_tone(LegId /*leg*/) {}
+    // Plays a prompt to the leg (like play_tone); false when the engine cannot play media.
+    virtual bool play_prompt(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*prompt*/) {
+        return false;
+    }
 };
 
 class MediaEngine {

@@ -64,6 +64,10 @@ class CallApi {
     // Actions that wait: start the work and return. The owner later reports the outcome with
     // Engine::resume(call_id, outcome); until then the script's coroutine is suspended.
     virtual void bridge(const BridgeRequest& request) = 0;
+    // Plays the prompt `name` (the prompt directory's <name>.wav) to the caller as early media,
+    // before any answer; the outcome is answered when it played to its end, failed when it
+    // could not be played (no such prompt, media not anchored, the caller sent no offer).
+    virtual void playback(std::string_view name) = 0;
 };
 
 }  // namespace sb::call

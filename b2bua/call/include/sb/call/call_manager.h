@@ -53,6 +53,8 @@ struct CallConfig {
     // A busy destination (486): the caller gets 486 at once (0), or first hears the busy tone
     // this many seconds as early media.
     std::uint32_t busy_tone_s = 0;
+    // Where call:playback() finds prompts (<name>.wav).
+    std::string prompts_dir = "prompts";
     Duration t1{500};  // RFC 3261 T1, for 2xx retransmissions (13.3.1.4)
     Duration t2{4000};
 };
