@@ -47,7 +47,7 @@ std::vector<std::int16_t> sine(double hz, int rate, double seconds) {
 
 double rms(std::span<const std::int16_t> s) {
     double sum = 0;
-    for (auto x : s) sum += double{x} * x;
+    for (auto x : s) sum += static_cast<double>(x) * x;
     return s.empty() ? 0 : std::sqrt(sum / static_cast<double>(s.size()));
 }
 

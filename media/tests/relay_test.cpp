@@ -284,7 +284,7 @@ double tone_share(std::span<const std::int16_t> pcm, double freq, int rate) {
         const double s0 = x + 2 * std::cos(w) * s1 - s2;
         s2 = s1;
         s1 = s0;
-        total += double{x} * x;
+        total += static_cast<double>(x) * x;
     }
     const double power = s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
     return total > 0 ? 2 * power / (total * static_cast<double>(pcm.size())) : 0;
@@ -328,7 +328,9 @@ TEST(Relay, TranscodesBetweenLegsThatShareNoCodec) {
         ASSERT_FALSE(got.empty()) << "packet " << i;
         RtpHeader h(got.data(), got.size());
         EXPECT_EQ(h.payload_type(), 111);
-        if (packets > 0) EXPECT_EQ(h.timestamp() - last_ts, 960u);  // 20 ms at 48 kHz
+        if (packets > 0) {
+            EXPECT_EQ(h.timestamp() - last_ts, 960u);  // 20 ms at 48 kHz
+        }
         last_ts = h.timestamp();
         ++packets;
         std::vector<std::int16_t> pcm(5760);

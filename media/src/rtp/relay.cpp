@@ -62,21 +62,23 @@ class RelayPort final : public MediaPort {
     RelayPort(Relay::Impl& relay, RelayWorker& worker, PortState& state)
         : relay_(relay), worker_(worker), state_(state), port_(state.rtp_port), box_(state.box) {}
     ~RelayPort() override {
-        worker_.post({WorkerCommand::Kind::close, &state_, nullptr, nullptr, {}});
+        worker_.post(WorkerCommand(WorkerCommand::Kind::close, &state_));
         relay_.release(port_);
     }
 
     std::uint16_t rtp_port() const override { return port_; }
     void set_remote(const RemoteSpec& remote) override {
-        worker_.post({WorkerCommand::Kind::set_remote, &state_, nullptr, nullptr, remote});
+        WorkerCommand c(WorkerCommand::Kind::set_remote, &state_);
+        c.spec = remote;
+        worker_.post(std::move(c));
     }
     void play(std::unique_ptr<dsp::AudioSource> source) override {
-        WorkerCommand c{WorkerCommand::Kind::play, &state_, nullptr, nullptr, {}};
+        WorkerCommand c(WorkerCommand::Kind::play, &state_);
         c.source = std::move(source);
         worker_.post(std::move(c));
     }
     void set_codecs(const PortCodecs& codecs) override {
-        WorkerCommand c{WorkerCommand::Kind::set_codecs, &state_, nullptr, nullptr, {}};
+        WorkerCommand c(WorkerCommand::Kind::set_codecs, &state_);
         c.codecs = codecs;
         worker_.post(std::move(c));
     }
@@ -86,7 +88,9 @@ class RelayPort final : public MediaPort {
             // Both ports must be served by one worker: the forwarding is a plain pointer there.
             if (&t->worker_ == &worker_) target = &t->state_;
         }
-        worker_.post({WorkerCommand::Kind::forward, &state_, target, nullptr, {}});
+        WorkerCommand c(WorkerCommand::Kind::forward, &state_);
+        c.to = target;
+        worker_.post(std::move(c));
     }
     PortStats stats() const override {
         std::lock_guard lock(box_->mu);
@@ -164,7 +168,9 @@ Result<std::unique_ptr<MediaPort>> Relay::open(std::uint64_t group) {
             rtp, rtcp, port, static_cast<std::uint32_t>(r.random()),
             static_cast<std::uint16_t>(r.random()), static_cast<std::uint32_t>(r.random()));
         PortState& s = *state;
-        worker.post({WorkerCommand::Kind::add, nullptr, nullptr, std::move(state), {}});
+        WorkerCommand c(WorkerCommand::Kind::add, nullptr);
+        c.owned = std::move(state);
+        worker.post(std::move(c));
         return std::unique_ptr<MediaPort>(std::make_unique<RelayPort>(r, worker, s));
     }
     return fail("relay: no free RTP port in " + std::to_string(r.config.port_min) + "-" +

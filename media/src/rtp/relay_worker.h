@@ -94,7 +94,9 @@ struct PortState {
 };
 
 struct WorkerCommand {
-    enum class Kind : std::uint8_t { add, set_remote, forward, close, set_codecs, play } kind;
+    enum class Kind : std::uint8_t { add, set_remote, forward, close, set_codecs, play };
+    WorkerCommand(Kind k, PortState* p) : kind(k), port(p) {}
+    Kind kind;
     PortState* port = nullptr;
     PortState* to = nullptr;
     std::unique_ptr<PortState> owned;          // add
