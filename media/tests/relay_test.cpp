@@ -497,6 +497,61 @@ TEST(Relay, Rfc4733DigitsReachALegWithoutTelephoneEventInBand) {
     EXPECT_EQ(digits, "59");
 }
 
+TEST(Relay, InBandDigitsReachALegWithTelephoneEventAsEvents) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    const PayloadFormat te{101, "telephone-event", 8000, 1, "0-15"};
+    c.a->set_codecs({{pcmu()}, pcmu(), std::nullopt});  // Alice's SDP has no telephone-event
+    c.b->set_codecs({{pcmu()}, pcmu(), te});            // Bob takes RFC 4733
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    // Alice: 200 ms of silence, 200 ms of '7' (852 + 1209 Hz) in-band, 300 ms of silence.
+    dsp::DtmfGenerator keypad(8000);
+    std::vector<std::vector<std::uint8_t>> received;
+    for (int i = 0; i < 35; ++i) {
+        if (i == 10) {
+            ASSERT_TRUE(keypad.play('7', 200));
+        }
+        std::array<std::int16_t, 160> pcm{};
+        keypad.generate(pcm);
+        std::vector<std::uint8_t> p(172);
+        p[0] = 0x80;
+        store16(&p[2], static_cast<std::uint16_t>(i));
+        store32(&p[4], 160u * i);
+        store32(&p[8], 0xa11ce);
+        for (int k = 0; k < 160; ++k) p[12 + k] = codec::linear_to_ulaw(pcm[k]);
+        alice.send_bytes(c.a->rtp_port(), p);
+        auto got = bob.receive(2000);
+        ASSERT_FALSE(got.empty()) << "packet " << i;
+        received.push_back(std::move(got));
+    }
+    std::vector<dsp::TelephoneEvent> events;
+    std::vector<std::uint32_t> stamps;
+    bool first_marked = false;
+    for (const auto& got : received) {
+        RtpHeader h(const_cast<std::uint8_t*>(got.data()), got.size());
+        if (h.payload_type() != 101) {
+            EXPECT_EQ(h.payload_type(), 0);
+            continue;
+        }
+        if (events.empty()) first_marked = h.marker();
+        events.push_back(dsp::parse_telephone_event(h.payload()).value());
+        stamps.push_back(h.timestamp());
+    }
+    ASSERT_GE(events.size(), 6u) << "the digit as RFC 4733 events";
+    EXPECT_TRUE(first_marked);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].event, 7);
+        EXPECT_EQ(stamps[i], stamps[0]) << "one timestamp for the whole event";
+    }
+    ASSERT_GE(events.size(), 3u);
+    for (std::size_t i = events.size() - 3; i < events.size(); ++i) EXPECT_TRUE(events[i].end);
+    EXPECT_FALSE(events.front().end);
+    EXPECT_GT(events.back().duration, 800);  // at least 100 ms of the 200 ms digit
+}
+
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {
     RelayConfig cfg = test_config();
     cfg.port_max = static_cast<std::uint16_t>(cfg.port_min + 7);  // four pairs

@@ -60,6 +60,11 @@ void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, R
                 return;
             }
         } else if (same_format(*in, *to.codecs.send)) {
+            // A leg without telephone-event may press keys in-band: the other leg, which takes
+            // RFC 4733, gets them as events.
+            if (!from.codecs.telephone_event && to.codecs.telephone_event &&
+                in_band_to_event(from, to, bid, h, *in))
+                return;
             out = &*to.codecs.send;
         } else {
             transcode(from, to, *in, h);

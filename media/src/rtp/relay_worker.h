@@ -79,6 +79,16 @@ struct PortState {
     std::unique_ptr<dsp::DtmfSource> dtmf;
     std::uint32_t dtmf_event_timestamp = 0;
     bool dtmf_event_open = false;
+    // In-band DTMF in what this leg sends, turned into RFC 4733 events for a leg that takes
+    // them (relay_dtmf.cpp): the detector, the decoder feeding it, and the event in progress.
+    std::unique_ptr<dsp::DtmfDetector> detector;
+    std::unique_ptr<codec::Decoder> detector_decoder;
+    std::uint32_t detector_generation = 0;
+    char event_digit = 0;
+    std::uint32_t event_start = 0;     // RTP timestamp of the digit's first packet
+    std::uint32_t event_duration = 0;  // in timestamp units
+    int event_end_packets = 0;         // end packets still to send (3, RFC 4733 2.5.1.4)
+    bool event_active = false;
     std::unique_ptr<codec::Encoder> player_encoder;
     std::uint32_t player_generation = 0;  // codecs_generation the encoder was made for
     std::uint32_t player_ssrc = 0;
@@ -152,6 +162,9 @@ class RelayWorker {
     void start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source);
     bool plays(const PortState& p) const { return p.source || (p.dtmf && p.dtmf->active()); }
     void telephone_event_in_band(PortState& to, const RtpHeader& h);
+    // True when the packet was turned into (or replaced by) an RFC 4733 event and sent.
+    bool in_band_to_event(PortState& from, PortState& to, unsigned bid, RtpHeader& h,
+                          const PayloadFormat& in);
     void tick();  // every 20 ms while anything plays: one frame per playing port
     void connect_to(PortState& p, const SockAddr& to);  // empty `to`: disconnect
     void count_received(PortState& p, const RtpHeader& h);

@@ -1,0 +1,75 @@
+// In-band DTMF to RFC 4733 (RFC 4733 2.5.1; relayed legs, same codec both sides): the packets a
+// leg without telephone-event sends are decoded and fed to SpanDSP's detector; while a digit is
+// held, each of its audio packets is replaced by an event packet (same sequence number, the
+// digit's start timestamp, the duration so far), and the three end packets replace the next
+// three, so the stream needs no extra sequence numbers and the far end hears no tone doubled.
+// The first ~40 ms of a digit (the detector's delay) still pass as audio.
+#include <array>
+
+#include "relay_worker.h"
+#include "sb/media/dsp/telephone_event.h"
+
+namespace sb::media::rtp {
+
+bool RelayWorker::in_band_to_event(PortState& from, PortState& to, unsigned bid, RtpHeader& h,
+                                   const PayloadFormat& in) {
+    const PayloadFormat& te = *to.codecs.telephone_event;
+    if (te.clock_rate != in.clock_rate) return false;  // events must share the audio's clock
+    if (!from.detector || from.detector_generation != from.codecs_generation) {
+        from.detector.reset();
+        from.detector_decoder.reset();
+        from.detector_generation = from.codecs_generation;
+        auto id = codec::codec_from_sdp(in.encoding, in.clock_rate, in.channels);
+        if (!id) return false;
+        auto decoder = codec::make_decoder(*id, dsp::DtmfDetector::kSampleRate);
+        auto detector = dsp::DtmfDetector::create();
+        if (!decoder || !detector) return false;
+        from.detector_decoder = std::move(*decoder);
+        from.detector = std::make_unique<dsp::DtmfDetector>(std::move(*detector));
+    }
+    if (!from.detector) return false;
+    std::array<std::int16_t, 960> pcm{};  // up to 120 ms at 8 kHz
+    const int n = from.detector_decoder->decode(h.payload(), pcm);
+    if (n > 0) from.detector->process({pcm.data(), static_cast<std::size_t>(n)});
+    while (auto e = from.detector->pop()) {
+        if (!e->end && !from.event_active) {
+            from.event_active = true;
+            from.event_digit = e->digit;
+            from.event_start = h.timestamp();
+            from.event_duration = 0;
+            from.event_end_packets = 0;
+        } else if (e->end && from.event_active) {
+            from.event_active = false;
+            from.event_end_packets = 3;
+        }
+    }
+    if (!from.event_active && from.event_end_packets == 0) return false;
+    // This packet's turn carries the event: its duration so far, or the end (RFC 4733 2.5.1.4).
+    const bool first = from.event_active && from.event_duration == 0;
+    const bool end = !from.event_active;
+    if (from.event_active) {
+        const std::uint32_t frame = n > 0 ? static_cast<std::uint32_t>(n) *
+                                                static_cast<std::uint32_t>(in.clock_rate) / 8000u
+                                          : 160u;
+        from.event_duration = std::min<std::uint32_t>(from.event_duration + frame, 0xffff);
+    } else {
+        --from.event_end_packets;
+    }
+    auto code = dsp::event_for_digit(from.event_digit);
+    if (!code) return false;
+    const auto payload = dsp::write_telephone_event(
+        dsp::TelephoneEvent{*code, end, 10, static_cast<std::uint16_t>(from.event_duration)});
+    std::uint8_t* p = h.data();
+    p[0] = 0x80;  // no padding, extension or CSRCs: 12 bytes of header and the event
+    p[1] = static_cast<std::uint8_t>((first ? 0x80 : 0) | (te.payload_type & 0x7f));
+    store32(p + 4, from.event_start);
+    std::copy(payload.begin(), payload.end(), p + kRtpHeaderSize);
+    RtpHeader event(p, kRtpHeaderSize + payload.size());
+    to.out.rewrite(event, now_ns_);
+    ++to.counters.packets_sent;
+    send_buffer(to, to.latch.destination(), bid, p, event.size());
+    relayed.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+}  // namespace sb::media::rtp
