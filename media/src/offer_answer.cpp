@@ -93,8 +93,14 @@ Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<C
                 if (!c) continue;
                 a.formats.push_back(f);
                 a.rtpmaps.push_back(*r);
-                for (const auto& [pt, params] : o.fmtps)
-                    if (std::to_string(pt) == f) a.fmtps.emplace_back(pt, params);
+                if (iequal(r->encoding, "opus")) {
+                    // Our own Opus parameters (RFC 7587 7): we send mono with in-band FEC, so
+                    // echoing an offer's "stereo=1; sprop-stereo=1" would misstate it.
+                    if (!c->fmtp.empty()) a.fmtps.emplace_back(r->payload_type, c->fmtp);
+                } else {
+                    for (const auto& [pt, params] : o.fmtps)
+                        if (std::to_string(pt) == f) a.fmtps.emplace_back(pt, params);
+                }
                 if (!iequal(r->encoding, "telephone-event")) has_voice = true;
             }
             if (has_voice) {

@@ -40,6 +40,19 @@ TEST(OfferAnswer, AcceptsCommonCodecsInTheOfferersOrderAndRejectsTheRest) {
     EXPECT_TRUE(sdp::parse(text));
 }
 
+TEST(OfferAnswer, OpusIsAnsweredWithOurOwnParameters) {
+    const std::string_view stereo_phone =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n"
+        "a=fmtp:96 stereo=1;sprop-stereo=1\r\n";
+    auto a = answer_offer(parse(stereo_phone), default_codecs(), us(),
+                          [](std::size_t) { return std::uint16_t{30000}; });
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->media[0].fmtps.size(), 1u);
+    EXPECT_EQ(a->media[0].fmtps[0], (std::pair<int, std::string>{96, "useinbandfec=1"}))
+        << "we send mono with FEC: the offer's stereo parameters are not ours";
+}
+
 TEST(OfferAnswer, HoldIsAnsweredWithTheMirroredDirection) {
     sdp::Session offer = parse(kPhone);
     offer.media[0].direction = sdp::Direction::sendonly;  // RFC 3264 8.4: hold
