@@ -245,6 +245,47 @@ class Sender:
         self._thread.join(timeout=5)
 
 
+Q23 = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "4": (770, 1209),
+       "5": (770, 1336), "6": (770, 1477), "7": (852, 1209), "8": (852, 1336),
+       "9": (852, 1477), "*": (941, 1209), "0": (941, 1336), "#": (941, 1477)}
+
+
+def keypad_payloads(digit, packets):
+    """PCMU packets of a key press: the Q.23 pair at about -10 dBm0 per tone."""
+    low, high = Q23[digit]
+    out = []
+    for p in range(packets):
+        frame = bytearray()
+        for k in range(nat.FRAME):
+            t = (p * nat.FRAME + k) / nat.RATE
+            x = 7000 * (math.sin(2 * math.pi * low * t) + math.sin(2 * math.pi * high * t))
+            frame.append(nat.ulaw_encode(int(x)))
+        out.append(bytes(frame))
+    return out
+
+
+class KeypadSender(Sender):
+    """Like Sender, but the packets follow a script: silence, key presses, silence."""
+
+    def __init__(self, sock, target, script):
+        self.script = list(script)  # PCMU payloads, one per 20 ms; silence once it runs out
+        super().__init__(sock, target)
+
+    def _run(self):
+        start = time.monotonic()
+        i = 0
+        while not self._stop.is_set():
+            payload = self.script[i] if i < len(self.script) else SILENCE
+            try:
+                self.sock.send(self.stream.packet(payload), self.target)
+            except OSError as e:
+                self.error = e
+            i += 1
+            delay = start + i * PTIME - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+
+
 # --------------------------------------------------------------------------------------------
 # the tests
 # --------------------------------------------------------------------------------------------
@@ -479,6 +520,57 @@ class Dtmf(unittest.TestCase):
                            f"windows before the first digit and {after} after the last (want >= "
                            f"{MIN_TONE_WINDOWS} each: the relay goes back to the callee's audio "
                            f"after a digit); windows of 40 ms every 20 ms: {compress(labels)}")
+
+
+    # --- test 3 ---------------------------------------------------------------------------
+    def test_in_band_keys_reach_a_phone_with_telephone_event_as_events(self):
+        """The caller (PCMU only, no telephone-event) presses keys in-band; the callee, which
+        negotiated telephone-event with Switchboard, gets them as RFC 4733 events
+        (CALL_DTMF_START) from the relay's detector."""
+        ip = h.loopback(BLOCK, 3)
+        callee = self.phone("callee", "1002", 2, answer_auto=True, block=BLOCK)
+        self.wait_registered(callee, 102)
+        resp = callee.connect(within=10).command("reginfo")
+        if not resp or not resp.get("ok"):
+            self.fail_with(f"ctrl_tcp 'reginfo' on the callee failed: {resp}")
+        self.caller = PlainCaller(self.server, ip, "1001", self.EXTENSIONS["1001"], "1002")
+        self.addCleanup(self.caller.close)
+        media = nat.RtpSocket("caller", ip)
+        self.addCleanup(media.close)
+        self.sockets.append(media)
+        ok = self.caller.invite(pcmu_only_offer(ip, media.port))
+        if ok is None or ok.status != 200:
+            got = ok.start_line if ok else f"no final response in {nat.INVITE_WITHIN} s"
+            self.fail_with(f"the authenticated INVITE got {got}, not 200")
+        self.caller.ack(ok)
+        answer = nat.answered_media(ok)
+        if answer is None:
+            self.fail_with("the 200 OK carries no SDP answer")
+        address, port, _ = answer
+        self.established((callee,), "our ACK")
+        # 1 s of silence, then each key held 200 ms with 400 ms between, then 1 s of silence
+        keys = "38"
+        script = [SILENCE] * 50
+        for digit in keys:
+            script += keypad_payloads(digit, 10) + [SILENCE] * 20
+        sender = KeypadSender(media, (address, port), script)
+        try:
+            time.sleep(len(script) * PTIME + TAIL)
+        finally:
+            sender.stop()
+            media.stop()
+        starts = [d for kind, d in self.dtmf_events(callee) if kind == "CALL_DTMF_START"]
+        print(f"\n[dtmf] caller pressed {keys!r} in-band; the callee reported {starts!r}",
+              file=sys.stderr)
+        self.still_up((callee,))
+        bye = self.caller.bye()
+        if bye is None or bye.status != 200:
+            self.fail_with("BYE did not get 200")
+        self.closed((callee,), "the caller's BYE")
+        callee.stop()
+        if "".join(starts) != keys:
+            self.fail_with(f"the callee reported the digits {starts!r} as RFC 4733 events, not "
+                           f"the {keys!r} pressed in-band by the caller")
 
 
 def main():
