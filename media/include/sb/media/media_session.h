@@ -22,6 +22,16 @@ namespace sb::media {
 
 using LegId = std::uint32_t;
 
+// How a leg takes part in a conference room (join_conference).
+struct ConferenceOptions {
+    bool muted = false;    // joins listen-only; the mute key still toggles it
+    char mute_key = '*';   // the DTMF key (RFC 4733 or in-band) that toggles mute; 0: none
+    bool chimes = true;    // the room hears a chime when this participant joins and leaves
+};
+
+// A room name: 1 to 64 characters of [A-Za-z0-9_.-] (names are compared exactly).
+bool valid_room_name(std::string_view room);
+
 class MediaSession {
   public:
     virtual ~MediaSession() = default;
@@ -53,6 +63,22 @@ class MediaSession {
     virtual bool play_prompt(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*prompt*/) {
         return false;
     }
+
+    // Our own answer to a new offer from a leg whose dialog no other leg shares (a re-INVITE or
+    // UPDATE from a caller we answered ourselves: in a conference, or before any bridge): hold,
+    // resume, a new address or codec. The leg keeps its port. Fails like early_answer.
+    virtual Result<std::string> local_answer(LegId /*leg*/, std::string_view /*offer*/) {
+        return fail("this media engine does not anchor media");
+    }
+    // Puts the leg (answered by early_answer first) into conference room `room`, made on its
+    // first join: from then on the leg hears the mix of the room's other participants and they
+    // hear it, until leave_conference or release_leg. False when the engine does not anchor
+    // media, the name is not valid_room_name, the leg has no port, or the room is full.
+    virtual bool join_conference(LegId /*leg*/, std::string_view /*room*/,
+                                 const ConferenceOptions& /*options*/) {
+        return false;
+    }
+    virtual void leave_conference(LegId /*leg*/) {}
 };
 
 class MediaEngine {
