@@ -287,6 +287,29 @@ TEST(JitterBuffer, ATimestampJumpResynchronisesWithoutABurstOfLosses) {
     EXPECT_EQ(first->timestamp, 123456789u);
 }
 
+TEST(JitterBuffer, PausesWhoseTimestampsStoodStillAreFollowedWithinAFewPackets) {
+    // A sender that stops its RTP clock while it pauses (150 ms each time, under the maximum
+    // delay, so no jump is detected) and spends 4 sequence numbers on something else meanwhile
+    // (RFC 4733 events): each pause moves the stream later on the timeline, and after the
+    // second the packets land beyond the maximum delay. They must play again within
+    // kLateRunResync packets, not once the old base delay ages out seconds later.
+    Harness h;
+    std::uint16_t seq = 0;
+    std::uint32_t ts = 0;
+    std::int64_t t = 0;
+    for (int burst = 0; burst < 3; ++burst) {
+        for (int i = 0; i < 30; ++i, ++seq, t += 20, ts += 160) h.send({t, seq, ts});
+        t += 150;
+        seq += 4;
+    }
+    h.run_until(t + 500);
+    const auto played = h.audio();
+    const auto last_burst =
+        std::count_if(played.begin(), played.end(), [](std::uint16_t s) { return s >= 68; });
+    EXPECT_GE(last_burst, 30 - JitterBuffer::kLateRunResync);
+    EXPECT_GE(h.jb.stats().resyncs, 1u);
+}
+
 TEST(JitterBuffer, ABurstAfterAStallStaysBoundedAndRecovers) {
     Harness h;
     // Packets 50-149 are held upstream and all arrive at 3 s; then the stream resumes.

@@ -152,10 +152,19 @@ PushResult JitterBuffer::push(std::uint16_t seq, std::uint32_t rtp_timestamp,
         play_seq_ = ext;
         play_pos_ = pos;
     } else if (playing_ && pos < play_pos_ && arrival_u - pos - base_offset() > max_u_) {
-        // Its frame was concealed, and playing it now would exceed the maximum delay.
-        ++stats_.late;
-        return PushResult::too_late;
+        // Its frame was concealed, and playing it now would exceed the maximum delay. When that
+        // lasts (a sender whose timestamps stopped while it paused, a path that got slower for
+        // good), the stream has moved later on the timeline: take this arrival as the new base
+        // delay rather than drop everything until the old minimum ages out (seconds).
+        if (++late_run_ < kLateRunResync) {
+            ++stats_.late;
+            return PushResult::too_late;
+        }
+        cur_min_ = prev_min_ = arrival_u - pos;
+        window_start_u_ = arrival_u;
+        ++stats_.resyncs;
     }
+    late_run_ = 0;
 
     PushResult result = PushResult::stored;
     std::int64_t offset = ext - play_seq_;

@@ -116,6 +116,9 @@ class JitterBuffer {
     static constexpr int kDryConcealMs = 60;
     // How long the delay must stay a frame above target before a frame of audio is dropped.
     static constexpr int kShrinkHoldMs = 500;
+    // Packets in a row that arrive too late to play (beyond the maximum delay after their frame
+    // was concealed) before the buffer takes the stream as moved later for good and follows it.
+    static constexpr int kLateRunResync = 5;
 
     explicit JitterBuffer(const JitterConfig& config);
 
@@ -195,6 +198,7 @@ class JitterBuffer {
     // Base delay: the smallest offset in the current and the previous 2 s window.
     std::int64_t cur_min_ = 0;
     std::int64_t prev_min_ = 0;
+    int late_run_ = 0;  // packets in a row too late to play (see push())
     std::int64_t window_start_u_ = 0;
     bool have_offset_ = false;
     // Relative delays, ms buckets of bucket_ms_; the last holds everything beyond.
