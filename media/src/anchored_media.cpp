@@ -335,38 +335,40 @@ class AnchoredSession final : public MediaSession {
         Leg* l = find(id);
         if (!l || !l->offer) {
             // Nothing relayed yet (a prompt before any bridge): take the offer as it is.
-            auto parsed = sdp::parse(offer_text);
+            auto parsed = parse_offer(offer_text);
             if (!parsed) return unexpected(parsed.error());
-            auto index = anchored_stream(*parsed);
-            if (!index || !has_voice(negotiated_codecs(*parsed, options_->codecs)))
-                return fail("no audio stream with a codec in common");
             l = &leg(id);
             l->offer = std::move(*parsed);
         }
-        if (auto st = open_port(*l); !st) return unexpected(st.error());
-        sdp::Session offer = *l->offer;
-        std::size_t oi = *anchored_stream(offer);
-        const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
-        std::vector<Codec> ours;
-        auto voice = std::find_if(offered.begin(), offered.end(),
-                                  [](const Codec& c) { return !is_dtmf(c); });
-        if (voice == offered.end()) return fail("the offer has no voice codec");
-        ours.push_back(*voice);
-        for (const Codec& c : offered)
-            if (is_dtmf(c)) ours.push_back(c);
-        keep_accepted(offer.media[oi], offered, ours);
-        for (std::size_t i = 0; i < offer.media.size(); ++i)
-            if (i != oi) offer.media[i].port = 0;
-        auto reply = answer_offer(offer, options_->codecs, l->local,
-                                  [&](std::size_t) { return l->port->rtp_port(); });
-        if (!reply) return unexpected(reply.error());
-        l->codecs = negotiated_codecs(*reply, options_->codecs);
-        l->early = l->codecs;
-        l->port->set_codecs(port_codecs(l->codecs));
-        const sdp::Media& m = l->offer->media[oi];
-        apply_remote(*l, remote_of(*l->offer, oi, l->offer->direction_of(m),
-                                   clock_rate_of(l->codecs), l->signalling));
-        return send(*l, std::move(*reply));
+        return answer_locally(*l);
+    }
+
+    Result<std::string> local_answer(LegId id, std::string_view offer_text) override {
+        auto parsed = parse_offer(offer_text);
+        if (!parsed) return unexpected(parsed.error());
+        Leg& l = leg(id);
+        l.offer = std::move(*parsed);
+        l.offer_from.reset();
+        return answer_locally(l);
+    }
+
+    bool join_conference(LegId id, std::string_view room,
+                         const ConferenceOptions& options) override {
+        Leg* l = find(id);
+        if (!l || !l->port || l->codecs.empty() || !valid_room_name(room)) return false;
+        stop_tone(id);
+        if (!l->port->join_conference(room, options)) return false;
+        l->in_room = true;
+        rewire();  // the room sends to it now, and takes what it sends
+        return true;
+    }
+
+    void leave_conference(LegId id) override {
+        Leg* l = find(id);
+        if (!l || !l->in_room) return;
+        l->port->leave_conference();
+        l->in_room = false;
+        rewire();
     }
 
     void play_tone(LegId id, dsp::Tone tone) override {
@@ -416,6 +418,52 @@ class AnchoredSession final : public MediaSession {
     }
 
   private:
+    struct Leg;
+
+    static Result<sdp::Session> parse_offer(std::string_view text) {
+        auto parsed = sdp::parse(text);
+        if (!parsed) return unexpected(parsed.error());
+        if (!anchored_stream(*parsed)) return fail("no audio stream to answer");
+        return parsed;
+    }
+
+    // Our own answer to the leg's recorded offer: one voice codec (the one it uses already if it
+    // offers it again, else its first) and telephone-event when offered; the direction mirrors
+    // the offer's.
+    Result<std::string> answer_locally(Leg& l) {
+        if (!has_voice(negotiated_codecs(*l.offer, options_->codecs)))
+            return fail("no audio stream with a codec in common");
+        if (auto st = open_port(l); !st) return unexpected(st.error());
+        sdp::Session offer = *l.offer;
+        std::size_t oi = *anchored_stream(offer);
+        const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
+        std::vector<Codec> ours;
+        auto voice = std::find_if(offered.begin(), offered.end(), [&](const Codec& c) {
+            return !is_dtmf(c) && std::any_of(l.codecs.begin(), l.codecs.end(),
+                                              [&](const Codec& u) { return same_codec(u, c); });
+        });
+        if (voice == offered.end())
+            voice = std::find_if(offered.begin(), offered.end(),
+                                 [](const Codec& c) { return !is_dtmf(c); });
+        if (voice == offered.end()) return fail("the offer has no voice codec");
+        ours.push_back(*voice);
+        for (const Codec& c : offered)
+            if (is_dtmf(c)) ours.push_back(c);
+        keep_accepted(offer.media[oi], offered, ours);
+        for (std::size_t i = 0; i < offer.media.size(); ++i)
+            if (i != oi) offer.media[i].port = 0;
+        auto reply = answer_offer(offer, options_->codecs, l.local,
+                                  [&](std::size_t) { return l.port->rtp_port(); });
+        if (!reply) return unexpected(reply.error());
+        l.codecs = negotiated_codecs(*reply, options_->codecs);
+        l.early = l.codecs;
+        l.port->set_codecs(port_codecs(l.codecs));
+        const sdp::Media& m = l.offer->media[oi];
+        apply_remote(l, remote_of(*l.offer, oi, l.offer->direction_of(m), clock_rate_of(l.codecs),
+                                  l.signalling));
+        return send(l, std::move(*reply));
+    }
+
     struct Leg {
         std::unique_ptr<rtp::MediaPort> port;  // opened when the leg first needs our address
         LocalEndpoint local;                   // our o= towards the leg
@@ -429,6 +477,7 @@ class AnchoredSession final : public MediaSession {
         std::optional<LegId> forwarding;          // where its port forwards
         std::optional<std::vector<Codec>> early;  // what early_answer gave it, kept by answers
         bool playing = false;                     // a tone plays to it
+        bool in_room = false;                     // in a conference: forwards nowhere
     };
 
     Leg& leg(LegId id) {
@@ -485,11 +534,12 @@ class AnchoredSession final : public MediaSession {
     // leg may send to us and the partner may be sent to.
     std::optional<LegId> target(LegId id, const Leg& l) const {
         auto p = partner(l);
-        if (!p || !l.remote || !l.remote->receive) return std::nullopt;
+        if (!p || l.in_room || !l.remote || !l.remote->receive) return std::nullopt;
         auto it = legs_.find(*p);
         if (it == legs_.end()) return std::nullopt;
         const Leg& other = it->second;
-        if (!other.port || !other.remote || !other.remote->send || partner(other) != id)
+        if (!other.port || other.in_room || !other.remote || !other.remote->send ||
+            partner(other) != id)
             return std::nullopt;
         return p;
     }

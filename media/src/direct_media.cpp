@@ -24,8 +24,8 @@ std::unique_ptr<MediaSession> DirectMedia::create_session() {
 bool valid_room_name(std::string_view room) {
     if (room.empty() || room.size() > 64) return false;
     for (char c : room) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '.' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
         if (!ok) return false;
     }
     return true;

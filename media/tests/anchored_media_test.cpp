@@ -19,6 +19,7 @@ struct PortLog {
     std::vector<rtp::PortCodecs> codecs;   // every set_codecs, in order
     std::vector<bool> plays;               // every play(): a source, or nullptr (stop)
     std::uint16_t forward = 0;             // rtp_port() of the forwarding target, 0: none
+    std::string room;                      // the conference it is in, "" if none
     bool open = true;
 };
 
@@ -36,6 +37,11 @@ class FakePort final : public rtp::MediaPort {
     }
     void forward_to(rtp::MediaPort* to) override;
     rtp::PortStats stats() const override { return {}; }
+    bool join_conference(std::string_view room, const ConferenceOptions&) override {
+        log_.room = room;
+        return true;
+    }
+    void leave_conference() override { log_.room.clear(); }
     std::uint64_t group() const { return log_.group; }
 
   private:
@@ -524,6 +530,47 @@ TEST_F(AnchoredMediaTest, EarlyAnswerBeforeAnyBridgeTakesTheCallersOffer) {
     auto final_answer = session->answer(1, 0, kBobAnswer);
     ASSERT_TRUE(final_answer);
     EXPECT_EQ(*final_answer, *early);
+}
+
+TEST_F(AnchoredMediaTest, ALegAnsweredLocallyJoinsAConferenceAndForwardsNowhere) {
+    ASSERT_FALSE(session->join_conference(0, "sales", {})) << "no port, no answer yet";
+    auto early = session->early_answer(0, kAliceOffer);
+    ASSERT_TRUE(early);
+    EXPECT_FALSE(session->join_conference(0, "no spaces", {}));
+    ASSERT_TRUE(session->join_conference(0, "sales", {}));
+    EXPECT_EQ(ports.log(20000).room, "sales");
+    // A bridge meanwhile would pair the legs; nothing forwards to or from a leg in a room.
+    offer(0, 1, kAliceOffer);
+    answer(1, 0, kBobAnswer);
+    EXPECT_EQ(ports.log(20000).forward, 0);
+    EXPECT_EQ(ports.log(20002).forward, 0);
+    session->leave_conference(0);
+    EXPECT_EQ(ports.log(20000).room, "");
+    EXPECT_EQ(ports.log(20000).forward, 20002) << "out of the room, the bridge forwards again";
+}
+
+TEST_F(AnchoredMediaTest, ALocalAnswerFollowsHoldAndResumeAndKeepsTheCodec) {
+    sdp::Session first = parsed(session->early_answer(0, kAliceOffer));
+    ASSERT_EQ(first.media[0].formats, (std::vector<std::string>{"111", "101"}));
+    // Hold (RFC 3264 8.4): Alice re-offers sendonly, PCMU first now; we answer recvonly and
+    // keep Opus, the codec in use.
+    sdp::Session hold =
+        parsed(session->local_answer(0, phone("192.0.2.10", 4000,
+                                              "0 111 101\r\na=rtpmap:111 opus/48000/2\r\n"
+                                              "a=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n",
+                                              2)));
+    EXPECT_EQ(hold.media[0].formats, (std::vector<std::string>{"111", "101"}));
+    EXPECT_EQ(hold.direction_of(hold.media[0]), sdp::Direction::recvonly);
+    EXPECT_EQ(hold.media[0].port, first.media[0].port) << "the leg keeps its port";
+    EXPECT_FALSE(ports.log(20000).remotes.back().send) << "nothing is sent to a holding phone";
+    // Resume from a new address, PCMU only.
+    sdp::Session resume = parsed(session->local_answer(0, phone("192.0.2.11", 4100, "0\r\n", 3)));
+    EXPECT_EQ(resume.media[0].formats, (std::vector<std::string>{"0"}));
+    EXPECT_EQ(resume.direction_of(resume.media[0]), sdp::Direction::sendrecv);
+    EXPECT_EQ(ports.log(20000).remotes.back().rtp, Endpoint::from_ip("192.0.2.11", 4100));
+    EXPECT_EQ(ports.log(20000).codecs.back().send->encoding, "PCMU");
+    EXPECT_FALSE(session->local_answer(0, phone("192.0.2.11", 4100, "18\r\n", 4)))
+        << "no codec in common: 488";
 }
 
 TEST_F(AnchoredMediaTest, WithoutTranscodingOnlyTheOfferersCodecsAreOffered) {

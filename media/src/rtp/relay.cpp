@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <vector>
@@ -48,6 +50,35 @@ struct Relay::Impl {
     std::vector<bool> in_use;
     std::size_t cursor = 0;
     std::mt19937 random{std::random_device{}()};
+
+    // Conference rooms by name. A room lives while its home worker ticks it; the map holds it
+    // weakly, and a room that closed (emptied) is replaced by a new one on the next join.
+    std::mutex rooms_mu;
+    std::map<std::string, std::weak_ptr<ConferenceRoom>, std::less<>> rooms;
+
+    // The room `name` with a place reserved in it, made (and handed to its home worker) if
+    // needed; nullptr when it is full.
+    std::shared_ptr<ConferenceRoom> reserve_room(std::string_view name) {
+        std::lock_guard lock(rooms_mu);
+        if (rooms.size() > 256)
+            std::erase_if(rooms, [](const auto& entry) { return entry.second.expired(); });
+        auto it = rooms.find(name);
+        if (it != rooms.end()) {
+            if (auto room = it->second.lock()) {
+                if (room->reserve()) return room;
+                if (!room->closed()) return nullptr;  // full
+            }
+        }
+        auto room = std::make_shared<ConferenceRoom>(std::string(name));
+        room->reserve();
+        rooms.insert_or_assign(std::string(name), room);
+        // A room's home is fixed by its name, so rooms spread over the workers.
+        RelayWorker& home = *workers[std::hash<std::string_view>{}(name) % workers.size()];
+        WorkerCommand c(WorkerCommand::Kind::add_room, nullptr);
+        c.room = room;
+        home.post(std::move(c));
+        return room;
+    }
 
     void release(std::uint16_t port) {
         std::lock_guard lock(mu);
@@ -95,6 +126,19 @@ class RelayPort final : public MediaPort {
     PortStats stats() const override {
         std::lock_guard lock(box_->mu);
         return box_->stats;
+    }
+    bool join_conference(std::string_view room, const ConferenceOptions& options) override {
+        if (!valid_room_name(room)) return false;
+        auto reserved = relay_.reserve_room(room);
+        if (!reserved) return false;
+        WorkerCommand c(WorkerCommand::Kind::join_room, &state_);
+        c.room = std::move(reserved);
+        c.conference = options;
+        worker_.post(std::move(c));
+        return true;
+    }
+    void leave_conference() override {
+        worker_.post(WorkerCommand(WorkerCommand::Kind::leave_room, &state_));
     }
 
   private:

@@ -10,6 +10,7 @@ namespace sb::media::rtp {
 
 void RelayWorker::start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source) {
     const bool was = plays(p);
+    if (p.room) source.reset();  // the room's mix is what it hears
     p.source = std::move(source);
     if (plays(p) && !was) {
         if (playing_.empty()) next_tick_ns_ = now_ns_;
@@ -76,6 +77,7 @@ void RelayWorker::tick() {
             ++i;
         }
     }
+    tick_rooms();
 }
 
 }  // namespace sb::media::rtp

@@ -196,7 +196,7 @@ void RelayWorker::run() {
         // kernel only wakes us (DEFER_TASKRUN) when that many are ready. Idle, one packet (or the
         // statistics timeout) wakes us.
         long wait_ns = wait_for > 1 ? kBatchWaitNs : kWaitNs;
-        if (!playing_.empty())
+        if (ticking())
             wait_ns =
                 std::clamp<long>(static_cast<long>(next_tick_ns_ - monotonic_ns()), 0, wait_ns);
         __kernel_timespec wait{0, wait_ns};
@@ -238,7 +238,7 @@ void RelayWorker::run() {
             arm_event();
             apply_commands();
         }
-        if (!playing_.empty() && now_ns_ >= next_tick_ns_) {
+        if (ticking() && now_ns_ >= next_tick_ns_) {
             tick();
             next_tick_ns_ += kTickNs;
             if (now_ns_ - next_tick_ns_ > 5 * kTickNs) next_tick_ns_ = now_ns_ + kTickNs;
@@ -291,6 +291,7 @@ void RelayWorker::apply(WorkerCommand& c) {
             p.rtcp_destination = p.spec.rtcp ? SockAddr::from(*p.spec.rtcp) : SockAddr{};
             p.out.set_clock_rate(p.spec.clock_rate);
             if (!p.connected.empty()) connect_to(p, SockAddr{});  // the latch starts over
+            update_room(p);
             break;
         }
         case WorkerCommand::Kind::forward:
@@ -303,10 +304,12 @@ void RelayWorker::apply(WorkerCommand& c) {
             c.port->codecs = std::move(c.codecs);
             c.port->has_codecs = true;
             ++c.port->codecs_generation;
+            update_room(*c.port);
             break;
         case WorkerCommand::Kind::close: {
             PortState& p = *c.port;
             start_playing(p, nullptr);
+            leave_room(p);
             p.closing = true;
             p.forward = nullptr;
             for (auto& q : ports_) {
@@ -324,6 +327,16 @@ void RelayWorker::apply(WorkerCommand& c) {
             }
             break;
         }
+        case WorkerCommand::Kind::join_room:
+            join_room(*c.port, std::move(c.room), c.conference);
+            break;
+        case WorkerCommand::Kind::leave_room:
+            leave_room(*c.port);
+            break;
+        case WorkerCommand::Kind::add_room:
+            if (!ticking()) next_tick_ns_ = now_ns_;
+            rooms_.push_back(std::move(c.room));
+            break;
     }
 }
 
@@ -383,8 +396,14 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
     p.counters.bytes_received += size - kRtpHeaderSize;
     count_received(p, h);
     if (p.counters.first_packet_ms == 0) p.counters.first_packet_ms = now_ns_ / 1'000'000;
+    if (p.room) {
+        to_room(p, h);
+        recycle(bid);
+        return;
+    }
     PortState* to = p.forward;
-    if (to == nullptr || !to->spec.send || to->latch.destination().empty()) return drop();
+    if (to == nullptr || to->room || !to->spec.send || to->latch.destination().empty())
+        return drop();
     forward_packet(p, *to, bid, h);
 }
 
@@ -435,6 +454,19 @@ void RelayWorker::recycle(unsigned bid) {
     ++recycled_;
 }
 
+void RelayWorker::send_to_fd(int fd, const SockAddr& to, unsigned bid, std::uint8_t* data,
+                             std::size_t size) {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_send(s, fd, data, size, MSG_DONTWAIT);
+    SockAddr& destination = send_to_[bid];  // must outlive the submission
+    destination = to;
+    io_uring_prep_send_set_addr(s, destination.raw(),
+                                static_cast<std::uint16_t>(destination.size()));
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    sending_.push_back(bid);
+    io_uring_sqe_set_data64(s, (std::uint64_t{bid} << 3) | kSend);
+}
+
 void RelayWorker::connect_to(PortState& p, const SockAddr& to) {
     // Rare (a latch, a silence, a new SDP): a plain system call. Sends already queued with an
     // address still go out where they were meant to (sendto on a connected UDP socket works).
@@ -456,6 +488,8 @@ void RelayWorker::publish_stats() {
         if (!s.connected.empty() && now_ns_ - s.latch.last_ns() > SourceLatch::kSilenceNs)
             connect_to(s, SockAddr{});  // silent: let a new source in (NAT rebinding)
         if (!s.latch.latched().empty()) s.counters.latched = s.latch.latched().endpoint();
+        if (s.room && (s.spec.send ? s.latch.destination() : SockAddr{}) != s.room_destination)
+            update_room(s);  // a leg that never sent: its SDP address, once trusted
         if (s.receiving) {
             s.counters.packets_lost =
                 static_cast<std::uint64_t>(std::max<std::int64_t>(0, s.rx.cumulative_lost()));

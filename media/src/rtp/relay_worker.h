@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "conference_room.h"
 #include "sb/common/result.h"
 #include "sb/media/dsp/dtmf_source.h"
 #include "sb/media/rtp/media_port.h"
@@ -95,6 +96,12 @@ struct PortState {
     std::uint16_t player_sequence = 0;
     std::uint32_t player_timestamp = 0;
 
+    // In a conference (conference_room.h): what the port receives goes to the room, which sends
+    // the far end its mix itself; nothing is forwarded or played to the port meanwhile.
+    std::shared_ptr<ConferenceRoom> room;
+    std::uint32_t member = 0;
+    SockAddr room_destination;  // where the room was last told to send
+
     int receives_armed = 0;  // multishot receives not yet ended (RTP and RTCP)
     bool closing = false;
     bool dirty = false;  // counters changed since the last publication
@@ -104,7 +111,17 @@ struct PortState {
 };
 
 struct WorkerCommand {
-    enum class Kind : std::uint8_t { add, set_remote, forward, close, set_codecs, play };
+    enum class Kind : std::uint8_t {
+        add,
+        set_remote,
+        forward,
+        close,
+        set_codecs,
+        play,
+        join_room,
+        leave_room,
+        add_room,  // `room` is ticked by this worker from now on (port: nullptr)
+    };
     WorkerCommand(Kind k, PortState* p) : kind(k), port(p) {}
     Kind kind;
     PortState* port = nullptr;
@@ -113,6 +130,8 @@ struct WorkerCommand {
     RemoteSpec spec;                           // set_remote
     PortCodecs codecs;                         // set_codecs
     std::unique_ptr<dsp::AudioSource> source;  // play
+    std::shared_ptr<ConferenceRoom> room;      // join_room (reserved), add_room
+    ConferenceOptions conference;              // join_room
 };
 
 class RelayWorker {
@@ -165,7 +184,16 @@ class RelayWorker {
     // True when the packet was turned into (or replaced by) an RFC 4733 event and sent.
     bool in_band_to_event(PortState& from, PortState& to, unsigned bid, RtpHeader& h,
                           const PayloadFormat& in);
-    void tick();  // every 20 ms while anything plays: one frame per playing port
+    void tick();  // every 20 ms while anything plays: one frame per playing port, rooms
+    bool ticking() const { return !playing_.empty() || !rooms_.empty(); }
+    // Conferences (relay_conference.cpp).
+    void join_room(PortState& p, std::shared_ptr<ConferenceRoom> room,
+                   const ConferenceOptions& options);
+    void leave_room(PortState& p);
+    void update_room(PortState& p);  // tells the room a new destination or codecs
+    void to_room(PortState& p, const RtpHeader& h);
+    void tick_rooms();
+    void send_to_fd(int fd, const SockAddr& to, unsigned bid, std::uint8_t* data, std::size_t size);
     void connect_to(PortState& p, const SockAddr& to);  // empty `to`: disconnect
     void count_received(PortState& p, const RtpHeader& h);
     void send_reports();
@@ -197,7 +225,8 @@ class RelayWorker {
     std::thread thread_;
 
     std::vector<std::unique_ptr<PortState>> ports_;
-    std::vector<PortState*> playing_;  // ports with a source
+    std::vector<PortState*> playing_;                     // ports with a source
+    std::vector<std::shared_ptr<ConferenceRoom>> rooms_;  // whose home this worker is
     std::int64_t next_tick_ns_ = 0;
     std::int64_t now_ns_ = 0;
     std::int64_t next_publish_ns_ = 0;

@@ -15,22 +15,13 @@
 
 #include "sb/common/endpoint.h"
 #include "sb/common/result.h"
+#include "sb/media/conference_options.h"
 #include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/tones.h"
 
 namespace sb::media {
 
 using LegId = std::uint32_t;
-
-// How a leg takes part in a conference room (join_conference).
-struct ConferenceOptions {
-    bool muted = false;    // joins listen-only; the mute key still toggles it
-    char mute_key = '*';   // the DTMF key (RFC 4733 or in-band) that toggles mute; 0: none
-    bool chimes = true;    // the room hears a chime when this participant joins and leaves
-};
-
-// A room name: 1 to 64 characters of [A-Za-z0-9_.-] (names are compared exactly).
-bool valid_room_name(std::string_view room);
 
 class MediaSession {
   public:

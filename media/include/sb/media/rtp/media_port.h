@@ -11,10 +11,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sb/common/endpoint.h"
 #include "sb/common/result.h"
+#include "sb/media/conference_options.h"
 #include "sb/media/dsp/audio_source.h"
 
 namespace sb::media::rtp {
@@ -90,6 +92,15 @@ class MediaPort {
     virtual void forward_to(MediaPort* to) = 0;
     // A snapshot, possibly a few milliseconds old.
     virtual PortStats stats() const = 0;
+    // Puts the leg into conference room `room` of this port's PortSource (made on its first
+    // join; a leg in another room leaves that one first): what the far end sends is mixed for
+    // the room, and the far end hears the mix of everyone else instead of anything forwarded
+    // or played to it. Needs set_codecs. False when the name is not valid_room_name or the room
+    // is full. Leaving: leave_conference, or closing the port.
+    virtual bool join_conference(std::string_view /*room*/, const ConferenceOptions& /*options*/) {
+        return false;
+    }
+    virtual void leave_conference() {}
 };
 
 class PortSource {

@@ -1,0 +1,433 @@
+#include "conference_room.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <random>
+
+#include "sb/media/dsp/telephone_event.h"
+#include "sb/media/dsp/tone_generator.h"
+#include "sb/media/rtp/rtp_header.h"
+
+namespace sb::media::rtp {
+
+namespace {
+
+dsp::MixerConfig mixer_config() {
+    dsp::MixerConfig c;
+    c.sample_rate = ConferenceRoom::kSampleRate;
+    c.max_participants = ConferenceRoom::kMaxParticipants;
+    return c;
+}
+
+// What the participant alone hears when the mute key toggles: one low beep for muted, one high
+// one for unmuted (the convention of most conference bridges' menus).
+dsp::ToneSpec mute_beep(bool muted) {
+    return dsp::ToneSpec{}.add(muted ? 440.0f : 880.0f, -16.0f).on(180).off(20).repeat(1);
+}
+
+bool same_format(const PayloadFormat& a, const PayloadFormat& b) {
+    return a.payload_type == b.payload_type && a.encoding == b.encoding &&
+           a.clock_rate == b.clock_rate && a.fmtp == b.fmtp;
+}
+
+}  // namespace
+
+struct ConferenceRoom::Participant {
+    std::uint32_t member = 0;
+    int fd = -1;
+    SockAddr to;
+    PortCodecs codecs;
+    ConferenceOptions options;
+    dsp::ParticipantId id;
+    bool muted = false;
+
+    // Receiving: the voice format in the jitter buffer, its decoder, the way up to 16 kHz.
+    std::optional<JitterBuffer> jitter;
+    std::optional<PayloadFormat> format;
+    std::uint32_t ssrc = 0;
+    std::unique_ptr<codec::Decoder> decoder;
+    std::optional<codec::Resampler> up;
+    int last_frame = 0;  // samples of the last decoded frame (at the decoder's rate)
+    std::array<std::int16_t, codec::kMaxFrameSamples> decoded{};
+    std::array<std::int16_t, codec::kMaxFrameSamples> fifo{};  // at 16 kHz
+    std::size_t fifo_size = 0;
+
+    // The mute key: RFC 4733 events (one toggle per event: its packets share a timestamp), or
+    // in-band DTMF for a leg without telephone-event.
+    std::uint32_t last_event_timestamp = 0;
+    bool event_seen = false;
+    std::optional<dsp::DtmfDetector> detector;
+    std::optional<codec::Resampler> to_8k;
+    std::array<std::int16_t, kFrame> detector_frame{};
+
+    // Sending: the encoder of codecs.send, the way down from 16 kHz, our own stream.
+    std::unique_ptr<codec::Encoder> encoder;
+    std::optional<PayloadFormat> encoder_format;
+    std::optional<codec::Resampler> down;
+    std::optional<dsp::ToneGenerator> beep;
+    std::uint32_t out_ssrc = 0;
+    std::uint16_t out_sequence = 0;
+    std::uint32_t out_timestamp = 0;
+    bool first_sent = false;
+};
+
+ConferenceRoom::ConferenceRoom(std::string name) : name_(std::move(name)), mixer_(mixer_config()) {
+    packets_.reserve(64);
+    applying_packets_.reserve(64);
+    participants_.reserve(16);
+}
+
+ConferenceRoom::~ConferenceRoom() {
+    for (auto& p : participants_) close(p->fd);
+    for (auto* list : {&controls_, &applying_controls_})
+        for (auto& c : *list)
+            if (c.fd >= 0) close(c.fd);
+}
+
+bool ConferenceRoom::reserve() {
+    std::lock_guard lock(mu_);
+    if (closed_ || reserved_ >= kMaxParticipants) return false;
+    ++reserved_;
+    return true;
+}
+
+void ConferenceRoom::cancel_reservation() {
+    std::lock_guard lock(mu_);
+    if (reserved_ > 0) --reserved_;
+}
+
+std::size_t ConferenceRoom::reserved() const {
+    std::lock_guard lock(mu_);
+    return reserved_;
+}
+
+bool ConferenceRoom::closed() const {
+    std::lock_guard lock(mu_);
+    return closed_;
+}
+
+void ConferenceRoom::post_join(std::uint32_t member, int fd, const PortCodecs& codecs,
+                               const SockAddr& to, const ConferenceOptions& options) {
+    Control c;
+    c.kind = Control::Kind::join;
+    c.member = member;
+    c.fd = fd;
+    c.codecs = codecs;
+    c.to = to;
+    c.options = options;
+    std::lock_guard lock(mu_);
+    controls_.push_back(std::move(c));
+}
+
+void ConferenceRoom::post_update(std::uint32_t member, const PortCodecs& codecs,
+                                 const SockAddr& to) {
+    Control c;
+    c.kind = Control::Kind::update;
+    c.member = member;
+    c.codecs = codecs;
+    c.to = to;
+    std::lock_guard lock(mu_);
+    controls_.push_back(std::move(c));
+}
+
+void ConferenceRoom::post_leave(std::uint32_t member) {
+    Control c;
+    c.kind = Control::Kind::leave;
+    c.member = member;
+    std::lock_guard lock(mu_);
+    controls_.push_back(std::move(c));
+}
+
+void ConferenceRoom::post_packet(std::uint32_t member, std::uint32_t ssrc, std::uint16_t sequence,
+                                 std::uint32_t timestamp, std::uint8_t payload_type, bool marker,
+                                 std::span<const std::uint8_t> payload, std::int64_t arrival_ms) {
+    if (payload.size() > JitterBuffer::kMaxPayload) return;
+    std::lock_guard lock(mu_);
+    if (packets_.size() >= kMaxInbox) {  // the home worker is stalled: drop, never grow
+        ++inbox_dropped_;
+        return;
+    }
+    Packet& p = packets_.emplace_back();
+    p.member = member;
+    p.ssrc = ssrc;
+    p.sequence = sequence;
+    p.timestamp = timestamp;
+    p.payload_type = payload_type;
+    p.marker = marker;
+    p.size = static_cast<std::uint16_t>(payload.size());
+    p.arrival_ms = arrival_ms;
+    std::copy(payload.begin(), payload.end(), p.payload.begin());
+}
+
+ConferenceStats ConferenceRoom::stats() const {
+    std::lock_guard lock(mu_);
+    ConferenceStats s = stats_;
+    s.inbox_dropped = inbox_dropped_;
+    return s;
+}
+
+ConferenceRoom::Participant* ConferenceRoom::find(std::uint32_t member) {
+    for (auto& p : participants_)
+        if (p->member == member) return p.get();
+    return nullptr;
+}
+
+void ConferenceRoom::apply(Control& c) {
+    switch (c.kind) {
+        case Control::Kind::join: {
+            auto id = mixer_.join();
+            if (!id) {  // cannot happen within kMaxParticipants reservations; never leak the fd
+                close(c.fd);
+                std::lock_guard lock(mu_);
+                if (reserved_ > 0) --reserved_;
+                return;
+            }
+            auto p = std::make_unique<Participant>();
+            p->member = c.member;
+            p->fd = c.fd;
+            c.fd = -1;
+            p->to = c.to;
+            p->codecs = std::move(c.codecs);
+            p->options = c.options;
+            p->id = *id;
+            p->muted = c.options.muted;
+            mixer_.set_muted(p->id, p->muted);
+            std::random_device random;
+            p->out_ssrc = random();
+            p->out_sequence = static_cast<std::uint16_t>(random());
+            p->out_timestamp = random();
+            if (c.options.chimes && !participants_.empty())
+                mixer_.play_to_all(dsp::ChimeKind::join);
+            participants_.push_back(std::move(p));
+            break;
+        }
+        case Control::Kind::update:
+            if (Participant* p = find(c.member)) {
+                p->to = c.to;
+                p->codecs = std::move(c.codecs);
+            }
+            break;
+        case Control::Kind::leave: {
+            auto it = std::find_if(participants_.begin(), participants_.end(),
+                                   [&](const auto& p) { return p->member == c.member; });
+            if (it == participants_.end()) break;
+            const bool chime = (*it)->options.chimes;
+            mixer_.leave((*it)->id);
+            close((*it)->fd);
+            participants_.erase(it);
+            if (chime && !participants_.empty()) mixer_.play_to_all(dsp::ChimeKind::leave);
+            std::lock_guard lock(mu_);
+            if (reserved_ > 0) --reserved_;
+            break;
+        }
+    }
+}
+
+void ConferenceRoom::receive(Participant& p, const Packet& packet) {
+    const std::span<const std::uint8_t> payload(packet.payload.data(), packet.size);
+    const auto& te = p.codecs.telephone_event;
+    if (te && te->payload_type == packet.payload_type) {
+        auto event = dsp::parse_telephone_event(payload);
+        if (!event) return;
+        // Each event's packets share its timestamp: act on the first one seen.
+        if (p.event_seen && p.last_event_timestamp == packet.timestamp) return;
+        p.event_seen = true;
+        p.last_event_timestamp = packet.timestamp;
+        if (auto digit = dsp::digit_for_event(event->event)) on_digit(p, *digit);
+        return;
+    }
+    auto format =
+        std::find_if(p.codecs.receive.begin(), p.codecs.receive.end(),
+                     [&](const PayloadFormat& f) { return f.payload_type == packet.payload_type; });
+    if (format == p.codecs.receive.end()) return;  // comfort noise, or not negotiated
+    if (!p.format || !same_format(*p.format, *format)) {
+        // A new voice format: a decoder (16 kHz where the codec can give it) and a buffer on
+        // its clock.
+        p.decoder.reset();
+        p.up.reset();
+        p.jitter.reset();
+        p.format = *format;
+        p.last_frame = 0;
+        auto id = codec::codec_from_sdp(format->encoding, format->clock_rate, format->channels);
+        if (!id) return;
+        const int rate = *id == codec::CodecId::opus ? kSampleRate : 0;
+        auto decoder = codec::make_decoder(*id, rate);
+        if (!decoder) return;
+        p.decoder = std::move(*decoder);
+        if (p.decoder->sample_rate() != kSampleRate) {
+            auto up = codec::Resampler::create(p.decoder->sample_rate(), kSampleRate);
+            if (!up) {
+                p.decoder.reset();
+                return;
+            }
+            p.up.emplace(std::move(*up));
+        }
+        JitterConfig config;
+        config.clock_rate = format->clock_rate;
+        config.frame_units = static_cast<std::uint32_t>(format->clock_rate / 50);
+        p.jitter.emplace(config);
+    }
+    if (!p.decoder) return;
+    if (packet.ssrc != p.ssrc) {  // a new source: its own timeline and codec state
+        p.ssrc = packet.ssrc;
+        p.jitter->reset();
+        p.decoder->reset();
+        if (p.up) p.up->reset();
+        p.last_frame = 0;
+    }
+    p.jitter->push(packet.sequence, packet.timestamp, payload, packet.marker, packet.arrival_ms);
+}
+
+void ConferenceRoom::on_digit(Participant& p, char digit) {
+    if (p.options.mute_key == 0 || digit != p.options.mute_key) return;
+    p.muted = !p.muted;
+    mixer_.set_muted(p.id, p.muted);
+    p.beep.emplace(mute_beep(p.muted), kSampleRate);
+}
+
+void ConferenceRoom::decode_frame(Participant& p, std::int64_t now_ms) {
+    if (!p.decoder || !p.jitter) return;
+    // Frames of any length (10, 20, 30, 60 ms) meet the 20 ms tick in a FIFO; a few pops at most.
+    for (int pops = 0; p.fifo_size < kFrame && pops < 6; ++pops) {
+        const Frame f = p.jitter->pop(now_ms);
+        int n = 0;
+        if (f.kind == Frame::Kind::audio) {
+            n = p.decoder->decode(f.payload, p.decoded);
+            if (n > 0) p.last_frame = n;
+        } else if (f.kind == Frame::Kind::lost && p.last_frame > 0) {
+            n = f.next.empty() ? p.decoder->conceal(p.decoded, p.last_frame)
+                               : p.decoder->decode_fec(f.next, p.decoded, p.last_frame);
+        } else {
+            break;  // nothing to play: the participant is silent this tick
+        }
+        if (n <= 0) continue;
+        std::span<const std::int16_t> pcm(p.decoded.data(), static_cast<std::size_t>(n));
+        std::int16_t* into = p.fifo.data() + p.fifo_size;
+        const std::size_t room = p.fifo.size() - p.fifo_size;
+        if (p.up) {
+            if (static_cast<std::size_t>(p.up->output_size(pcm.size())) > room) break;
+            const int m = p.up->process(pcm, {into, room});
+            if (m > 0) p.fifo_size += static_cast<std::size_t>(m);
+        } else {
+            const std::size_t m = std::min(room, pcm.size());
+            std::copy_n(pcm.begin(), m, into);
+            p.fifo_size += m;
+        }
+    }
+    if (p.fifo_size == 0) return;
+    std::span<std::int16_t> in = mixer_.input(p.id);
+    const std::size_t take = std::min(kFrame, p.fifo_size);
+    std::copy_n(p.fifo.begin(), take, in.begin());
+    std::fill(in.begin() + static_cast<std::ptrdiff_t>(take), in.end(), std::int16_t{0});
+    std::copy(p.fifo.begin() + static_cast<std::ptrdiff_t>(take),
+              p.fifo.begin() + static_cast<std::ptrdiff_t>(p.fifo_size), p.fifo.begin());
+    p.fifo_size -= take;
+
+    // In-band DTMF for the mute key, from a leg that cannot send RFC 4733.
+    if (p.options.mute_key != 0 && !p.codecs.telephone_event) {
+        if (!p.detector) {
+            auto d = dsp::DtmfDetector::create();
+            auto r = codec::Resampler::create(kSampleRate, dsp::DtmfDetector::kSampleRate);
+            if (!d || !r) return;
+            p.detector.emplace(std::move(*d));
+            p.to_8k.emplace(std::move(*r));
+        }
+        const int m = p.to_8k->process(in, p.detector_frame);
+        if (m > 0) p.detector->process({p.detector_frame.data(), static_cast<std::size_t>(m)});
+        while (auto e = p.detector->pop())
+            if (!e->end) on_digit(p, e->digit);
+    }
+}
+
+void ConferenceRoom::send_frame(Participant& p, const Send& send) {
+    if (p.to.empty() || !p.codecs.send) return;
+    const PayloadFormat& f = *p.codecs.send;
+    if (!p.encoder_format || !same_format(*p.encoder_format, f)) {
+        p.encoder.reset();
+        p.down.reset();
+        p.encoder_format = f;
+        auto id = codec::codec_from_sdp(f.encoding, f.clock_rate, f.channels);
+        if (!id) return;
+        codec::EncoderOptions options;
+        if (*id == codec::CodecId::opus) {
+            if (auto o = codec::apply_opus_fmtp(f.fmtp, options)) options = *o;
+            options.sample_rate = kSampleRate;
+        }
+        auto encoder = codec::make_encoder(*id, options);
+        if (!encoder) return;
+        p.encoder = std::move(*encoder);
+        if (p.encoder->sample_rate() != kSampleRate) {
+            auto down = codec::Resampler::create(kSampleRate, p.encoder->sample_rate());
+            if (!down) {
+                p.encoder.reset();
+                return;
+            }
+            p.down.emplace(std::move(*down));
+        }
+    }
+    if (!p.encoder) return;
+
+    std::array<std::int16_t, kFrame> frame;
+    const std::span<const std::int16_t> mixed = mixer_.output(p.id);
+    std::copy_n(mixed.begin(), kFrame, frame.begin());
+    if (p.beep) {
+        std::array<std::int16_t, kFrame> tone;
+        p.beep->generate(tone);
+        for (std::size_t i = 0; i < kFrame; ++i)
+            frame[i] = static_cast<std::int16_t>(std::clamp(frame[i] + tone[i], -32768, 32767));
+        if (p.beep->finished()) p.beep.reset();
+    }
+    std::array<std::int16_t, kFrame> resampled;
+    std::span<const std::int16_t> pcm = frame;
+    if (p.down) {
+        const int n = p.down->process(frame, resampled);
+        if (n <= 0) return;
+        pcm = {resampled.data(), static_cast<std::size_t>(n)};
+    }
+    std::array<std::uint8_t, kRtpHeaderSize + 1500> packet;
+    const int bytes = p.encoder->encode(pcm, {packet.data() + kRtpHeaderSize, 1500});
+    if (bytes <= 0) return;
+    packet[0] = 0x80;
+    packet[1] = static_cast<std::uint8_t>((f.payload_type & 0x7f) | (p.first_sent ? 0 : 0x80));
+    store16(packet.data() + 2, p.out_sequence++);
+    store32(packet.data() + 4, p.out_timestamp);
+    store32(packet.data() + 8, p.out_ssrc);
+    p.out_timestamp += static_cast<std::uint32_t>(p.encoder->rtp_clock_rate() / 50);
+    p.first_sent = true;
+    send(p.fd, p.to, {packet.data(), kRtpHeaderSize + static_cast<std::size_t>(bytes)});
+    ++counters_.packets_sent;
+}
+
+bool ConferenceRoom::tick(std::int64_t now_ms, const Send& send) {
+    {
+        std::lock_guard lock(mu_);
+        applying_controls_.swap(controls_);
+        applying_packets_.swap(packets_);
+    }
+    for (auto& c : applying_controls_) apply(c);
+    applying_controls_.clear();
+    for (const Packet& packet : applying_packets_)
+        if (Participant* p = find(packet.member)) {
+            ++counters_.packets_in;
+            receive(*p, packet);
+        }
+    applying_packets_.clear();
+
+    for (auto& p : participants_) decode_frame(*p, now_ms);
+    mixer_.mix();
+    for (auto& p : participants_) send_frame(*p, send);
+    ++counters_.ticks;
+    counters_.participants = participants_.size();
+
+    std::lock_guard lock(mu_);
+    stats_ = counters_;
+    if (reserved_ == 0 && participants_.empty() && controls_.empty()) {
+        closed_ = true;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace sb::media::rtp

@@ -1,0 +1,143 @@
+#pragma once
+// A conference room in the relay: N legs, each hearing the mix of all the others (dsp/mixer.h),
+// whatever codec each one speaks. Private to sb_media.
+//
+// Threads. A room is ticked every 20 ms by one relay worker (its "home", chosen from the room's
+// name), but its participants' ports stay on the workers of their own calls: moving a port
+// between io_urings would need its receives cancelled and re-armed and the shard's commands
+// re-routed while it moves. Instead a port's worker hands the room what the port receives
+// (post_packet) and what changes about it (post_join / post_update / post_leave) through the
+// room's inbox, a mutex-guarded pair of queues drained once per tick; and the room sends its
+// mix out of a dup() of the port's socket, so the room never touches the port's state and a
+// port closing cannot pull the socket from under a send in flight. The queues are swapped with
+// spares each tick, so in steady state nothing allocates.
+//
+// Per participant on the home worker: an adaptive jitter buffer (jitter_buffer.h: a decoded leg
+// needs one, unlike a relayed leg, since the mix is clocked by our tick and not by its packets),
+// its decoder, resamplers to and from the room's 16 kHz, its encoder and an outgoing RTP stream
+// of its own. The mute key (RFC 4733 event, or in-band DTMF for a leg without telephone-event)
+// toggles mute; the participant alone hears a low beep when muted, a high one when unmuted.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sb/media/codec/codec.h"
+#include "sb/media/codec/resampler.h"
+#include "sb/media/conference_options.h"
+#include "sb/media/dsp/dtmf.h"
+#include "sb/media/dsp/mixer.h"
+#include "sb/media/rtp/jitter_buffer.h"
+#include "sb/media/rtp/media_port.h"
+#include "sb/media/rtp/sock_addr.h"
+
+namespace sb::media::rtp {
+
+struct ConferenceStats {
+    std::size_t participants = 0;
+    std::uint64_t ticks = 0;
+    std::uint64_t packets_in = 0;     // handed in by the participants' workers
+    std::uint64_t packets_sent = 0;   // mixed frames sent
+    std::uint64_t inbox_dropped = 0;  // handed in while the inbox was full
+};
+
+class ConferenceRoom {
+  public:
+    static constexpr int kSampleRate = 16000;  // wideband: G.722 and Opus legs keep their band
+    static constexpr std::size_t kFrame = kSampleRate / 50;
+    static constexpr std::size_t kMaxParticipants = 128;
+    // Packets waiting for the next tick, per room: 2 ticks of 128 legs at 20 ms, and then some.
+    static constexpr std::size_t kMaxInbox = 1024;
+
+    // Sends one RTP packet out of `fd` (a socket of the room's) to `to`.
+    using Send = std::function<void(int fd, const SockAddr& to, std::span<const std::uint8_t>)>;
+
+    explicit ConferenceRoom(std::string name);
+    ~ConferenceRoom();  // closes the sockets it holds
+    ConferenceRoom(const ConferenceRoom&) = delete;
+    ConferenceRoom& operator=(const ConferenceRoom&) = delete;
+
+    const std::string& name() const { return name_; }
+
+    // --- Any thread -----------------------------------------------------------------------
+    // Counts a participant about to join (the shard, before its port's worker posts the join):
+    // false when the room is full or closed (empty and dropped by its worker: make a new one).
+    bool reserve();
+    // A reservation that will never join (its port closed first).
+    void cancel_reservation();
+    std::size_t reserved() const;
+    bool closed() const;
+
+    // --- The participants' workers -----------------------------------------------------------
+    // A member id for a port joining: unique in the room for its lifetime.
+    std::uint32_t next_member() { return next_member_.fetch_add(1, std::memory_order_relaxed); }
+    // `fd`: a socket the room now owns (a dup of the port's RTP socket). `to`: where the leg's
+    // media goes (empty: nowhere yet, or on hold).
+    void post_join(std::uint32_t member, int fd, const PortCodecs& codecs, const SockAddr& to,
+                   const ConferenceOptions& options);
+    void post_update(std::uint32_t member, const PortCodecs& codecs, const SockAddr& to);
+    void post_leave(std::uint32_t member);
+    void post_packet(std::uint32_t member, std::uint32_t ssrc, std::uint16_t sequence,
+                     std::uint32_t timestamp, std::uint8_t payload_type, bool marker,
+                     std::span<const std::uint8_t> payload, std::int64_t arrival_ms);
+
+    // --- The home worker ---------------------------------------------------------------------
+    // One 20 ms step: applies what was posted, mixes, and sends each participant its frame.
+    // Returns false once the room is empty and nobody reserved a place: it is then closed.
+    bool tick(std::int64_t now_ms, const Send& send);
+    ConferenceStats stats() const;
+
+  private:
+    struct Participant;
+    struct Control {
+        enum class Kind : std::uint8_t { join, update, leave } kind = Kind::join;
+        std::uint32_t member = 0;
+        int fd = -1;
+        PortCodecs codecs;
+        SockAddr to;
+        ConferenceOptions options;
+    };
+    struct Packet {
+        std::uint32_t member = 0;
+        std::uint32_t ssrc = 0;
+        std::uint16_t sequence = 0;
+        std::uint32_t timestamp = 0;
+        std::uint8_t payload_type = 0;
+        bool marker = false;
+        std::uint16_t size = 0;
+        std::int64_t arrival_ms = 0;
+        std::array<std::uint8_t, JitterBuffer::kMaxPayload> payload;
+    };
+
+    void apply(Control& c);
+    Participant* find(std::uint32_t member);
+    void receive(Participant& p, const Packet& packet);
+    void on_digit(Participant& p, char digit);
+    void decode_frame(Participant& p, std::int64_t now_ms);
+    void send_frame(Participant& p, const Send& send);
+
+    const std::string name_;
+    std::atomic<std::uint32_t> next_member_{1};
+
+    mutable std::mutex mu_;  // guards what the other threads touch: the inbox and the counts
+    std::vector<Control> controls_;
+    std::vector<Packet> packets_;
+    std::size_t reserved_ = 0;  // reserved and not yet left
+    bool closed_ = false;
+    std::uint64_t inbox_dropped_ = 0;
+    ConferenceStats stats_;  // published by tick()
+
+    // The home worker's alone.
+    std::vector<Control> applying_controls_;
+    std::vector<Packet> applying_packets_;
+    dsp::Mixer mixer_;
+    std::vector<std::unique_ptr<Participant>> participants_;
+    ConferenceStats counters_;
+};
+
+}  // namespace sb::media::rtp

@@ -1,0 +1,279 @@
+// Conference rooms in the relay, on real loopback sockets: "phones" (plain UDP sockets) in
+// different codecs send tones in real time, and each must hear the others' and not its own.
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "sb/media/codec/codec.h"
+#include "sb/media/dsp/telephone_event.h"
+#include "sb/media/rtp/relay.h"
+#include "sb/media/rtp/rtp_header.h"
+#include "sb/media/rtp/sock_addr.h"
+
+namespace sb::media::rtp {
+namespace {
+
+using codec::CodecId;
+
+RelayConfig test_config() {
+    RelayConfig c;
+    c.address = "127.0.0.1";
+    std::mt19937 r{std::random_device{}()};
+    c.port_min = static_cast<std::uint16_t>(30000 + 2 * (r() % 10000));
+    c.port_max = static_cast<std::uint16_t>(c.port_min + 199);
+    c.buffers_per_worker = 256;
+    c.workers = 2;  // rooms and ports on different workers
+    return c;
+}
+
+PayloadFormat format_of(CodecId id) {
+    switch (id) {
+        case CodecId::pcmu:
+            return {0, "PCMU", 8000, 1, ""};
+        case CodecId::pcma:
+            return {8, "PCMA", 8000, 1, ""};
+        case CodecId::g722:
+            return {9, "G722", 8000, 1, ""};
+        case CodecId::opus:
+            return {111, "opus", 48000, 2, "useinbandfec=1"};
+    }
+    return {};
+}
+
+// The power of `freq` in `pcm` (Goertzel), relative to the signal's total power.
+double tone_share(std::span<const std::int16_t> pcm, double freq, int rate) {
+    const double w = 2 * M_PI * freq / rate;
+    double s1 = 0, s2 = 0, total = 0;
+    for (std::int16_t x : pcm) {
+        const double s0 = x + 2 * std::cos(w) * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+        total += static_cast<double>(x) * x;
+    }
+    const double power = s1 * s1 + s2 * s2 - 2 * std::cos(w) * s1 * s2;
+    return total > 0 ? 2 * power / (total * static_cast<double>(pcm.size())) : 0;
+}
+
+// A phone in the room: a socket, a codec both ways, a tone it sends and what it hears.
+class Participant {
+  public:
+    Participant(Relay& relay, std::uint64_t group, CodecId codec, double tone_hz)
+        : codec_(codec), tone_hz_(tone_hz), format_(format_of(codec)) {
+        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
+        SockAddr a = SockAddr::from(*Endpoint::from_ip("127.0.0.1", 0));
+        EXPECT_EQ(bind(fd_, a.raw(), a.size()), 0);
+        socklen_t len = sizeof(sockaddr_in);
+        getsockname(fd_, a.raw(), &len);
+        address_ = a.endpoint();
+        port_ = relay.open(group).value();
+        RemoteSpec spec;
+        spec.rtp = address_;
+        spec.signalling = Endpoint::from_ip("127.0.0.1", 5060);
+        spec.clock_rate = format_.clock_rate;
+        port_->set_remote(spec);
+        PortCodecs codecs{{format_}, format_, PayloadFormat{101, "telephone-event", 8000, 1, ""}};
+        if (codec == CodecId::opus) codecs.telephone_event->clock_rate = 48000;
+        port_->set_codecs(codecs);
+        encoder_ = codec::make_encoder(codec).value();
+        decoder_ = codec::make_decoder(codec).value();
+    }
+    ~Participant() { close(fd_); }
+
+    MediaPort& port() { return *port_; }
+    void hang_up() { port_.reset(); }
+    int rate() const { return decoder_->sample_rate(); }
+
+    // One 20 ms packet of its tone (or of silence).
+    void send_frame(bool silent = false) {
+        const int rate = encoder_->sample_rate();
+        std::vector<std::int16_t> pcm(static_cast<std::size_t>(rate / 50));
+        for (std::size_t k = 0; k < pcm.size(); ++k, ++sample_)
+            pcm[k] = silent ? 0
+                            : static_cast<std::int16_t>(
+                                  6000 * std::sin(2 * M_PI * tone_hz_ * sample_ / rate));
+        std::vector<std::uint8_t> p(kRtpHeaderSize + 4000);
+        const int n = encoder_->encode(pcm, {p.data() + kRtpHeaderSize, 4000});
+        ASSERT_GT(n, 0);
+        p.resize(kRtpHeaderSize + static_cast<std::size_t>(n));
+        p[0] = 0x80;
+        p[1] = static_cast<std::uint8_t>(format_.payload_type);
+        store16(&p[2], sequence_++);
+        store32(&p[4], timestamp_);
+        store32(&p[8], 0x5eed0000u + static_cast<std::uint32_t>(tone_hz_));
+        timestamp_ += static_cast<std::uint32_t>(format_.clock_rate / 50);
+        send(p);
+    }
+    // An RFC 4733 event for `digit`: a start, and three end packets.
+    void press(char digit) {
+        const auto event = *dsp::event_for_digit(digit);
+        for (int i = 0; i < 4; ++i) {
+            dsp::TelephoneEvent e{event, i > 0, 10, static_cast<std::uint16_t>(400 * (i + 1))};
+            auto payload = dsp::write_telephone_event(e);
+            std::vector<std::uint8_t> p(kRtpHeaderSize);
+            p[0] = 0x80;
+            p[1] = static_cast<std::uint8_t>(101 | (i == 0 ? 0x80 : 0));
+            store16(&p[2], sequence_++);
+            store32(&p[4], timestamp_);
+            store32(&p[8], 0x5eed0000u + static_cast<std::uint32_t>(tone_hz_));
+            p.insert(p.end(), payload.begin(), payload.end());
+            send(p);
+        }
+    }
+    // Decodes whatever arrived.
+    void drain() {
+        for (;;) {
+            pollfd pfd{fd_, POLLIN, 0};
+            if (poll(&pfd, 1, 0) != 1) return;
+            std::vector<std::uint8_t> b(2048);
+            const auto n = recv(fd_, b.data(), b.size(), 0);
+            if (n <= 0) return;
+            RtpHeader h(b.data(), static_cast<std::size_t>(n));
+            if (!h.valid() || h.payload_type() != format_.payload_type) continue;
+            ++received_;
+            std::vector<std::int16_t> pcm(codec::kMaxFrameSamples);
+            const int m = decoder_->decode(h.payload(), pcm);
+            if (m > 0) heard_.insert(heard_.end(), pcm.begin(), pcm.begin() + m);
+        }
+    }
+    // The last `seconds` of what it heard.
+    std::span<const std::int16_t> heard_last(double seconds) const {
+        const auto n = static_cast<std::size_t>(seconds * rate());
+        return n > heard_.size() ? std::span<const std::int16_t>(heard_)
+                                 : std::span<const std::int16_t>(heard_).last(n);
+    }
+    void forget() { heard_.clear(); }
+    int received() const { return received_; }
+    double tone_hz() const { return tone_hz_; }
+
+  private:
+    void send(const std::vector<std::uint8_t>& p) {
+        SockAddr to = SockAddr::from(*Endpoint::from_ip("127.0.0.1", port_->rtp_port()));
+        ASSERT_EQ(sendto(fd_, p.data(), p.size(), 0, to.raw(), to.size()),
+                  static_cast<ssize_t>(p.size()));
+    }
+
+    CodecId codec_;
+    double tone_hz_;
+    PayloadFormat format_;
+    int fd_ = -1;
+    Endpoint address_;
+    std::unique_ptr<MediaPort> port_;
+    std::unique_ptr<codec::Encoder> encoder_;
+    std::unique_ptr<codec::Decoder> decoder_;
+    std::uint16_t sequence_ = 1000;
+    std::uint32_t timestamp_ = 0;
+    std::uint64_t sample_ = 0;
+    std::vector<std::int16_t> heard_;
+    int received_ = 0;
+};
+
+// Runs the room in real time for `frames` of 20 ms: everyone sends (unless silent) and listens.
+void talk(std::vector<Participant*> people, int frames, std::vector<bool> silent = {}) {
+    auto next = std::chrono::steady_clock::now();
+    for (int i = 0; i < frames; ++i) {
+        for (std::size_t k = 0; k < people.size(); ++k)
+            people[k]->send_frame(k < silent.size() && silent[k]);
+        next += std::chrono::milliseconds(20);
+        std::this_thread::sleep_until(next);
+        for (auto* p : people) p->drain();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto* p : people) p->drain();
+}
+
+std::unique_ptr<Relay> start_relay() {
+    auto r = Relay::start(test_config());
+    EXPECT_TRUE(r.has_value()) << r.error().message;
+    return std::move(*r);
+}
+
+TEST(Conference, EachOfThreePhonesInDifferentCodecsHearsTheOtherTwoAndNotItself) {
+    auto relay = start_relay();
+    Participant alice(*relay, 1, CodecId::pcmu, 500);
+    Participant bob(*relay, 2, CodecId::g722, 1100);
+    Participant carol(*relay, 3, CodecId::opus, 1700);
+    for (auto* p : {&alice, &bob, &carol}) ASSERT_TRUE(p->port().join_conference("standup", {}));
+    talk({&alice, &bob, &carol}, 75);
+    for (auto* listener : {&alice, &bob, &carol}) {
+        SCOPED_TRACE(listener->tone_hz());
+        EXPECT_GT(listener->received(), 60);     // one frame per tick, from the room
+        auto heard = listener->heard_last(0.8);  // past the join chimes
+        for (auto* speaker : {&alice, &bob, &carol}) {
+            const double share = tone_share(heard, speaker->tone_hz(), listener->rate());
+            if (speaker == listener)
+                EXPECT_LT(share, 0.02) << "hears itself";
+            else
+                EXPECT_GT(share, 0.15) << "does not hear " << speaker->tone_hz();
+        }
+    }
+}
+
+TEST(Conference, TheMuteKeyTogglesWhetherTheOthersHearAParticipant) {
+    auto relay = start_relay();
+    Participant alice(*relay, 1, CodecId::pcmu, 500);
+    Participant bob(*relay, 2, CodecId::pcma, 1100);
+    ASSERT_TRUE(alice.port().join_conference("room-7", {}));
+    ASSERT_TRUE(bob.port().join_conference("room-7", {}));
+    talk({&alice, &bob}, 30);
+    EXPECT_GT(tone_share(bob.heard_last(0.3), 500, 8000), 0.5);
+
+    alice.press('*');  // muted
+    bob.forget();
+    talk({&alice, &bob}, 30);
+    EXPECT_LT(tone_share(bob.heard_last(0.4), 500, 8000), 0.02) << "a muted participant is heard";
+    EXPECT_GT(tone_share(alice.heard_last(0.4), 1100, 8000), 0.3) << "muted, it still hears";
+
+    alice.press('*');  // unmuted
+    bob.forget();
+    talk({&alice, &bob}, 30);
+    EXPECT_GT(tone_share(bob.heard_last(0.3), 500, 8000), 0.5);
+}
+
+TEST(Conference, AParticipantJoiningMutedIsNotHeardAndOneWhoLeftIsGone) {
+    auto relay = start_relay();
+    Participant alice(*relay, 1, CodecId::pcmu, 500);
+    Participant bob(*relay, 2, CodecId::pcmu, 1100);
+    Participant carol(*relay, 3, CodecId::pcmu, 1700);
+    ConferenceOptions listen_only;
+    listen_only.muted = true;
+    ASSERT_TRUE(alice.port().join_conference("town-hall", {}));
+    ASSERT_TRUE(bob.port().join_conference("town-hall", listen_only));
+    ASSERT_TRUE(carol.port().join_conference("town-hall", {}));
+    talk({&alice, &bob, &carol}, 40);
+    EXPECT_LT(tone_share(alice.heard_last(0.4), 1100, 8000), 0.02);
+    EXPECT_GT(tone_share(alice.heard_last(0.4), 1700, 8000), 0.3);
+
+    carol.hang_up();  // closing the port leaves the room
+    alice.forget();
+    talk({&alice, &bob}, 40);
+    EXPECT_LT(tone_share(alice.heard_last(0.4), 1700, 8000), 0.02);
+
+    // A port that leaves explicitly goes back to relaying (nothing here): it hears no room.
+    bob.port().leave_conference();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    bob.drain();
+    const int before = bob.received();
+    talk({&alice, &bob}, 15);
+    EXPECT_EQ(bob.received(), before);
+}
+
+TEST(Conference, RejectsBadRoomNames) {
+    auto relay = start_relay();
+    auto port = relay->open(1).value();
+    EXPECT_FALSE(port->join_conference("", {}));
+    EXPECT_FALSE(port->join_conference("a room", {}));
+    EXPECT_FALSE(port->join_conference("../etc", {}));
+    EXPECT_FALSE(port->join_conference(std::string(65, 'r'), {}));
+    EXPECT_TRUE(port->join_conference(std::string(64, 'r'), {}));
+}
+
+}  // namespace
+}  // namespace sb::media::rtp
