@@ -62,10 +62,8 @@ struct ConferenceRoom::Participant {
     std::optional<codec::Resampler> to_8k;
     std::array<std::int16_t, kFrame> detector_frame{};
 
-    // Sending: the encoder of codecs.send, the way down from 16 kHz, our own stream.
-    std::unique_ptr<codec::Encoder> encoder;
-    std::optional<PayloadFormat> encoder_format;
-    std::optional<codec::Resampler> down;
+    // Sending: its own encoder (while it talks, or hears a beep), our own stream.
+    Encoding encoding;
     std::optional<dsp::ToneGenerator> beep;
     std::uint32_t out_ssrc = 0;
     std::uint16_t out_sequence = 0;
@@ -341,37 +339,73 @@ void ConferenceRoom::decode_frame(Participant& p, std::int64_t now_ms) {
     }
 }
 
-void ConferenceRoom::send_frame(Participant& p, const Send& send) {
-    if (p.to.empty() || !p.codecs.send) return;
+bool ConferenceRoom::Encoding::prepare(const PayloadFormat& f) {
+    if (format && same_format(*format, f)) return encoder != nullptr;
+    encoder.reset();
+    down.reset();
+    format = f;
+    auto id = codec::codec_from_sdp(f.encoding, f.clock_rate, f.channels);
+    if (!id) return false;
+    codec::EncoderOptions options;
+    if (*id == codec::CodecId::opus) {
+        if (auto o = codec::apply_opus_fmtp(f.fmtp, options)) options = *o;
+        options.sample_rate = kSampleRate;  // the room's rate: no resampler
+    }
+    auto made = codec::make_encoder(*id, options);
+    if (!made) return false;
+    if ((*made)->sample_rate() != kSampleRate) {
+        auto r = codec::Resampler::create(kSampleRate, (*made)->sample_rate());
+        if (!r) return false;
+        down.emplace(std::move(*r));
+    }
+    encoder = std::move(*made);
+    return true;
+}
+
+int ConferenceRoom::Encoding::encode(std::span<const std::int16_t> frame,
+                                     std::span<std::uint8_t> out) {
+    std::array<std::int16_t, kFrame> resampled;
+    std::span<const std::int16_t> pcm = frame;
+    if (down) {
+        const int n = down->process(frame, resampled);
+        if (n <= 0) return n;
+        pcm = {resampled.data(), static_cast<std::size_t>(n)};
+    }
+    return encoder->encode(pcm, out);
+}
+
+std::span<const std::uint8_t> ConferenceRoom::encode_for(Participant& p, std::uint8_t* scratch) {
     const PayloadFormat& f = *p.codecs.send;
-    if (!p.encoder_format || !same_format(*p.encoder_format, f)) {
-        p.encoder.reset();
-        p.down.reset();
-        p.encoder_format = f;
-        auto id = codec::codec_from_sdp(f.encoding, f.clock_rate, f.channels);
-        if (!id) return;
-        codec::EncoderOptions options;
-        if (*id == codec::CodecId::opus) {
-            if (auto o = codec::apply_opus_fmtp(f.fmtp, options)) options = *o;
-            options.sample_rate = kSampleRate;
+    const std::span<const std::int16_t> mixed = mixer_.output(p.id);
+    // Everyone outside the mix hears the same frame (mixer.h): those of them that take the same
+    // format share one encode, as Asterisk's softmix bridge does, so a tick encodes once per
+    // format plus once per active speaker rather than once per participant. An encoder's state
+    // follows the stream it made; a listener who starts talking switches to its own encoder,
+    // which its decoder conceals like a lost frame at worst.
+    if (!p.beep && !mixer_.speaking(p.id)) {
+        auto shared = std::find_if(shared_.begin(), shared_.end(), [&](const SharedEncoding& e) {
+            return e.encoding.format && same_format(*e.encoding.format, f);
+        });
+        if (shared == shared_.end()) {
+            shared_.emplace_back();
+            shared = shared_.end() - 1;
+            if (!shared->encoding.prepare(f)) return {};
         }
-        auto encoder = codec::make_encoder(*id, options);
-        if (!encoder) return;
-        p.encoder = std::move(*encoder);
-        if (p.encoder->sample_rate() != kSampleRate) {
-            auto down = codec::Resampler::create(kSampleRate, p.encoder->sample_rate());
-            if (!down) {
-                p.encoder.reset();
-                return;
+        if (shared->encoding.encoder) {
+            if (shared->tick != counters_.ticks + 1) {
+                shared->tick = counters_.ticks + 1;
+                std::copy(mixed.begin(), mixed.end(), shared->pcm.begin());
+                shared->bytes = shared->encoding.encode(mixed, shared->payload);
             }
-            p.down.emplace(std::move(*down));
+            if (std::equal(mixed.begin(), mixed.end(), shared->pcm.begin())) {
+                if (shared->bytes <= 0) return {};
+                return {shared->payload.data(), static_cast<std::size_t>(shared->bytes)};
+            }
         }
     }
-    if (!p.encoder) return;
-
+    if (!p.encoding.prepare(f)) return {};
     std::array<std::int16_t, kFrame> frame;
-    const std::span<const std::int16_t> mixed = mixer_.output(p.id);
-    std::copy_n(mixed.begin(), kFrame, frame.begin());
+    std::copy(mixed.begin(), mixed.end(), frame.begin());
     if (p.beep) {
         std::array<std::int16_t, kFrame> tone;
         p.beep->generate(tone);
@@ -379,24 +413,27 @@ void ConferenceRoom::send_frame(Participant& p, const Send& send) {
             frame[i] = static_cast<std::int16_t>(std::clamp(frame[i] + tone[i], -32768, 32767));
         if (p.beep->finished()) p.beep.reset();
     }
-    std::array<std::int16_t, kFrame> resampled;
-    std::span<const std::int16_t> pcm = frame;
-    if (p.down) {
-        const int n = p.down->process(frame, resampled);
-        if (n <= 0) return;
-        pcm = {resampled.data(), static_cast<std::size_t>(n)};
-    }
-    std::array<std::uint8_t, kRtpHeaderSize + 1500> packet;
-    const int bytes = p.encoder->encode(pcm, {packet.data() + kRtpHeaderSize, 1500});
-    if (bytes <= 0) return;
+    const int bytes = p.encoding.encode(frame, {scratch, kMaxPayload});
+    if (bytes <= 0) return {};
+    return {scratch, static_cast<std::size_t>(bytes)};
+}
+
+void ConferenceRoom::send_frame(Participant& p, const Send& send) {
+    if (p.to.empty() || !p.codecs.send) return;
+    std::array<std::uint8_t, kRtpHeaderSize + kMaxPayload> packet;
+    std::array<std::uint8_t, kMaxPayload> scratch;
+    const std::span<const std::uint8_t> payload = encode_for(p, scratch.data());
+    if (payload.empty()) return;
+    std::copy(payload.begin(), payload.end(), packet.begin() + kRtpHeaderSize);
+    const PayloadFormat& f = *p.codecs.send;
     packet[0] = 0x80;
     packet[1] = static_cast<std::uint8_t>((f.payload_type & 0x7f) | (p.first_sent ? 0 : 0x80));
     store16(packet.data() + 2, p.out_sequence++);
     store32(packet.data() + 4, p.out_timestamp);
     store32(packet.data() + 8, p.out_ssrc);
-    p.out_timestamp += static_cast<std::uint32_t>(p.encoder->rtp_clock_rate() / 50);
+    p.out_timestamp += static_cast<std::uint32_t>(f.clock_rate / 50);  // the rtpmap's clock
     p.first_sent = true;
-    send(p.fd, p.to, {packet.data(), kRtpHeaderSize + static_cast<std::size_t>(bytes)});
+    send(p.fd, p.to, {packet.data(), kRtpHeaderSize + payload.size()});
     ++counters_.packets_sent;
 }
 

@@ -17,6 +17,7 @@
 // its decoder, resamplers to and from the room's 16 kHz, its encoder and an outgoing RTP stream
 // of its own. The mute key (RFC 4733 event, or in-band DTMF for a leg without telephone-event)
 // toggles mute; the participant alone hears a low beep when muted, a high one when unmuted.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -114,7 +115,26 @@ class ConferenceRoom {
         std::array<std::uint8_t, JitterBuffer::kMaxPayload> payload;
     };
 
+    static constexpr std::size_t kMaxPayload = 1400;
+    // An encoder for a format, fed the room's 16 kHz (resampled down where the codec needs it).
+    struct Encoding {
+        std::optional<PayloadFormat> format;
+        std::unique_ptr<codec::Encoder> encoder;
+        std::optional<codec::Resampler> down;
+        bool prepare(const PayloadFormat& f);  // false: not a codec we can encode
+        int encode(std::span<const std::int16_t> frame, std::span<std::uint8_t> out);
+    };
+    // One encode of the frame every non-speaker hears, per format, per tick.
+    struct SharedEncoding {
+        Encoding encoding;
+        std::uint64_t tick = 0;  // of `payload`
+        std::array<std::int16_t, kFrame> pcm{};
+        std::array<std::uint8_t, kMaxPayload> payload{};
+        int bytes = 0;
+    };
+
     void apply(Control& c);
+    std::span<const std::uint8_t> encode_for(Participant& p, std::uint8_t* scratch);
     Participant* find(std::uint32_t member);
     void receive(Participant& p, const Packet& packet);
     void on_digit(Participant& p, char digit);
@@ -137,6 +157,7 @@ class ConferenceRoom {
     std::vector<Packet> applying_packets_;
     dsp::Mixer mixer_;
     std::vector<std::unique_ptr<Participant>> participants_;
+    std::vector<SharedEncoding> shared_;
     ConferenceStats counters_;
 };
 
