@@ -480,11 +480,15 @@ void check_self(lua_State* L, const char* method) {
     if (r->api == nullptr || r->ended) luaL_error(L, "call:%s(): the call has ended", method);
 }
 
+// call:answer(): true when the caller is answered (or was already), false when the PBX cannot
+// answer it itself (direct media, a caller without SDP); like playback, not a script mistake.
 int call_answer(lua_State* L) {
     check_self(L, "answer");
     Run* r = run_of(L);
-    if (!guarded(r, [&] { r->api->answer(); })) return raise_api_error(L, r);
-    return 0;
+    bool answered = false;
+    if (!guarded(r, [&] { answered = r->api->answer(); })) return raise_api_error(L, r);
+    lua_pushboolean(L, answered);
+    return 1;
 }
 
 int call_hangup(lua_State* L) {

@@ -71,8 +71,9 @@ void SimulatedCall::log(LogLevel level, std::string_view text) {
     steps_.push_back(fmt::format("log {} {}", level_name(level), text));
 }
 
-void SimulatedCall::answer() {
+bool SimulatedCall::answer() {
     steps_.push_back("answer");
+    return true;
 }
 
 void SimulatedCall::hangup(int code, std::string_view reason) {
@@ -96,6 +97,18 @@ void SimulatedCall::playback(std::string_view name) {
     steps_.push_back(fmt::format("playback {}", name));
     waiting_ = true;
     playback_pending_ = true;
+}
+
+void SimulatedCall::conference(std::string_view room, const ConferenceRequest& request) {
+    // The options that differ from the defaults, so the usual line stays "conference ROOM".
+    std::string line = fmt::format("conference {}", room);
+    if (request.muted) line += " muted";
+    if (request.mute_key != '*')
+        line += request.mute_key ? fmt::format(" mute_key={}", request.mute_key) : " no mute_key";
+    if (!request.chimes) line += " no chimes";
+    steps_.push_back(std::move(line));
+    waiting_ = true;
+    in_conference_ = true;
 }
 
 Outcome SimulatedCall::next_outcome() {

@@ -27,7 +27,8 @@ std::string_view session_type(const sip::Message& m) {
 }  // namespace
 
 void CallManager::Impl::api_bridge(Call& c, const BridgeRequest& req) {
-    if (c.answered || c.ended || c.bridging.active) {
+    // After answer() a bridge still may ring (the caller keeps our answer); not in a conference.
+    if (c.winner || c.ended || c.bridging.active || !c.conference_room.empty()) {
         deliver_outcome(c, Outcome{BridgeResult::failed, 500});
         return;
     }
@@ -151,8 +152,10 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     std::string body;
     std::string_view type = session_type(c.invite);
     c.media->set_signalling(leg.index, flow.remote);
-    if (!c.invite.body().empty()) {
-        auto offer = c.media->offer(0, leg.index, c.invite.body());
+    // The caller's current offer: the one we answered (the relay keeps that answer for it).
+    std::string_view caller_offer = c.latest_offer.empty() ? c.invite.body() : c.latest_offer;
+    if (!caller_offer.empty()) {
+        auto offer = c.media->offer(0, leg.index, caller_offer);
         if (!offer) return false;
         body = std::move(*offer);
     }
@@ -190,7 +193,19 @@ void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,
             if (leg.dialog.remote_tag.empty()) dialog::uac_establish(leg.dialog, resp);
             leg.state = LegState::early;
         }
-        if (c.a_final_sent || c.ended) return;
+        if (c.ended) return;
+        if (c.answered_locally) {
+            // The caller has our answer: it hears the callee's early media through the relay
+            // (its answer to the same offer keeps ours), or ringback we play in the call.
+            if (!resp.body().empty())
+                (void)c.media->answer(leg.index, 0, resp.body());
+            else if (status == 180 && config_.ringback && !c.ringback_playing) {
+                c.media->play_tone(0, media::dsp::Tone::ringback);
+                c.ringback_playing = true;
+            }
+            return;
+        }
+        if (c.a_final_sent) return;
         // Ringing and early media reach the caller (one early dialog on the A side, whichever
         // fork rings). SDP in a 1xx is an answer to the caller's offer.
         std::string body;
@@ -220,7 +235,7 @@ void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,
             if (!leg.ack.empty()) (void)sender_.send(leg.dialog.peer, leg.ack);
             return;
         }
-        if (c.winner || c.a_final_sent || c.ended || leg.cancelled) {
+        if (c.winner || c.ended || leg.cancelled || (c.a_final_sent && !c.answered_locally)) {
             release_late_answer(c, leg, resp);
             return;
         }
@@ -277,6 +292,10 @@ void CallManager::Impl::finish_bridge(Call& c) {
     if (!b.active) return;
     b.active = false;
     wheel_.cancel(c.bridge_timer);
+    if (c.answered_locally && c.ringback_playing) {
+        c.media->stop_tone(0);
+        c.ringback_playing = false;
+    }
     Outcome outcome = bridge_outcome(best_final_response(b.statuses), b.step_timed_out);
     SB_DEBUG("call", "call {}: bridge ended: {} {}", c.id, to_string(outcome.result), outcome.code);
     deliver_outcome(c, outcome);
@@ -346,7 +365,7 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
     c.winner = &winner;
     c.answered = true;
     c.bridging.active = false;
-    c.record.answered_at = now_ms();
+    if (!c.answered_locally) c.record.answered_at = now_ms();
     wheel_.cancel(c.bridge_timer);
     dialog::uac_establish(winner.dialog, resp);
     winner.state = LegState::confirmed;
@@ -374,6 +393,15 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
         winner.ack_cseq = resp.cseq();
     }
     take_session_timer_b(winner, resp);
+    if (c.answered_locally) {
+        // The caller has had our answer since answer(); the relay kept it for this callee's
+        // answer to the same offer, so the caller needs no second 2xx and no re-INVITE.
+        if (c.ringback_playing) c.media->stop_tone(0);
+        c.ringback_playing = false;
+        arm_session_timer(winner);
+        deliver_outcome(c, Outcome{BridgeResult::answered, resp.status()});
+        return;
+    }
 
     std::string extra;
     negotiate_session_timer_a(c, extra);

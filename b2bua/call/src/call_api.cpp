@@ -1,5 +1,7 @@
 #include "sb/call/call_api.h"
 
+#include "sb/media/media_session.h"
+
 namespace sb::call {
 
 std::string_view to_string(BridgeResult r) {
@@ -23,6 +25,10 @@ std::optional<BridgeResult> parse_bridge_result(std::string_view s) {
                    BridgeResult::unavailable, BridgeResult::failed})
         if (to_string(r) == s) return r;
     return std::nullopt;
+}
+
+bool valid_room_name(std::string_view room) {
+    return media::valid_room_name(room);  // the media engine's rule is the one that counts
 }
 
 }  // namespace sb::call

@@ -90,12 +90,6 @@ void Call::log(LogLevel level, std::string_view text) {
             break;
     }
 }
-void Call::answer() {
-    // Answering without a B-leg needs media of our own (prompts, tones): the media engine issue.
-    SB_WARN("dialplan",
-            "call {}: call:answer() needs the media engine, which is not built yet; ignored", id);
-}
-
 void Leg::on_retransmit() {
     call.impl.retransmit_2xx(*this);
 }
@@ -333,6 +327,11 @@ void CallManager::Impl::retransmit_2xx(Leg& leg) {
     Call& c = leg.call;
     if (now >= leg.pending_2xx->give_up) {
         leg.pending_2xx.reset();
+        if (leg.bye_after_ack) {  // the call has ended already; now its BYE may go
+            leg.bye_after_ack = false;
+            send_in_dialog(c, leg, "BYE", ClientRef::bye, {}, {}, {});
+            return;
+        }
         SB_WARN("call", "call {}: no ACK for our 2xx on leg {}; ending the call", c.id, leg.index);
         end_call(c, "no ACK for the 2xx", nullptr);
         return;
@@ -578,7 +577,12 @@ void CallManager::Impl::run_routing_step(Call& c, RouteStep step) {
     c.routing = false;
     if (step.state == RouteStep::State::failed) {
         SB_ERROR("dialplan", "call {}: {}", c.id, step.error);
-        if (!c.answered && !c.ended) end_call(c, "dialplan error: " + step.error, nullptr, 500);
+        // A bridged call stays up; a caller we answered ourselves has nobody left to talk to.
+        if (!c.winner && !c.ended) end_call(c, "dialplan error: " + step.error, nullptr, 500);
+        return;
+    }
+    if (c.answered_locally && !c.winner && !c.ended) {
+        end_call(c, "routing ended (answered by the dialplan)", nullptr);
         return;
     }
     // The script returned without an answered bridge or a hangup: end the call ourselves.
@@ -649,21 +653,76 @@ std::optional<std::string> CallManager::Impl::early_media(Call& c) {
     return c.early_sdp;
 }
 
+void CallManager::Impl::fail_wait(Call& c, std::string_view what, std::string_view why) {
+    SB_WARN("call", "call {}: {}: {}", c.id, what, why);
+    // Through the event loop, never inside the Router's own call; it is no bridge's outcome,
+    // so it does not decide the call's final status.
+    c.deferred_outcome = Outcome{BridgeResult::failed, 500};
+    c.deferred_records = false;
+    wheel_.schedule(c.outcome_timer, services_.clock.now());
+}
+
+// The caller is answered by the B2BUA itself, as the UAS of the A-leg's dialog: a 2xx with the
+// SDP answer our early media gave it (the same one, RFC 3264 8: a 183 may have carried it),
+// retransmitted until its ACK like a relayed one (RFC 3261 13.3.1.4).
+bool CallManager::Impl::api_answer(Call& c) {
+    if (c.answered) return true;
+    if (c.ended || c.a_final_sent) return false;
+    if (c.invite.body().empty()) {
+        // Our offer would go in the 2xx and the caller's answer in the ACK (RFC 3261 13.2.1): a
+        // case we do not handle yet.
+        SB_WARN("call", "call {}: cannot answer: the caller's INVITE has no SDP offer", c.id);
+        return false;
+    }
+    auto sdp = early_media(c);
+    if (!sdp) {
+        SB_WARN("call", "call {}: cannot answer: media is not anchored", c.id);
+        return false;
+    }
+    c.answered = true;
+    c.answered_locally = true;
+    c.ringback_playing = false;
+    c.record.answered_at = now_ms();
+    std::string extra;
+    negotiate_session_timer_a(c, extra);
+    Leg& a = c.a();
+    a.state = LegState::confirmed;
+    a.last_sdp_sent = *sdp;
+    respond_a(c, 200, "OK", extra, "application/sdp", *sdp);
+    arm_session_timer(a);
+    wheel_.schedule(c.duration_timer, services_.clock.now() + config_.max_call_duration);
+    return true;
+}
+
+void CallManager::Impl::api_conference(Call& c, std::string_view room,
+                                       const ConferenceRequest& req) {
+    if (!valid_room_name(room)) return fail_wait(c, "conference", "not a valid room name");
+    const std::string what = "conference " + std::string(room);
+    if (c.ended || c.winner || c.bridging.active || !c.conference_room.empty())
+        return fail_wait(c, what, "the call is bridged, in a room, or over");
+    if (!api_answer(c)) return fail_wait(c, what, "the call cannot be answered");
+    const media::ConferenceOptions options{req.muted, req.mute_key, req.chimes};
+    if (!c.media->join_conference(0, room, options))
+        return fail_wait(c, what, "the media engine could not join the room (full?)");
+    c.conference_room = std::string(room);
+    SB_DEBUG("call", "call {}: in conference room {}", c.id, room);
+    // No outcome follows: the caller stays until the call ends, which cancels the routing.
+}
+
 void CallManager::Impl::api_playback(Call& c, std::string_view name) {
-    // The outcome comes back through the event loop (never inside the Router's own call).
-    auto failed = [&](const std::string& why) {
-        SB_WARN("call", "call {}: playback '{}': {}", c.id, name, why);
-        c.deferred_outcome = Outcome{BridgeResult::failed, 500};
-        c.deferred_records = false;
-        wheel_.schedule(c.outcome_timer, services_.clock.now());
+    auto failed = [&](std::string_view why) {
+        fail_wait(c, "playback '" + std::string(name) + "'", why);
     };
-    if (c.answered || c.ended || c.a_final_sent || c.bridging.active)
-        return failed("the call is not waiting for an answer");
+    // Before any answer as early media; after answer() in the call, until a bridge answers.
+    if (c.ended || c.winner || c.bridging.active || (c.a_final_sent && !c.answered_locally))
+        return failed("the call is bridged or over");
     auto prompt = media::dsp::load_prompt(config_.prompts_dir, name);
     if (!prompt) return failed(prompt.error().message);
-    auto early = early_media(c);
-    if (!early) return failed("media is not anchored, or the caller made no offer");
-    respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
+    if (!c.answered_locally) {
+        auto early = early_media(c);
+        if (!early) return failed("media is not anchored, or the caller made no offer");
+        respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
+    }
     const auto length =
         std::chrono::milliseconds(static_cast<std::int64_t>((*prompt)->seconds() * 1000));
     if (!c.media->play_prompt(0, std::move(*prompt))) return failed("the media engine cannot play");
@@ -687,6 +746,10 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
     wheel_.cancel(c.busy_timer);
     wheel_.cancel(c.playback_timer);
     c.record.end_reason = std::move(reason);
+    if (!c.conference_room.empty()) {
+        c.media->leave_conference(0);  // the room hears the caller leave before its port goes
+        c.conference_room.clear();
+    }
     if (c.routing && !c.in_router) {
         router_->cancel(c.id);
         c.routing = false;
@@ -702,12 +765,20 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
         int status = a_status ? a_status : 480;
         respond_a(c, status, sip::default_reason(status));
     } else if (c.answered && by != &c.a() && c.a().state == LegState::confirmed) {
-        send_in_dialog(c, c.a(), "BYE", ClientRef::bye, {}, {}, {});
+        // RFC 3261 15: no BYE before the ACK of our 2xx to the INVITE (or the 2xx's give-up),
+        // which a script that answers and at once hangs up would otherwise send.
+        Leg& a = c.a();
+        if (a.pending_2xx && a.pending_2xx->txn == c.a_txn)
+            a.bye_after_ack = true;
+        else
+            send_in_dialog(c, a, "BYE", ClientRef::bye, {}, {}, {});
     }
     for (auto& leg : c.legs) {
-        wheel_.cancel(leg->retransmit_timer);
         wheel_.cancel(leg->session_timer);
-        leg->pending_2xx.reset();
+        if (!leg->bye_after_ack) {
+            wheel_.cancel(leg->retransmit_timer);
+            leg->pending_2xx.reset();
+        }
         if (leg->relay_in) {
             if (const sip::Message* req = txns_.request(leg->relay_in)) {
                 const Flow* f = txns_.flow(leg->relay_in);
@@ -741,7 +812,8 @@ void CallManager::Impl::maybe_destroy(Call& c) {
     TimePoint now = services_.clock.now();
     // Once nothing is pending, on the next loop turn (never from inside a handler that still uses
     // the call); otherwise when the stragglers must have ended (64*T1 covers every transaction).
-    TimePoint when = c.pending_clients == 0 ? now : now + 64 * config_.t1 + Duration(1000);
+    const bool waiting = c.pending_clients > 0 || c.a().bye_after_ack;
+    TimePoint when = waiting ? now + 64 * config_.t1 + Duration(1000) : now;
     if (!c.destroy_timer.scheduled() || c.destroy_timer.deadline() > when)
         wheel_.schedule(c.destroy_timer, when);
 }

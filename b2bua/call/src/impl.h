@@ -52,6 +52,9 @@ struct Leg {
         TimePoint give_up{};
     };
     std::optional<Pending2xx> pending_2xx;
+    // The call ended before the ACK of our 2xx to the INVITE: the BYE waits for that ACK or the
+    // 2xx's give-up (RFC 3261 15).
+    bool bye_after_ack = false;
     void on_retransmit();
     MemberTimer<Leg, &Leg::on_retransmit> retransmit_timer{this};
 
@@ -106,6 +109,10 @@ class CallManager::Impl {
     void on_deferred_outcome(Call& c);
     void api_hangup(Call& c, int code, std::string_view reason);
     void api_bridge(Call& c, const BridgeRequest& req);
+    bool api_answer(Call& c);
+    void api_conference(Call& c, std::string_view room, const ConferenceRequest& req);
+    // A wait that cannot start: its failure reaches the Router on the next loop turn.
+    void fail_wait(Call& c, std::string_view what, std::string_view why);
 
     // Teardown. `by`: the leg that hung up (it gets no BYE), or nullptr.
     void end_call(Call& c, std::string reason, Leg* by = nullptr, int a_status = 0);
@@ -148,6 +155,8 @@ class CallManager::Impl {
     void on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id, const sip::Message& resp);
     void on_relay_failure(Call& c, Leg& out_leg, int status);
     void on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack);
+    void on_local_request(Call& c, Leg& a, txn::ServerTxnId id, const sip::Message& req,
+                          const Flow& flow);
     void arm_session_timer(Leg& leg);
     void session_timer_fired(Leg& leg);
     void negotiate_session_timer_a(Call& c, std::string& extra_headers);
@@ -218,6 +227,11 @@ struct Call final : CallApi {
     std::optional<std::string> early_sdp;
     bool ringback_playing = false;
     bool answered = false;
+    // We answered the caller ourselves (answer(), conference()) with early_sdp: a bridge that
+    // follows answers only towards its callee, and until one does we are the caller's only peer.
+    bool answered_locally = false;
+    std::string latest_offer;     // the caller's offer we last answered locally ("": the INVITE's)
+    std::string conference_room;  // the room the caller is in ("" if none)
     bool ended = false;
     bool routing = false;    // the Router has the call (started, not finished)
     bool in_router = false;  // inside Router::start/resume right now
@@ -267,12 +281,15 @@ struct Call final : CallApi {
     void set_caller_id(std::string_view number, std::string_view name) override;
     void set_header(std::string_view name, std::string_view value) override;
     void log(LogLevel level, std::string_view text) override;
-    void answer() override;
+    bool answer() override { return impl.api_answer(*this); }
     void hangup(int code, std::string_view reason) override {
         impl.api_hangup(*this, code, reason);
     }
     void bridge(const BridgeRequest& request) override { impl.api_bridge(*this, request); }
     void playback(std::string_view name) override { impl.api_playback(*this, name); }
+    void conference(std::string_view room, const ConferenceRequest& request) override {
+        impl.api_conference(*this, room, request);
+    }
 };
 
 }  // namespace sb::call

@@ -91,6 +91,8 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
         return;
     }
     if (!relayable(method)) return reply(id, req, flow, 501, "Not Implemented");
+    if (leg->index == 0 && c.answered_locally && !c.winner)
+        return on_local_request(c, *leg, id, req, flow);
     Leg* other = other_leg(c, *leg);
     if (!c.answered || !other || other->state != LegState::confirmed ||
         leg->state != LegState::confirmed)
@@ -126,6 +128,53 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
     other->relay_out = out;
     server_txns_[id] = ServerRef{c.id, leg->index, ServerRef::relay};
     c.server_ids.push_back(id);
+}
+
+// A request from a caller we answered ourselves while no callee is bridged (answer(), a
+// conference): we are its only peer, so we answer it. OPTIONS never comes here (the shard's
+// OPTIONS responder answers it, in a dialog or not).
+void CallManager::Impl::on_local_request(Call& c, Leg& a, txn::ServerTxnId id,
+                                         const sip::Message& req, const Flow& flow) {
+    const sip::Method method = req.method();
+    if (method == sip::Method::INFO)  // DTMF as application/dtmf-relay: nobody to pass it to yet
+        return reply(id, req, flow, 200, "OK");
+    if (!is_offer_answer(method))
+        return reply(id, req, flow, 405, "Method Not Allowed", {},
+                     "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO\r\n");
+    const bool invite = method == sip::Method::INVITE;
+    // RFC 3261 14.1: a re-INVITE while our 2xx to the last INVITE still waits for its ACK.
+    if (invite && a.pending_2xx)
+        return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 1\r\n");
+    std::string body;
+    if (!req.body().empty()) {
+        // Hold, resume, a new address or codec: the relay answers it on the leg's own port.
+        auto sdp = c.media->local_answer(0, req.body());
+        if (!sdp) {
+            SB_INFO("call", "call {}: the caller's new offer is refused: {}", c.id,
+                    sdp.error().message);
+            return reply(id, req, flow, 488, "Not Acceptable Here");
+        }
+        c.latest_offer = std::string(req.body());
+        a.last_sdp_sent = std::move(*sdp);
+        body = a.last_sdp_sent;
+    } else if (invite) {
+        // RFC 3261 14.2: a re-INVITE without an offer asks for ours (its answer comes in the
+        // ACK); an UPDATE without one (a session refresh) gets none (RFC 3311 5.2).
+        body = a.last_sdp_sent;
+    }
+    dialog::refresh_target(a.dialog, req);
+    arm_session_timer(a);  // the caller refreshed the session (RFC 4028 10)
+    std::string extra = "Contact: " + a.dialog.local_contact + "\r\n";
+    if (a.session_expires_s != 0) {
+        // RFC 4028 9: without Session-Expires in our 2xx the caller would stop refreshing.
+        extra += "Session-Expires: " + std::to_string(a.session_expires_s) +
+                 (a.we_refresh ? ";refresher=uas" : ";refresher=uac") + "\r\n";
+        if (supports_timer(req)) extra += "Require: timer\r\n";
+    }
+    std::string bytes = make_reply(req, flow, 200, "OK", {}, extra,
+                                   body.empty() ? std::string_view{} : "application/sdp", body);
+    txns_.respond(id, bytes, 200);
+    if (invite) start_2xx_retransmission(a, id, std::move(bytes), req.cseq());
 }
 
 void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id,
@@ -202,6 +251,11 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
     if (leg.pending_2xx && ack.cseq() == leg.pending_2xx->cseq) {
         leg.pending_2xx.reset();
         wheel_.cancel(leg.retransmit_timer);
+        if (leg.bye_after_ack) {
+            leg.bye_after_ack = false;
+            send_in_dialog(c, leg, "BYE", ClientRef::bye, {}, {}, {});
+            return;
+        }
     }
     // A late offer: the other leg's 2xx carried the offer, and this ACK carries the answer.
     Leg* other = other_leg(c, leg);

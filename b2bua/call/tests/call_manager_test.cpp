@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -655,6 +658,338 @@ TEST_F(CallTest, RouterFinishingWithoutBridgeAnswers404) {
     script.start = RouterScript::Start::finish;
     caller_invites();
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{404}));
+}
+
+// --- Answered by the B2BUA itself: call:answer(), call:conference() ------------------------------
+
+using Action = RouterScript::Action;
+
+// A prompt directory with hold.wav: 0.1 s of silence, 8 kHz mono 16-bit PCM.
+std::filesystem::path prompt_dir() {
+    auto dir = std::filesystem::path(::testing::TempDir()) / "sb_call_prompts";
+    std::filesystem::create_directories(dir);
+    std::vector<char> b(44 + 800 * 2, 0);
+    auto put = [&](std::size_t at, std::uint32_t v, int n) {
+        for (int i = 0; i < n; ++i) b[at + i] = static_cast<char>(v >> (8 * i));
+    };
+    std::memcpy(b.data(), "RIFF", 4);
+    put(4, static_cast<std::uint32_t>(b.size() - 8), 4);
+    std::memcpy(b.data() + 8, "WAVEfmt ", 8);
+    put(16, 16, 4);
+    put(20, 1, 2);  // PCM
+    put(22, 1, 2);  // mono
+    put(24, 8000, 4);
+    put(28, 16000, 4);
+    put(32, 2, 2);
+    put(34, 16, 2);
+    std::memcpy(b.data() + 36, "data", 4);
+    put(40, 1600, 4);
+    std::ofstream(dir / "hold.wav", std::ios::binary).write(b.data(), std::streamsize(b.size()));
+    return dir;
+}
+
+class LocalAnswerTest : public CallTest {
+  protected:
+    void SetUp() override {
+        CallTest::SetUp();
+        media.anchors = true;
+        script.start = RouterScript::Start::actions;
+    }
+    std::vector<int> statuses_for_cseq(std::uint32_t cseq) const {
+        std::vector<int> out;
+        for (const Sent* s : sent_to(a.address, "SIP/2.0 "))
+            if (s->msg.cseq() == cseq && s->msg.status() != 100) out.push_back(s->msg.status());
+        return out;
+    }
+    const sip::Message* last_response_for_cseq(std::uint32_t cseq) const {
+        const sip::Message* found = nullptr;
+        for (const Sent* s : sent_to(a.address, "SIP/2.0 "))
+            if (s->msg.cseq() == cseq && s->msg.status() != 100) found = &s->msg;
+        return found;
+    }
+};
+
+TEST_F(LocalAnswerTest, AnswerSendsOurEarlySdpAndRetransmitsUntilTheAck) {
+    script.actions = {{Action::answer}, {Action::wait}};
+    caller_invites();
+    EXPECT_EQ(script.answers, (std::vector<bool>{true}));
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200}));
+    const sip::Message* ok = last_to(a.address, "SIP/2.0 200");
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->body(), kSdpPbx) << "the answer early media would have carried";
+    EXPECT_EQ(ok->value(sip::HeaderId::content_type), "application/sdp");
+    EXPECT_NE(ok->find(sip::HeaderId::contact), nullptr);
+    EXPECT_FALSE(ok->to_tag().empty());
+    EXPECT_EQ(shard_of_tag(ok->to_tag()), std::optional<std::size_t>(0));
+    EXPECT_TRUE(media.saw("early_answer 0"));
+    for (const auto& sent : sender.sent)
+        EXPECT_FALSE(sent.bytes.starts_with("INVITE ")) << sent.bytes;
+
+    run_until(4000);
+    EXPECT_EQ(times_of(sent_to(a.address, "SIP/2.0 200")),
+              (std::vector<std::int64_t>{0, 500, 1500, 3500}))
+        << "RFC 3261 13.3.1.4";
+    caller_acks();
+    run_for(60s);
+    EXPECT_EQ(count_to(a.address, "SIP/2.0 200"), 4u) << "no retransmission after the ACK";
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u) << "the script still runs: the call stays up";
+    EXPECT_EQ(calls->active_calls(), 1u);
+
+    caller_byes();
+    EXPECT_EQ(statuses_to_caller(sip::Method::BYE), (std::vector<int>{200}));
+    EXPECT_EQ(script.cancelled.size(), 1u) << "the caller's BYE ends the routing";
+    turn();
+    EXPECT_EQ(calls->active_calls(), 0u);
+    ASSERT_EQ(records.records.size(), 1u);
+    EXPECT_EQ(records.records[0].a_status, 200);
+    EXPECT_NE(records.records[0].answered_at, 0);
+    EXPECT_EQ(records.records[0].end_reason, "caller hung up");
+}
+
+TEST_F(LocalAnswerTest, AnswerFailsWithoutAnchoredMediaOrWithoutAnOffer) {
+    media.anchors = false;
+    script.actions = {{Action::answer}, {Action::wait}};
+    caller_invites();
+    EXPECT_EQ(script.answers, (std::vector<bool>{false}));
+    EXPECT_TRUE(statuses_to_caller().empty()) << "nothing but 100 Trying";
+
+    build(default_config());
+    media.anchors = true;
+    script.answers.clear();
+    script.next_action = 0;
+    a.call_id = "acall-2@192.0.2.10";
+    a.branch = "z9hG4bKa-invite-2";
+    caller_invites("");  // no offer: ours would have to go in the 2xx
+    EXPECT_EQ(script.answers, (std::vector<bool>{false}));
+    EXPECT_TRUE(statuses_to_caller().empty());
+}
+
+TEST_F(LocalAnswerTest, ScriptEndingAfterAnswerHangsUpWithByeAfterTheAck) {
+    script.actions = {{Action::answer}};
+    caller_invites();
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200}));
+    run_for(1000ms);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u) << "RFC 3261 15: not before the 2xx's ACK";
+    EXPECT_EQ(count_to(a.address, "SIP/2.0 200"), 2u) << "the 2xx is still retransmitted";
+    caller_acks();
+    EXPECT_EQ(requests_to(a.address, "BYE"), 1u) << "nobody is left to talk to";
+    run_for(10s);
+    EXPECT_EQ(count_to(a.address, "SIP/2.0 200"), 2u);
+    const sip::Message* bye = last_to(a.address, "BYE ");
+    ASSERT_NE(bye, nullptr);
+    Phone caller{"1001", a.address, a.from_tag};
+    receive(response_text(*bye, caller, 200), caller.flow());
+    turn();
+    EXPECT_EQ(calls->active_calls(), 0u);
+    ASSERT_EQ(records.records.size(), 1u);
+    EXPECT_EQ(records.records[0].end_reason, "routing ended (answered by the dialplan)");
+}
+
+TEST_F(LocalAnswerTest, HangupAfterAnswerWithoutAckSendsByeWhenTheTwoHundredGivesUp) {
+    script.actions = {{Action::answer}, {Action::hangup}};
+    caller_invites();
+    run_until(31'999);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+    run_until(33'000);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 1u) << "the server transaction timed out (15)";
+}
+
+TEST_F(LocalAnswerTest, PlaybackAfterAnswerSendsNo183) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {{Action::answer}, {Action::playback, "hold"}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200})) << "no 183 after the answer";
+    EXPECT_TRUE(media.saw("play_prompt 0"));
+    EXPECT_TRUE(script.outcomes.empty());
+    run_for(200ms);
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}))
+        << "the prompt played to its end";
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200}));
+}
+
+TEST_F(LocalAnswerTest, BridgeAfterAnswerSendsNoSecondTwoHundredToTheCaller) {
+    script.actions = {{Action::answer}, {Action::bridge, "1002"}};
+    caller_invites();
+    caller_acks();
+    const sip::Message* inv = invite_to(p1002);
+    ASSERT_NE(inv, nullptr);
+    EXPECT_EQ(inv->body(), kSdpA) << "the callee gets the caller's offer";
+
+    phone_answers(p1002, 180);
+    EXPECT_TRUE(media.saw("play_tone 0 ringback")) << "the answered caller hears ringback";
+    phone_answers(p1002, 200, kSdpB);
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200}));
+    EXPECT_EQ(count_to(a.address, "SIP/2.0 200"), 1u) << "the caller keeps our answer";
+    EXPECT_EQ(requests_to(a.address, "INVITE"), 0u) << "and needs no re-INVITE";
+    EXPECT_EQ(count_to(p1002.address, "ACK "), 1u) << "the callee's 2xx is ACKed";
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}));
+    EXPECT_EQ(calls->active_calls(), 1u) << "the script ended; the bridged call stays up";
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+
+    // A re-INVITE from the caller now goes to the callee.
+    caller_reinvites(sdp_with(kSdpA, "a=sendrecv", "a=sendonly"));
+    EXPECT_NE(invite_to(p1002, 2), nullptr);
+    EXPECT_FALSE(media.saw("local_answer 0"));
+    phone_answers(p1002, *invite_to(p1002, 2), 200, kSdpB);
+    caller_acks(a.cseq);
+
+    phone_sends(p1002, "BYE", 1);
+    const sip::Message* bye = last_to(a.address, "BYE ");
+    ASSERT_NE(bye, nullptr) << "the callee's BYE ends the caller's side too";
+    EXPECT_EQ(bye->to_tag(), a.from_tag);
+    Phone caller{"1001", a.address, a.from_tag};
+    receive(response_text(*bye, caller, 200), caller.flow());
+    turn();
+    ASSERT_EQ(records.records.size(), 1u);
+    EXPECT_EQ(records.records[0].end_reason, "callee hung up");
+    EXPECT_EQ(records.records[0].a_status, 200);
+    EXPECT_NE(records.records[0].answered_at, 0);
+}
+
+TEST_F(LocalAnswerTest, CallerByeAfterBridgeEndsTheCallee) {
+    script.actions = {{Action::answer}, {Action::bridge, "1002"}};
+    caller_invites();
+    caller_acks();
+    phone_answers(p1002, 200, kSdpB);
+    caller_byes();
+    EXPECT_EQ(statuses_to_caller(sip::Method::BYE), (std::vector<int>{200}));
+    EXPECT_EQ(requests_to(p1002.address, "BYE"), 1u);
+    phone_answers_request(p1002, "BYE", 200);
+    turn();
+    EXPECT_EQ(calls->active_calls(), 0u);
+    ASSERT_EQ(records.records.size(), 1u);
+    EXPECT_EQ(records.records[0].end_reason, "caller hung up");
+}
+
+TEST_F(LocalAnswerTest, FailedBridgeAfterAnswerStopsTheRingbackAndTheScriptGoesOn) {
+    script.actions = {{Action::answer}, {Action::bridge, "1002"}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    phone_answers(p1002, 180);
+    phone_answers(p1002, 486);
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::busy, 486}}));
+    EXPECT_TRUE(media.saw("stop_tone 0"));
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200})) << "no 486 to an answered caller";
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+}
+
+TEST_F(LocalAnswerTest, CallerRequestsWithoutABridgeAreAnsweredLocally) {
+    script.actions = {{Action::answer}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+
+    // Hold: a new offer, answered by the relay on the same port.
+    std::string hold = sdp_with(kSdpA, "a=sendrecv", "a=sendonly");
+    caller_reinvites(hold);
+    EXPECT_TRUE(media.saw("local_answer 0"));
+    EXPECT_EQ(statuses_for_cseq(a.cseq), (std::vector<int>{200}));
+    const sip::Message* ok = last_response_for_cseq(a.cseq);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->body(), kSdpPbxLocal);
+    EXPECT_EQ(ok->cseq_method(), sip::Method::INVITE);
+    EXPECT_EQ(ok->to_tag(), caller_dialog_tag());
+    EXPECT_NE(ok->find(sip::HeaderId::contact), nullptr);
+    for (const auto& sent : sender.sent)
+        EXPECT_FALSE(sent.bytes.starts_with("INVITE ")) << sent.bytes;
+    run_for(600ms);
+    EXPECT_EQ(statuses_for_cseq(a.cseq).size(), 2u) << "its 2xx is retransmitted until the ACK";
+    caller_acks(a.cseq);
+    run_for(40s);
+    EXPECT_EQ(statuses_for_cseq(a.cseq).size(), 2u);
+
+    // A re-INVITE without an offer gets ours (the last one we sent).
+    caller_reinvites("");
+    ok = last_response_for_cseq(a.cseq);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->status(), 200);
+    EXPECT_EQ(ok->body(), kSdpPbxLocal);
+    caller_acks(a.cseq, kSdpA);
+
+    // An UPDATE without an offer (a session refresh) gets a 200 without SDP (RFC 3311 5.2).
+    from_caller(caller_in_dialog("UPDATE", ++a.cseq));
+    ok = last_response_for_cseq(a.cseq);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->status(), 200);
+    EXPECT_TRUE(ok->body().empty());
+
+    // An offer the relay cannot take.
+    caller_reinvites("v=0\r\no=alice 1 3 IN IP4 192.0.2.10\r\ns=-\r\nt=0 0\r\n");
+    EXPECT_EQ(statuses_for_cseq(a.cseq), (std::vector<int>{488}));
+
+    from_caller(caller_in_dialog("INFO", ++a.cseq, {}, "Content-Type: application/dtmf-relay\r\n"));
+    EXPECT_EQ(statuses_for_cseq(a.cseq), (std::vector<int>{200}));
+    from_caller(caller_in_dialog("MESSAGE", ++a.cseq));
+    EXPECT_EQ(statuses_for_cseq(a.cseq), (std::vector<int>{405}));
+    const sip::Message* refused = last_response_for_cseq(a.cseq);
+    ASSERT_NE(refused, nullptr);
+    EXPECT_NE(refused->find("Allow"), nullptr) << "RFC 3261 21.4.6";
+
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+    EXPECT_EQ(calls->active_calls(), 1u);
+}
+
+TEST_F(LocalAnswerTest, ConferenceJoinsTheRoomAndTheCallersByeLeavesIt) {
+    ConferenceRequest options;
+    options.muted = true;
+    options.mute_key = '#';
+    options.chimes = false;
+    script.actions = {{Action::conference, "sales", options}};
+    caller_invites();
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200})) << "answered to join";
+    EXPECT_EQ(last_to(a.address, "SIP/2.0 200")->body(), kSdpPbx);
+    EXPECT_TRUE(media.saw("join 0 sales muted=1 key=# chimes=0"));
+    EXPECT_LT(media.index_of("early_answer 0"),
+              media.index_of("join 0 sales muted=1 key=# chimes=0"));
+    turn();
+    EXPECT_TRUE(script.outcomes.empty()) << "the script stays in the room";
+    caller_acks();
+    run_for(3600s);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+    EXPECT_FALSE(media.saw("leave 0"));
+
+    caller_byes();
+    EXPECT_EQ(statuses_to_caller(sip::Method::BYE), (std::vector<int>{200}));
+    EXPECT_TRUE(media.saw("leave 0"));
+    EXPECT_EQ(script.cancelled.size(), 1u);
+    turn();
+    EXPECT_EQ(calls->active_calls(), 0u);
+    ASSERT_EQ(records.records.size(), 1u);
+    EXPECT_EQ(records.records[0].a_status, 200);
+    EXPECT_EQ(records.records[0].end_reason, "caller hung up");
+}
+
+TEST_F(LocalAnswerTest, ConferenceThatCannotJoinResumesTheScriptWithFailure) {
+    media.join_ok = false;
+    script.actions = {{Action::conference, "sales"}, {Action::wait}};
+    caller_invites();
+    EXPECT_TRUE(script.outcomes.empty()) << "never from inside Router::start";
+    turn();
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::failed, 500}}));
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200})) << "it was answered to join";
+
+    // Media not anchored: not even answered.
+    build(default_config());
+    media.anchors = false;
+    script.outcomes.clear();
+    script.next_action = 0;
+    a.call_id = "acall-2@192.0.2.10";
+    a.branch = "z9hG4bKa-invite-2";
+    caller_invites();
+    turn();
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::failed, 500}}));
+    EXPECT_TRUE(statuses_to_caller().empty());
+}
+
+TEST_F(LocalAnswerTest, ConferenceRefusesABadRoomName) {
+    script.actions = {{Action::conference, "no spaces"}, {Action::wait}};
+    caller_invites();
+    turn();
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::failed, 500}}));
+    EXPECT_TRUE(statuses_to_caller().empty()) << "refused before answering";
+    EXPECT_TRUE(media.events.empty());
 }
 
 }  // namespace

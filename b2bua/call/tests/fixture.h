@@ -2,7 +2,8 @@
 // Test doubles for the B2BUA: a CallManager behind a real TransactionLayer, driven by a FakeClock
 // and a TimerWheel, with a Sender that records (and parses) every message sent, a scripted Router,
 // direct media, and real credential/location/authentication services. No sockets: every flow has
-// a concrete local address, so the CallManager never asks the kernel for a source address.
+// a concrete local address, so the CallManager never asks the kernel for a source address. Media
+// is a FakeMedia: direct media (SDP passes through) unless a test makes it anchor.
 //
 // The "network" is three kinds of fake party: the caller (A, a trusted peer by default), the
 // registered phones (B-legs, reached through their bindings' `received` flows) and an untrusted
@@ -46,6 +47,79 @@ inline constexpr std::string_view kSdpB =
     "v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\ns=-\r\nc=IN IP4 192.0.2.20\r\nt=0 0\r\n"
     "m=audio 5000 RTP/AVP 0\r\na=sendrecv\r\n";
 
+// Our own SDP answers when FakeMedia anchors: to the caller's INVITE, and to a later offer.
+inline constexpr std::string_view kSdpPbx =
+    "v=0\r\no=- 7 1 IN IP4 198.51.100.1\r\ns=-\r\nc=IN IP4 198.51.100.1\r\nt=0 0\r\n"
+    "m=audio 20000 RTP/AVP 0\r\na=sendrecv\r\n";
+inline constexpr std::string_view kSdpPbxLocal =
+    "v=0\r\no=- 7 2 IN IP4 198.51.100.1\r\ns=-\r\nc=IN IP4 198.51.100.1\r\nt=0 0\r\n"
+    "m=audio 20000 RTP/AVP 0\r\na=recvonly\r\n";
+
+// The media engine as the B2BUA sees it. SDP passes through as with DirectMedia; with `anchors`
+// it also makes our own answers (kSdpPbx, kSdpPbxLocal), plays and joins rooms. Every call
+// the B2BUA makes on it beyond offer/answer is recorded as a line: "early_answer 0",
+// "play_tone 0 ringback", "stop_tone 0", "play_prompt 0", "local_answer 0",
+// "join 0 sales muted=0 key=* chimes=1", "leave 0", "release 1".
+struct FakeMedia final : media::MediaEngine {
+    bool anchors = false;
+    bool join_ok = true;
+    std::vector<std::string> events;
+
+    bool saw(std::string_view line) const {
+        return std::find(events.begin(), events.end(), line) != events.end();
+    }
+    std::size_t index_of(std::string_view line) const {
+        return std::find(events.begin(), events.end(), line) - events.begin();
+    }
+
+    std::unique_ptr<media::MediaSession> create_session() override {
+        return std::make_unique<Session>(*this);
+    }
+
+  private:
+    struct Session final : media::MediaSession {
+        explicit Session(FakeMedia& m) : m(m) {}
+        FakeMedia& m;
+        void log(std::string line) { m.events.push_back(std::move(line)); }
+
+        Result<std::string> offer(media::LegId, media::LegId, std::string_view sdp) override {
+            return std::string(sdp);
+        }
+        Result<std::string> answer(media::LegId, media::LegId, std::string_view sdp) override {
+            return std::string(sdp);
+        }
+        void release_leg(media::LegId leg) override { log("release " + std::to_string(leg)); }
+        Result<std::string> early_answer(media::LegId leg, std::string_view offer) override {
+            if (!m.anchors || offer.empty()) return fail("not anchored");
+            log("early_answer " + std::to_string(leg));
+            return std::string(kSdpPbx);
+        }
+        void play_tone(media::LegId leg, media::dsp::Tone tone) override {
+            log("play_tone " + std::to_string(leg) +
+                (tone == media::dsp::Tone::ringback ? " ringback" : " other"));
+        }
+        void stop_tone(media::LegId leg) override { log("stop_tone " + std::to_string(leg)); }
+        bool play_prompt(media::LegId leg, std::shared_ptr<const media::dsp::Prompt>) override {
+            log("play_prompt " + std::to_string(leg));
+            return m.anchors;
+        }
+        Result<std::string> local_answer(media::LegId leg, std::string_view offer) override {
+            if (!m.anchors) return fail("not anchored");
+            if (offer.find("m=audio") == std::string_view::npos) return fail("no audio");
+            log("local_answer " + std::to_string(leg));
+            return std::string(kSdpPbxLocal);
+        }
+        bool join_conference(media::LegId leg, std::string_view room,
+                             const media::ConferenceOptions& o) override {
+            log("join " + std::to_string(leg) + " " + std::string(room) +
+                " muted=" + (o.muted ? "1" : "0") + " key=" + (o.mute_key ? o.mute_key : '-') +
+                " chimes=" + (o.chimes ? "1" : "0"));
+            return m.anchors && m.join_ok;
+        }
+        void leave_conference(media::LegId leg) override { log("leave " + std::to_string(leg)); }
+    };
+};
+
 inline sip::Message parse_sip(std::string_view text) {
     sip::Message m;
     auto r = sip::parse_message(text, sip::Framing::datagram, sip::Limits{}, m);
@@ -80,9 +154,21 @@ struct RecordingSender final : txn::Sender {
 };
 
 // A scripted dialplan: on start() it bridges (or hangs up, or fails), and on every resume() it
-// records the outcome and runs the next bridge of the script, if any.
+// records the outcome and runs the next bridge of the script, if any. With Start::actions it
+// runs `actions` in order instead, up to each wait, and goes on after every outcome.
 struct RouterScript {
-    enum class Start { bridge, hangup, fail, finish } start = Start::bridge;
+    enum class Start { bridge, hangup, fail, finish, actions } start = Start::bridge;
+    struct Action {
+        // wait: waits for an outcome that no CallApi call will bring (collecting digits, say).
+        enum Kind { answer, playback, bridge, conference, hangup, wait };
+        Action(Kind k, std::string a = {}, ConferenceRequest o = {})
+            : kind(k), arg(std::move(a)), conference_options(o) {}
+        Kind kind;
+        std::string arg;  // the prompt, the destination or the room
+        ConferenceRequest conference_options;
+    };
+    std::vector<Action> actions;
+    std::vector<bool> answers;                                // what each answer() returned
     std::vector<std::vector<std::string>> bridges{{"1002"}};  // one per bridge() call, in order
     int timeout_s = 30;
     bool sequential = false;
@@ -95,6 +181,7 @@ struct RouterScript {
     std::string caller_number, callee_number;
     std::optional<std::string> extension_number;
     std::size_t next_bridge = 0;
+    std::size_t next_action = 0;
 };
 
 class FakeRouter final : public Router {
@@ -116,17 +203,48 @@ class FakeRouter final : public Router {
                 return {RouteStep::State::failed, "fake.lua:1: boom"};
             case RouterScript::Start::finish:
                 return {RouteStep::State::finished, {}};
+            case RouterScript::Start::actions:
+                return next_actions();
         }
         return {RouteStep::State::failed, "unreachable"};
     }
     RouteStep resume(std::uint64_t, Outcome outcome) override {
         s_.outcomes.push_back(outcome);
+        if (s_.start == RouterScript::Start::actions) return next_actions();
         if (outcome.result == BridgeResult::answered) return {RouteStep::State::finished, {}};
         return next_bridge();
     }
     void cancel(std::uint64_t call_id) override { s_.cancelled.push_back(call_id); }
 
   private:
+    RouteStep next_actions() {
+        using A = RouterScript::Action;
+        while (s_.next_action < s_.actions.size()) {
+            const A& a = s_.actions[s_.next_action++];
+            switch (a.kind) {
+                case A::answer:
+                    s_.answers.push_back(api_->answer());
+                    break;
+                case A::playback:
+                    api_->playback(a.arg);
+                    return {RouteStep::State::waiting, {}};
+                case A::bridge: {
+                    std::string_view dest = a.arg;
+                    api_->bridge(BridgeRequest{{&dest, 1}, s_.timeout_s, false});
+                    return {RouteStep::State::waiting, {}};
+                }
+                case A::conference:
+                    api_->conference(a.arg, a.conference_options);
+                    return {RouteStep::State::waiting, {}};
+                case A::hangup:
+                    api_->hangup(s_.hangup_code, s_.hangup_reason);
+                    return {RouteStep::State::finished, {}};
+                case A::wait:
+                    return {RouteStep::State::waiting, {}};
+            }
+        }
+        return {RouteStep::State::finished, {}};
+    }
     RouteStep next_bridge() {
         if (s_.next_bridge >= s_.bridges.size()) return {RouteStep::State::finished, {}};
         const std::vector<std::string>& dests = s_.bridges[s_.next_bridge++];
@@ -181,7 +299,7 @@ class CallTest : public ::testing::Test {
     auth::NonceManager nonces{clock, "0123456789abcdef0123456789abcdef"};
     auth::BanList bans{clock, auth::BanConfig{}};
     registrar::Authenticator authenticator{registrar::AuthConfig{}, credentials, nonces, bans};
-    media::DirectMedia media;
+    FakeMedia media;
     RecordingSink records;
     RouterScript script;
     std::unique_ptr<CallManager> calls;

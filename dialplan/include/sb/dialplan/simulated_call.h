@@ -2,6 +2,10 @@
 // SimulatedCall: a CallApi that does nothing but record. Each step the script takes becomes one
 // line of text ("bridge 1001,1002 timeout=20 simultaneous"), and waits are answered from a queue
 // of outcomes given in advance. Unit tests and `switchboard dialplan simulate` use it.
+//
+// A pretend PBX anchors media and has room in every conference: answer() succeeds, and
+// conference() joins, after which the script waits until the caller hangs up, as a real call
+// does (in_conference(); the driver then cancels the script instead of resuming it).
 #include <deque>
 #include <map>
 #include <optional>
@@ -36,6 +40,10 @@ class SimulatedCall final : public CallApi {
     // " -> result" to the last step so the transcript reads as one line per decision.
     Outcome next_outcome();
     bool waiting() const { return waiting_; }
+    // The script waits for a bridge (whose outcome decides how the call ends; a prompt's does not).
+    bool waiting_for_bridge() const { return waiting_ && !playback_pending_ && !in_conference_; }
+    // The script waits in a conference room: no outcome will come (the caller hangs up).
+    bool in_conference() const { return in_conference_; }
 
     std::string_view caller_number() const override { return facts_.caller_number; }
     std::string_view caller_name() const override { return facts_.caller_name; }
@@ -48,10 +56,11 @@ class SimulatedCall final : public CallApi {
     void set_caller_id(std::string_view number, std::string_view name) override;
     void set_header(std::string_view name, std::string_view value) override;
     void log(LogLevel level, std::string_view text) override;
-    void answer() override;
+    bool answer() override;
     void hangup(int code, std::string_view reason) override;
     void bridge(const BridgeRequest& request) override;
     void playback(std::string_view name) override;
+    void conference(std::string_view room, const ConferenceRequest& request) override;
 
   private:
     Facts facts_;
@@ -59,6 +68,7 @@ class SimulatedCall final : public CallApi {
     std::vector<std::string> steps_;
     bool playback_pending_ = false;
     bool waiting_ = false;
+    bool in_conference_ = false;
 };
 
 }  // namespace sb::dialplan

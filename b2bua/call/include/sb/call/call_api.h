@@ -37,6 +37,15 @@ struct Outcome {
 std::string_view to_string(BridgeResult r);
 std::optional<BridgeResult> parse_bridge_result(std::string_view s);
 
+// How the caller takes part in a conference room (conference()).
+struct ConferenceRequest {
+    bool muted = false;   // joins listening only; the mute key still toggles it
+    char mute_key = '*';  // the DTMF key (0-9, *, #, A-D) that toggles mute; 0: none
+    bool chimes = true;   // the room hears a chime when the caller joins and leaves
+};
+// A room name conference() takes: 1 to 64 characters of [A-Za-z0-9_.-], compared exactly.
+bool valid_room_name(std::string_view room);
+
 class CallApi {
   public:
     virtual ~CallApi() = default;
@@ -56,7 +65,11 @@ class CallApi {
     virtual void set_caller_id(std::string_view number, std::string_view name) = 0;  // for B-legs
     virtual void set_header(std::string_view name, std::string_view value) = 0;      // for B-legs
     virtual void log(LogLevel level, std::string_view text) = 0;
-    virtual void answer() = 0;
+    // Answers the caller ourselves (200 OK with our own SDP answer to its offer, media anchored by
+    // the PBX): for prompts and conferences, and a later bridge keeps that answer. True when
+    // answered (or already answered); false when it cannot be: media is not anchored, the caller
+    // made no offer, or the call is over.
+    virtual bool answer() = 0;
     // Ends the call: the A-leg gets `code` (a final response, or BYE if already answered). The
     // script stops after it.
     virtual void hangup(int code, std::string_view reason) = 0;
@@ -64,10 +77,15 @@ class CallApi {
     // Actions that wait: start the work and return. The owner later reports the outcome with
     // Engine::resume(call_id, outcome); until then the script's coroutine is suspended.
     virtual void bridge(const BridgeRequest& request) = 0;
-    // Plays the prompt `name` (the prompt directory's <name>.wav) to the caller as early media,
-    // before any answer; the outcome is answered when it played to its end, failed when it
-    // could not be played (no such prompt, media not anchored, the caller sent no offer).
+    // Plays the prompt `name` (the prompt directory's <name>.wav) to the caller: as early media
+    // before any answer, in the call after answer(). The outcome is answered when it played to
+    // its end, failed when it could not be played (no such prompt, media not anchored, the caller
+    // sent no offer, a bridge answered).
     virtual void playback(std::string_view name) = 0;
+    // Answers the call if it is not yet (as answer()) and puts the caller into conference room
+    // `room` (valid_room_name). It stays there until the call ends, so no outcome follows a
+    // join (the owner cancels the routing when the call ends); failed when it cannot join.
+    virtual void conference(std::string_view room, const ConferenceRequest& request) = 0;
 };
 
 }  // namespace sb::call
