@@ -24,6 +24,7 @@ namespace sb::dialplan {
 namespace {
 
 constexpr int kMaxDestinations = 64;
+constexpr std::size_t kMaxRoomName = 64;
 constexpr int kMaxHookEvery = 1000;
 constexpr const char* kSandboxChunk = "=sandbox";
 constexpr std::size_t kAllocBytesPerInstruction = 4;
@@ -694,8 +695,9 @@ int playback_continue(lua_State* L, int, lua_KContext) {
     return 1;
 }
 
-// call:playback("welcome"): plays a prompt to the caller as early media and waits for its end;
-// true when it played, false when it could not (no such prompt, media not anchored).
+// call:playback("welcome"): plays a prompt to the caller (as early media before call:answer())
+// and waits for its end; true when it played, false when it could not (no such prompt, media
+// not anchored).
 int call_playback(lua_State* L) {
     check_self(L, "playback");
     Run* r = run_of(L);
@@ -709,6 +711,74 @@ int call_playback(lua_State* L) {
         return raise_api_error(L, r);
     r->waiting = true;
     return lua_yieldk(L, 0, 0, playback_continue);
+}
+
+int conference_continue(lua_State* L, int, lua_KContext) {
+    lua_pushboolean(L, run_of(L)->outcome.result == BridgeResult::answered);
+    return 1;
+}
+
+// Reads the options table of conference() at `index` into `req`; an unknown option or a value
+// of the wrong type is an error naming it.
+void conference_options(lua_State* L, int index, ConferenceRequest& req) {
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "conference: options are named (muted, mute_key, chimes)");
+        const char* key = lua_tostring(L, -2);
+        if (std::strcmp(key, "muted") == 0) {
+            if (!lua_isboolean(L, -1)) luaL_error(L, "conference: muted must be true or false");
+            req.muted = lua_toboolean(L, -1) != 0;
+        } else if (std::strcmp(key, "chimes") == 0) {
+            if (!lua_isboolean(L, -1)) luaL_error(L, "conference: chimes must be true or false");
+            req.chimes = lua_toboolean(L, -1) != 0;
+        } else if (std::strcmp(key, "mute_key") == 0) {
+            // One DTMF key (RFC 4733 events 0-15), or false for none.
+            std::size_t len = 0;
+            const char* k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
+            const char key_char =
+                k && len == 1 ? static_cast<char>(std::toupper(static_cast<unsigned char>(k[0])))
+                              : '\0';
+            if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+                req.mute_key = 0;
+            } else if (key_char != '\0' && std::strchr("0123456789*#ABCD", key_char)) {
+                req.mute_key = key_char;
+            } else {
+                luaL_error(L, "conference: mute_key must be one key of 0-9, *, #, A-D, or false");
+            }
+        } else {
+            luaL_error(L, "conference: unknown option '%s' (muted, mute_key, chimes)", key);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+// call:conference("sales") or call:conference("sales", {muted = true, mute_key = "#"}): answers
+// the caller if needed and puts it into the room until the call ends; false at once when it
+// cannot (media not anchored, a caller without SDP, the room is full).
+int call_conference(lua_State* L) {
+    check_self(L, "conference");
+    Run* r = run_of(L);
+    const int t = lua_type(L, 2);
+    if (t != LUA_TSTRING && !(t == LUA_TNUMBER && lua_isinteger(L, 2)))
+        return luaL_error(L, "conference: the room must be a name or a number (got %s)",
+                          luaL_typename(L, 2));
+    std::size_t len = 0;
+    const char* room = lua_tolstring(L, 2, &len);
+    if (len > kMaxRoomName || !valid_room_name(std::string_view(room, len)))
+        return luaL_error(L, "conference: a room name is 1 to 64 letters, digits, '_', '.' or '-'");
+    ConferenceRequest req;
+    if (lua_type(L, 3) == LUA_TTABLE)
+        conference_options(L, 3, req);
+    else if (!lua_isnoneornil(L, 3))
+        return luaL_error(L, "conference: the options must be a table (got %s)",
+                          luaL_typename(L, 3));
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "call:conference() cannot be used inside this function");
+    if (!guarded(r, [&] { r->api->conference(std::string_view(room, len), req); }))
+        return raise_api_error(L, r);
+    r->waiting = true;
+    return lua_yieldk(L, 0, 0, conference_continue);
 }
 
 // Calls designed now, provided by later issues. The upvalue is the message.
@@ -773,11 +843,11 @@ void push_call(lua_State* L, Run* r) {
                                 {"header", call_header},
                                 {"log", call_log},
                                 {"playback", call_playback},
+                                {"conference", call_conference},
                                 {nullptr, nullptr}};
     luaL_newlib(L, methods);
     const std::pair<const char*, const char*> later[] = {
         {"collect_digits", "collect_digits() is not available yet (media engine: issue 4)"},
-        {"conference", "conference() is not available yet (media engine: issue 4)"},
         {"voicemail", "voicemail() is not available yet (voicemail: a later issue)"},
         {"trunk", "trunk() is not available yet (trunks: a later issue)"},
     };

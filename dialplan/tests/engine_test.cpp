@@ -20,11 +20,13 @@ std::shared_ptr<const Script> must_check(const Engine& e, std::string_view src,
     return s ? *s : nullptr;
 }
 
-// Runs a call to its end, answering every wait from the SimulatedCall's queue.
+// Runs a call to its end, answering every wait from the SimulatedCall's queue; a call that waits
+// in a conference room stays waiting (no outcome comes until the caller hangs up).
 Step run_call(Engine& e, std::uint64_t id, std::shared_ptr<const Script> script,
               SimulatedCall& call) {
     Step step = e.start(id, std::move(script), call);
-    while (step.state == Step::State::waiting) step = e.resume(id, call.next_outcome());
+    while (step.state == Step::State::waiting && !call.in_conference())
+        step = e.resume(id, call.next_outcome());
     return step;
 }
 
@@ -59,6 +61,81 @@ end
     EXPECT_EQ(run_call(e, 1, script, a).state, Step::State::finished);
     EXPECT_THAT(a.steps(), ElementsAre("playback welcome -> played",
                                        "bridge 1002 timeout=30 simultaneous -> answered"));
+}
+
+TEST(DialplanEngine, AnswerSaysWhetherTheCallWasAnswered) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  if call:answer() then
+    call:playback("welcome")
+  end
+end
+)");
+    SimulatedCall call;
+    EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
+    EXPECT_THAT(call.steps(), ElementsAre("answer", "playback welcome -> played"));
+}
+
+TEST(DialplanEngine, ConferenceWaitsInTheRoomUntilTheCallEnds) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  call:answer()
+  call:playback("welcome")
+  call:conference("sales-1")
+  call:log("never: the caller hangs up in the room")
+end
+)");
+    SimulatedCall call;
+    Step step = run_call(e, 1, script, call);
+    EXPECT_EQ(step.state, Step::State::waiting);
+    EXPECT_TRUE(call.in_conference());
+    EXPECT_THAT(call.steps(),
+                ElementsAre("answer", "playback welcome -> played", "conference sales-1"));
+    e.cancel(1);  // what the B2BUA does when the caller's BYE ends the call
+    EXPECT_EQ(e.active_calls(), 0u);
+}
+
+TEST(DialplanEngine, ConferenceOptions) {
+    Engine e;
+    struct Case {
+        const char* call;
+        const char* step;
+    } cases[] = {
+        {"call:conference('sales')", "conference sales"},
+        {"call:conference(100, {})", "conference 100"},
+        {"call:conference('board', {muted = true, mute_key = '#', chimes = false})",
+         "conference board muted mute_key=# no chimes"},
+        {"call:conference('board', {mute_key = 'a', muted = false, chimes = true})",
+         "conference board mute_key=A"},
+        {"call:conference('board', {mute_key = false})", "conference board no mute_key"},
+        {"call:conference('Team_2.west')", "conference Team_2.west"},
+    };
+    std::uint64_t id = 0;
+    for (const auto& c : cases) {
+        auto script = must_check(e, std::string("function route(call) ") + c.call + " end");
+        SimulatedCall call;
+        EXPECT_EQ(run_call(e, ++id, script, call).state, Step::State::waiting) << c.call;
+        EXPECT_THAT(call.steps(), ElementsAre(c.step)) << c.call;
+    }
+}
+
+TEST(DialplanEngine, ConferenceThatCannotJoinResumesWithFalse) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  local joined = call:conference("sales")
+  call:log("joined: " .. tostring(joined))
+  call:hangup(480)
+end
+)");
+    SimulatedCall call;
+    ASSERT_EQ(e.start(1, script, call).state, Step::State::waiting);
+    // The B2BUA's outcome when the room cannot be joined (media not anchored, room full).
+    EXPECT_EQ(e.resume(1, Outcome{BridgeResult::failed, 500}).state, Step::State::finished);
+    EXPECT_THAT(call.steps(),
+                ElementsAre("conference sales", "log info joined: false", "hangup 480"));
 }
 
 TEST(DialplanEngine, RoutesByNumber) {
@@ -238,8 +315,39 @@ TEST(DialplanEngine, ArgumentMistakesAreClearErrors) {
          "x.lua:1: bad argument #1 to 'playback' (string expected, got no value)"},
         {"call:collect_digits{max = 4}",
          "x.lua:1: collect_digits() is not available yet (media engine: issue 4)"},
-        {"call:conference('100')",
-         "x.lua:1: conference() is not available yet (media engine: issue 4)"},
+        {"call.conference('100')",
+         "x.lua:1: call:conference(...) needs a colon: write call:conference(...), not "
+         "call.conference(...)"},
+        {"call:conference()",
+         "x.lua:1: conference: the room must be a name or a number (got no value)"},
+        {"call:conference({})",
+         "x.lua:1: conference: the room must be a name or a number (got table)"},
+        {"call:conference(1.5)",
+         "x.lua:1: conference: the room must be a name or a number (got number)"},
+        {"call:conference('')",
+         "x.lua:1: conference: a room name is 1 to 64 letters, digits, '_', '.' or '-'"},
+        {"call:conference('sales room')",
+         "x.lua:1: conference: a room name is 1 to 64 letters, digits, '_', '.' or '-'"},
+        {"call:conference('../etc')",
+         "x.lua:1: conference: a room name is 1 to 64 letters, digits, '_', '.' or '-'"},
+        {"call:conference(string.rep('a', 65))",
+         "x.lua:1: conference: a room name is 1 to 64 letters, digits, '_', '.' or '-'"},
+        {"call:conference('sales', true)",
+         "x.lua:1: conference: the options must be a table (got boolean)"},
+        {"call:conference('sales', {mute = true})",
+         "x.lua:1: conference: unknown option 'mute' (muted, mute_key, chimes)"},
+        {"call:conference('sales', {'muted'})",
+         "x.lua:1: conference: options are named (muted, mute_key, chimes)"},
+        {"call:conference('sales', {muted = 'yes'})",
+         "x.lua:1: conference: muted must be true or false"},
+        {"call:conference('sales', {chimes = 1})",
+         "x.lua:1: conference: chimes must be true or false"},
+        {"call:conference('sales', {mute_key = '**'})",
+         "x.lua:1: conference: mute_key must be one key of 0-9, *, #, A-D, or false"},
+        {"call:conference('sales', {mute_key = 5})",
+         "x.lua:1: conference: mute_key must be one key of 0-9, *, #, A-D, or false"},
+        {"call:conference('sales', {mute_key = true})",
+         "x.lua:1: conference: mute_key must be one key of 0-9, *, #, A-D, or false"},
         {"call:trunk('provider', call.to)",
          "x.lua:1: trunk() is not available yet (trunks: a later issue)"},
         {"error('no route for ' .. call.to)", "x.lua:1: no route for 2000"},
@@ -442,6 +550,16 @@ TEST(DialplanEngine, WaitsInsideCallbacksAreRefusedBeforeActing) {
     EXPECT_EQ(step.state, Step::State::failed);
     EXPECT_EQ(step.error, "cb.lua:2: call:bridge() cannot be used inside this function");
     EXPECT_TRUE(call.steps().empty());
+
+    auto room = must_check(e,
+                           "function route(call)\n  table.sort({2, 1}, function(a, b) "
+                           "call:conference('sales') return a < b end)\nend\n",
+                           "cb.lua");
+    SimulatedCall call2;
+    step = run_call(e, 2, room, call2);
+    EXPECT_EQ(step.state, Step::State::failed);
+    EXPECT_EQ(step.error, "cb.lua:2: call:conference() cannot be used inside this function");
+    EXPECT_TRUE(call2.steps().empty());
 }
 
 TEST(DialplanEngine, FinalizersAreRefused) {
