@@ -266,12 +266,22 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
     std::optional<dialplan::Outcome> last_bridge;
     bool answered = false;
     while (step.state == dialplan::Step::State::waiting) {
+        // In a conference the script waits until the caller hangs up: no outcome comes.
+        if (call.in_conference()) break;
+        const bool bridge = call.waiting_for_bridge();  // a prompt that played answers nothing
         dialplan::Outcome o = call.next_outcome();
-        last_bridge = o;
-        if (o.result == dialplan::BridgeResult::answered) answered = true;
+        if (bridge) {
+            last_bridge = o;
+            if (o.result == dialplan::BridgeResult::answered) answered = true;
+        }
         step = engine.resume(kCallId, o);
     }
     for (const auto& s : call.steps()) std::printf("  %s\n", s.c_str());
+    if (call.in_conference()) {
+        engine.cancel(kCallId);
+        std::printf("-> call answered by the PBX, in the conference until the caller hangs up\n");
+        return 0;
+    }
 
     if (step.state == dialplan::Step::State::failed) {
         std::printf("-> script error: %s\n", step.error.c_str());
