@@ -412,8 +412,9 @@ def registered(text):
 # --------------------------------------------------------------------------------------------
 
 class AudioCall(unittest.TestCase):
-    EXTENSIONS = {"1001": "audio-secret-1001", "1002": "audio-secret-1002"}
-    TONES = {"1001": 440, "1002": 1000}
+    EXTENSIONS = {"1001": "audio-secret-1001", "1002": "audio-secret-1002",
+                  "1003": "audio-secret-1003"}
+    TONES = {"1001": 440, "1002": 1000, "1003": 1600}
 
     @classmethod
     def setUpClass(cls):
@@ -444,6 +445,8 @@ class AudioCall(unittest.TestCase):
                         '  if call.to == "2700" then\n'
                         '    if not call:playback("tone700") then call:hangup(500) end\n'
                         '    call:bridge("1002")\n'
+                        '  elseif call.to == "3000" then\n'
+                        '    if not call:conference("standup") then call:hangup(500) end\n'
                         '  else\n'
                         '    call:bridge(call.to)\n'
                         '  end\n'
@@ -549,7 +552,7 @@ class AudioCall(unittest.TestCase):
             w = samples[i:i + win]
             energy = max(rms(w) ** 2, 1e-9)
             shares = {f: 2 * goertzel_power(w, f, rate) / energy
-                      for f in (440, 480, 620, 700, 1000)}
+                      for f in (440, 480, 620, 700, 1000, 1600)}
             out.append((rms(w), shares))
         return out
 
@@ -670,6 +673,54 @@ class AudioCall(unittest.TestCase):
         first_callee = next(i for i, (label, _) in enumerate(runs) if label == "callee")
         if any(label == "prompt" for label, _ in runs[first_callee:]):
             self.fail_with(f"the prompt went on after the callee answered: {runs}")
+
+    def test_three_phones_in_a_conference_each_hear_the_other_two(self):
+        """1001 (Opus), 1002 (PCMU) and 1003 (G.722) dial 3000, which the dialplan sends into
+        conference room "standup": each phone must hear the other two phones' tones at once
+        and never its own (mix-minus), across three codecs."""
+        self.phones = []
+        people = [self.phone("opus-phone", "1001", 1, answer_auto=False, codec="opus"),
+                  self.phone("pcmu-phone", "1002", 2, answer_auto=False, codec="pcmu"),
+                  self.phone("g722-phone", "1003", 3, answer_auto=False, codec="g722")]
+        for n, phone in enumerate(people):
+            self.wait_registered(phone, 101 + n)
+            resp = phone.connect(within=10).command("reginfo")
+            if not resp or not resp.get("ok"):
+                self.fail_with(f"ctrl_tcp 'reginfo' on {phone.name} failed: {resp}")
+        target = f"sip:3000@{self.sb.host}:{self.sb.port}"
+        for phone in people:
+            resp = phone.ctrl.command("dial", target)
+            if not resp or not resp.get("ok"):
+                self.fail_with(f"ctrl_tcp 'dial {target}' on {phone.name} failed: {resp}")
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_ESTABLISHED: the conference "
+                               f"did not answer")
+        time.sleep(HOLD)  # all three in the room
+        for phone in people:
+            if phone.ctrl.event("CALL_CLOSED", 0):
+                self.fail_with(f"{phone.name} left the conference before hanging up")
+            phone.ctrl.command("hangup")
+        for phone in people:
+            if not phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_CLOSED after its hangup")
+            phone.stop()
+        for phone in people:
+            own = self.TONES[phone.ext]
+            others = [self.TONES[p.ext] for p in people if p is not phone]
+            windows = self.windows(phone)
+            both = sum(1 for level, shares in windows
+                       if level >= MIN_RMS and all(shares[f] > 0.2 for f in others))
+            echo = sum(1 for level, shares in windows if level >= MIN_RMS and shares[own] > 0.05)
+            print(f"[audio] conference: {phone.name} ({phone.codec}) heard {others} together "
+                  f"in {both} of {len(windows)} windows, its own {own} Hz in {echo}",
+                  file=sys.stderr)
+            # The last phone to join is in the full room for HOLD s: most of it must carry both.
+            if both < 10 * (HOLD - 2):
+                self.fail_with(f"{phone.name} heard the other two ({others} Hz) together in "
+                               f"only {both} windows of 100 ms")
+            if echo > 3:
+                self.fail_with(f"{phone.name} heard its own tone ({own} Hz) in {echo} windows: "
+                               "the room sends a participant its own voice")
 
     def call_and_listen(self, caller_codec, callee_codec):
         self.phones = []
