@@ -9,6 +9,7 @@
 // Threading: a MediaSession belongs to its call's shard; MediaEngine::create_session is called on
 // shard threads and must be thread-safe.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +71,19 @@ class MediaSession {
         return false;
     }
     virtual void leave_conference(LegId /*leg*/) {}
+
+    // Calls `on_digit` once per key the leg presses from now on (RFC 4733 events, or in-band
+    // DTMF when it negotiated no telephone-event), ON A MEDIA THREAD: the callee hands the digit
+    // over to its own thread. nullptr stops. False when the engine does not anchor media or the
+    // leg has no port yet. The callback may outlive the session by a few milliseconds (a digit
+    // in flight), so it must not capture the session or the call by reference.
+    virtual bool watch_digits(LegId /*leg*/, std::function<void(char digit)> /*on_digit*/) {
+        return false;
+    }
+    // Sends the leg a key press (one that came as SIP INFO on another leg): RFC 4733 events
+    // when it negotiated telephone-event, else the tone pair in-band. `digit`: 0-9 * # A-D;
+    // `duration_ms` is clamped to 40..5000. False when the engine cannot.
+    virtual bool send_digit(LegId /*leg*/, char /*digit*/, int /*duration_ms*/) { return false; }
 };
 
 class MediaEngine {
