@@ -1,5 +1,6 @@
 #include "sb/media/anchored_media.h"
 
+#include "sb/media/dsp/telephone_event.h"
 #include "sb/media/dsp/tone_source.h"
 
 #include <algorithm>
@@ -360,6 +361,20 @@ class AnchoredSession final : public MediaSession {
         if (!l->port->join_conference(room, options)) return false;
         l->in_room = true;
         rewire();  // the room sends to it now, and takes what it sends
+        return true;
+    }
+
+    bool watch_digits(LegId id, std::function<void(char)> on_digit) override {
+        Leg* l = find(id);
+        if (!l || !l->port) return false;
+        l->port->watch_digits(std::move(on_digit));
+        return true;
+    }
+
+    bool send_digit(LegId id, char digit, int duration_ms) override {
+        Leg* l = find(id);
+        if (!l || !l->port || !dsp::event_for_digit(digit)) return false;
+        l->port->send_digit(digit, std::clamp(duration_ms, 40, 5000));
         return true;
     }
 

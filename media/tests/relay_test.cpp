@@ -9,7 +9,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <mutex>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -459,7 +462,7 @@ TEST(Relay, Rfc4733DigitsReachALegWithoutTelephoneEventInBand) {
     std::string digits;
     auto listen = [&](int frames) {
         for (int i = 0; i < frames; ++i) {
-            auto got = bob.receive(500);
+            auto got = bob.receive(150);  // nothing comes between digits: do not wait long
             if (got.size() != 172) continue;
             std::array<std::int16_t, 160> pcm{};
             for (int k = 0; k < 160; ++k) pcm[k] = codec::ulaw_to_linear(got[12 + k]);
@@ -550,6 +553,138 @@ TEST(Relay, InBandDigitsReachALegWithTelephoneEventAsEvents) {
     for (std::size_t i = events.size() - 3; i < events.size(); ++i) EXPECT_TRUE(events[i].end);
     EXPECT_FALSE(events.front().end);
     EXPECT_GT(events.back().duration, 800);  // at least 100 ms of the 200 ms digit
+}
+
+// Digits the watcher saw, filled on the relay's thread.
+struct DigitLog {
+    std::mutex mu;
+    std::string digits;
+    std::function<void(char)> sink() {
+        return [this](char d) {
+            std::lock_guard lock(mu);
+            digits.push_back(d);
+        };
+    }
+    std::string get() {
+        std::lock_guard lock(mu);
+        return digits;
+    }
+};
+
+TEST(Relay, WatchedDigitsAreReportedOncePerPressFromEventsAndInBand) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    const PayloadFormat te{101, "telephone-event", 8000, 1, "0-15"};
+    c.a->set_codecs({{pcmu()}, pcmu(), te});            // Alice presses keys as RFC 4733
+    c.b->set_codecs({{pcmu()}, pcmu(), std::nullopt});  // Bob only in-band
+    DigitLog from_alice, from_bob;
+    c.a->watch_digits(from_alice.sink());
+    c.b->watch_digits(from_bob.sink());  // and nothing is forwarded: watching needs no bridge
+
+    // Alice: '4' then '#', each a start, two updates and the end three times (one timestamp).
+    std::uint16_t seq = 1;
+    for (char digit : {'4', '#'}) {
+        const std::uint32_t start = 8000u * seq;
+        for (int k = 1; k <= 6; ++k) {
+            dsp::TelephoneEvent e{static_cast<std::uint8_t>(*dsp::event_for_digit(digit)), k > 3,
+                                  10, static_cast<std::uint16_t>(160 * std::min(k, 3))};
+            auto payload = dsp::write_telephone_event(e);
+            std::vector<std::uint8_t> p(16);
+            p[0] = 0x80;
+            p[1] = static_cast<std::uint8_t>(101 | (k == 1 ? 0x80 : 0));
+            store16(&p[2], seq++);
+            store32(&p[4], start);
+            store32(&p[8], 0xa11ce);
+            std::copy(payload.begin(), payload.end(), p.begin() + 12);
+            alice.send_bytes(c.a->rtp_port(), p);
+        }
+    }
+    // Bob: '8' in-band for 120 ms between silences.
+    dsp::DtmfGenerator keypad(8000);
+    for (int i = 0; i < 25; ++i) {
+        if (i == 5) ASSERT_TRUE(keypad.play('8', 120));
+        std::array<std::int16_t, 160> pcm{};
+        keypad.generate(pcm);
+        std::vector<std::uint8_t> p(172);
+        p[0] = 0x80;
+        store16(&p[2], static_cast<std::uint16_t>(i));
+        store32(&p[4], 160u * i);
+        store32(&p[8], 0xb0b);
+        for (int k = 0; k < 160; ++k) p[12 + k] = codec::linear_to_ulaw(pcm[k]);
+        bob.send_bytes(c.b->rtp_port(), p);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    for (int i = 0; i < 100 && (from_alice.get().size() < 2 || from_bob.get().empty()); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(from_alice.get(), "4#");
+    EXPECT_EQ(from_bob.get(), "8");
+
+    c.a->watch_digits(nullptr);  // stops
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    dsp::TelephoneEvent e{1, false, 10, 160};
+    auto payload = dsp::write_telephone_event(e);
+    std::vector<std::uint8_t> p(16);
+    p[0] = 0x80;
+    p[1] = 101 | 0x80;
+    store16(&p[2], seq++);
+    store32(&p[4], 999999);
+    store32(&p[8], 0xa11ce);
+    std::copy(payload.begin(), payload.end(), p.begin() + 12);
+    alice.send_bytes(c.a->rtp_port(), p);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(from_alice.get(), "4#");
+}
+
+TEST(Relay, SentDigitsGoOutAsEventsOrInBandAsTheLegNegotiated) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    c.b->set_remote(remote(bob.address()));
+    const PayloadFormat te{101, "telephone-event", 8000, 1, "0-15"};
+    c.a->set_codecs({{pcmu()}, pcmu(), te});
+    c.b->set_codecs({{pcmu()}, pcmu(), std::nullopt});
+    c.a->send_digit('6', 200);
+    c.b->send_digit('2', 200);
+
+    // Alice: RFC 4733 events for '6', one timestamp, the first marked, three ends.
+    std::vector<dsp::TelephoneEvent> events;
+    std::vector<std::uint32_t> stamps;
+    bool first_marked = false;
+    for (int i = 0; i < 30; ++i) {
+        auto got = alice.receive(300);
+        if (got.empty()) break;
+        RtpHeader h(got.data(), got.size());
+        ASSERT_EQ(h.payload_type(), 101);
+        if (events.empty()) first_marked = h.marker();
+        events.push_back(dsp::parse_telephone_event(h.payload()).value());
+        stamps.push_back(h.timestamp());
+        if (events.back().end && events.size() >= 3 && events[events.size() - 3].end) break;
+    }
+    ASSERT_GE(events.size(), 6u);
+    EXPECT_TRUE(first_marked);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].event, 6);
+        EXPECT_EQ(stamps[i], stamps[0]);
+    }
+    for (std::size_t i = events.size() - 3; i < events.size(); ++i) EXPECT_TRUE(events[i].end);
+    EXPECT_GE(events.back().duration, 1440);  // about 200 ms at 8 kHz
+
+    // Bob: the tone pair of '2' in PCMU.
+    auto detector = dsp::DtmfDetector::create().value();
+    std::string heard;
+    for (int i = 0; i < 30; ++i) {
+        auto got = bob.receive(300);
+        if (got.empty()) break;
+        ASSERT_EQ(got.size(), 172u);
+        std::array<std::int16_t, 160> pcm{};
+        for (int k = 0; k < 160; ++k) pcm[k] = codec::ulaw_to_linear(got[12 + k]);
+        detector.process(pcm);
+        while (auto ev = detector.pop())
+            if (!ev->end) heard.push_back(ev->digit);
+    }
+    EXPECT_EQ(heard, "2");
 }
 
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {

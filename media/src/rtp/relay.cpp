@@ -140,6 +140,17 @@ class RelayPort final : public MediaPort {
     void leave_conference() override {
         worker_.post(WorkerCommand(WorkerCommand::Kind::leave_room, &state_));
     }
+    void watch_digits(std::function<void(char)> sink) override {
+        WorkerCommand c(WorkerCommand::Kind::watch_digits, &state_);
+        c.digit_sink = std::move(sink);
+        worker_.post(std::move(c));
+    }
+    void send_digit(char digit, int duration_ms) override {
+        WorkerCommand c(WorkerCommand::Kind::send_digit, &state_);
+        c.digit = digit;
+        c.duration_ms = duration_ms;
+        worker_.post(std::move(c));
+    }
 
   private:
     Relay::Impl& relay_;

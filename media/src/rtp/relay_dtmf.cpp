@@ -15,34 +15,8 @@ bool RelayWorker::in_band_to_event(PortState& from, PortState& to, unsigned bid,
                                    const PayloadFormat& in) {
     const PayloadFormat& te = *to.codecs.telephone_event;
     if (te.clock_rate != in.clock_rate) return false;  // events must share the audio's clock
-    if (!from.detector || from.detector_generation != from.codecs_generation) {
-        from.detector.reset();
-        from.detector_decoder.reset();
-        from.detector_generation = from.codecs_generation;
-        auto id = codec::codec_from_sdp(in.encoding, in.clock_rate, in.channels);
-        if (!id) return false;
-        auto decoder = codec::make_decoder(*id, dsp::DtmfDetector::kSampleRate);
-        auto detector = dsp::DtmfDetector::create();
-        if (!decoder || !detector) return false;
-        from.detector_decoder = std::move(*decoder);
-        from.detector = std::make_unique<dsp::DtmfDetector>(std::move(*detector));
-    }
-    if (!from.detector) return false;
-    std::array<std::int16_t, 960> pcm{};  // up to 120 ms at 8 kHz
-    const int n = from.detector_decoder->decode(h.payload(), pcm);
-    if (n > 0) from.detector->process({pcm.data(), static_cast<std::size_t>(n)});
-    while (auto e = from.detector->pop()) {
-        if (!e->end && !from.event_active) {
-            from.event_active = true;
-            from.event_digit = e->digit;
-            from.event_start = h.timestamp();
-            from.event_duration = 0;
-            from.event_end_packets = 0;
-        } else if (e->end && from.event_active) {
-            from.event_active = false;
-            from.event_end_packets = 3;
-        }
-    }
+    if (!detect_in_band(from, h, in)) return false;
+    const int n = from.detected_samples;
     if (!from.event_active && from.event_end_packets == 0) return false;
     // This packet's turn carries the event: its duration so far, or the end (RFC 4733 2.5.1.4).
     const bool first = from.event_active && from.event_duration == 0;

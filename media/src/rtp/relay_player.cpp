@@ -27,7 +27,9 @@ void RelayWorker::tick() {
     for (std::size_t i = 0; i < playing_.size();) {
         PortState& p = *playing_[i];
         bool ended = false;
-        if (p.has_codecs && p.codecs.send && p.spec.send && !p.latch.destination().empty()) {
+        if (send_digit_tick(p)) {
+            // An RFC 4733 key press of send_digit takes this tick's packet.
+        } else if (p.has_codecs && p.codecs.send && p.spec.send && !p.latch.destination().empty()) {
             if (!p.player_encoder || p.player_generation != p.codecs_generation) {
                 p.player_encoder.reset();
                 p.player_generation = p.codecs_generation;

@@ -308,8 +308,13 @@ void RelayWorker::apply(WorkerCommand& c) {
             break;
         case WorkerCommand::Kind::close: {
             PortState& p = *c.port;
-            start_playing(p, nullptr);
+            // Nothing plays to it any more (a tone, a digit in-band or as events).
+            p.source.reset();
+            p.dtmf.reset();
+            p.event_sender.reset();
+            std::erase(playing_, &p);
             leave_room(p);
+            p.digit_sink = nullptr;
             p.closing = true;
             p.forward = nullptr;
             for (auto& q : ports_) {
@@ -332,6 +337,13 @@ void RelayWorker::apply(WorkerCommand& c) {
             break;
         case WorkerCommand::Kind::leave_room:
             leave_room(*c.port);
+            break;
+        case WorkerCommand::Kind::watch_digits:
+            c.port->digit_sink = std::move(c.digit_sink);
+            c.port->sink_event_seen = false;
+            break;
+        case WorkerCommand::Kind::send_digit:
+            send_digit(*c.port, c.digit, c.duration_ms);
             break;
         case WorkerCommand::Kind::add_room:
             if (!ticking()) next_tick_ns_ = now_ns_;
@@ -396,6 +408,7 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
     p.counters.bytes_received += size - kRtpHeaderSize;
     count_received(p, h);
     if (p.counters.first_packet_ms == 0) p.counters.first_packet_ms = now_ns_ / 1'000'000;
+    if (p.digit_sink) report_digits(p, h);
     if (p.room) {
         to_room(p, h);
         recycle(bid);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "conference_room.h"
 #include "sb/common/result.h"
 #include "sb/media/dsp/dtmf_source.h"
+#include "sb/media/dsp/telephone_event.h"
 #include "sb/media/rtp/media_port.h"
 #include "sb/media/rtp/outgoing_stream.h"
 #include "sb/media/rtp/receive_stats.h"
@@ -85,11 +87,24 @@ struct PortState {
     std::unique_ptr<dsp::DtmfDetector> detector;
     std::unique_ptr<codec::Decoder> detector_decoder;
     std::uint32_t detector_generation = 0;
+    std::uint16_t detected_sequence = 0;  // the last packet fed to the detector
+    bool detected_any = false;
+    int detected_samples = 0;  // what that packet decoded to (8 kHz samples)
     char event_digit = 0;
     std::uint32_t event_start = 0;     // RTP timestamp of the digit's first packet
     std::uint32_t event_duration = 0;  // in timestamp units
     int event_end_packets = 0;         // end packets still to send (3, RFC 4733 2.5.1.4)
     bool event_active = false;
+    // Key presses reported to the call (relay_digits.cpp): RFC 4733 events, or in-band digits
+    // from the detector above; and key presses we send it (send_digit), as events or tones.
+    std::function<void(char)> digit_sink;
+    std::uint32_t sink_event_timestamp = 0;
+    bool sink_event_seen = false;
+    std::unique_ptr<dsp::TelephoneEventSender> event_sender;
+    char digit_out = 0;
+    int digit_ticks = 0;   // 20 ms ticks the digit we send still lasts
+    int digit_length = 0;  // and lasts in all
+
     std::unique_ptr<codec::Encoder> player_encoder;
     std::uint32_t player_generation = 0;  // codecs_generation the encoder was made for
     std::uint32_t player_ssrc = 0;
@@ -121,6 +136,8 @@ struct WorkerCommand {
         join_room,
         leave_room,
         add_room,  // `room` is ticked by this worker from now on (port: nullptr)
+        watch_digits,
+        send_digit,
     };
     WorkerCommand(Kind k, PortState* p) : kind(k), port(p) {}
     Kind kind;
@@ -132,6 +149,9 @@ struct WorkerCommand {
     std::unique_ptr<dsp::AudioSource> source;  // play
     std::shared_ptr<ConferenceRoom> room;      // join_room (reserved), add_room
     ConferenceOptions conference;              // join_room
+    std::function<void(char)> digit_sink;      // watch_digits
+    char digit = 0;                            // send_digit
+    int duration_ms = 0;                       // send_digit
 };
 
 class RelayWorker {
@@ -179,7 +199,16 @@ class RelayWorker {
     io_uring_sqe* sqe();
     void publish_stats();
     void start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source);
-    bool plays(const PortState& p) const { return p.source || (p.dtmf && p.dtmf->active()); }
+    bool plays(const PortState& p) const {
+        return p.source || (p.dtmf && p.dtmf->active()) || p.event_sender;
+    }
+    // Digits (relay_digits.cpp).
+    void report_digits(PortState& p, const RtpHeader& h);
+    // Feeds a packet of a leg without telephone-event to its DTMF detector (once per packet) and
+    // updates the digit in progress; false when the format cannot be decoded.
+    bool detect_in_band(PortState& p, const RtpHeader& h, const PayloadFormat& in);
+    void send_digit(PortState& p, char digit, int duration_ms);
+    bool send_digit_tick(PortState& p);  // one tick of send_digit's events; false: none
     void telephone_event_in_band(PortState& to, const RtpHeader& h);
     // True when the packet was turned into (or replaced by) an RFC 4733 event and sent.
     bool in_band_to_event(PortState& from, PortState& to, unsigned bid, RtpHeader& h,

@@ -8,6 +8,7 @@
 // handled on the relay's worker threads, which apply what the shard asked in order.
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,12 @@ class MediaPort {
         return false;
     }
     virtual void leave_conference() {}
+    // Calls `sink` on the relay's thread once per key the far end presses (RFC 4733 events, or
+    // in-band DTMF when set_codecs gave no telephone-event); nullptr stops.
+    virtual void watch_digits(std::function<void(char)> /*sink*/) {}
+    // Sends the far end a key press: RFC 4733 events when negotiated, else the tone pair
+    // in-band, instead of what the other leg sends for that long.
+    virtual void send_digit(char /*digit*/, int /*duration_ms*/) {}
 };
 
 class PortSource {
