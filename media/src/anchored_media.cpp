@@ -404,6 +404,14 @@ class AnchoredSession final : public MediaSession {
         return true;
     }
 
+    bool play_music(LegId id, std::shared_ptr<const dsp::Prompt> music) override {
+        Leg* l = find(id);
+        if (!l || !l->port || !music) return false;
+        l->port->play(std::make_unique<dsp::PromptSource>(std::move(music), true));
+        l->playing = true;
+        return true;
+    }
+
     void stop_tone(LegId id) override {
         Leg* l = find(id);
         if (!l || !l->port || !l->playing) return;

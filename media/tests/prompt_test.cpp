@@ -90,5 +90,19 @@ TEST(Prompt, PlaysAtTheLegsRateToItsEnd) {
     }
 }
 
+TEST(Prompt, MusicLoopsWithoutEndOrGap) {
+    for (int rate : {8000, 16000}) {
+        auto p = std::make_shared<Prompt>(*parse_wav(wav(sine(700, 16000, 0.5), 16000)));
+        PromptSource music(p, true);
+        std::vector<std::int16_t> frame(static_cast<std::size_t>(rate / 50));
+        int frames = 0;
+        double quietest = 1e9;
+        for (; frames < 200 && music.read(frame, rate); ++frames)  // 4 s of a 0.5 s file
+            if (frames > 2) quietest = std::min(quietest, rms(frame));
+        EXPECT_EQ(frames, 200) << rate;
+        EXPECT_GT(quietest, 4000) << "a gap where the file starts over, at " << rate;
+    }
+}
+
 }  // namespace
 }  // namespace sb::media::dsp

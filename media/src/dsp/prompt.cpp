@@ -89,12 +89,13 @@ Result<std::shared_ptr<const Prompt>> load_prompt(const std::filesystem::path& d
 bool PromptSource::read(std::span<std::int16_t> out, int rate) {
     std::fill(out.begin(), out.end(), std::int16_t{0});
     const auto& s = prompt_->samples;
+    if (loop_ && position_ >= s.size() && !s.empty()) position_ = 0;  // the resampler carries on
     if (position_ >= s.size()) return false;
     if (rate == prompt_->rate) {
         const std::size_t n = std::min(out.size(), s.size() - position_);
         std::copy_n(s.begin() + static_cast<std::ptrdiff_t>(position_), n, out.begin());
         position_ += n;
-        return position_ < s.size();
+        return loop_ || position_ < s.size();
     }
     if (!resampler_ || resampler_rate_ != rate) {
         auto r = codec::Resampler::create(prompt_->rate, rate);
@@ -109,7 +110,7 @@ bool PromptSource::read(std::span<std::int16_t> out, int rate) {
     while (n > 0 && static_cast<std::size_t>(resampler_->output_size(n)) > out.size()) --n;
     if (resampler_->process({s.data() + position_, n}, out) < 0) return false;
     position_ += n;
-    return position_ < s.size();
+    return loop_ || position_ < s.size();
 }
 
 }  // namespace sb::media::dsp

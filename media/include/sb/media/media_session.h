@@ -55,6 +55,11 @@ class MediaSession {
     virtual bool play_prompt(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*prompt*/) {
         return false;
     }
+    // Plays the prompt to the leg over and over (music on hold) until stop_tone, or until media
+    // from another leg's answer replaces it; false when the engine cannot play media.
+    virtual bool play_music(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*music*/) {
+        return false;
+    }
 
     // Our own answer to a new offer from a leg whose dialog no other leg shares (a re-INVITE or
     // UPDATE from a caller we answered ourselves: in a conference, or before any bridge): hold,

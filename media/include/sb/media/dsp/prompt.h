@@ -35,11 +35,14 @@ Result<std::shared_ptr<const Prompt>> load_prompt(const std::filesystem::path& d
 
 class PromptSource final : public AudioSource {
   public:
-    explicit PromptSource(std::shared_ptr<const Prompt> prompt) : prompt_(std::move(prompt)) {}
+    // `loop`: starts over at the end, without end (music on hold).
+    explicit PromptSource(std::shared_ptr<const Prompt> prompt, bool loop = false)
+        : prompt_(std::move(prompt)), loop_(loop) {}
     bool read(std::span<std::int16_t> out, int rate) override;
 
   private:
     std::shared_ptr<const Prompt> prompt_;
+    bool loop_ = false;
     std::size_t position_ = 0;  // in the prompt's samples
     std::optional<codec::Resampler> resampler_;
     int resampler_rate_ = 0;
