@@ -364,6 +364,24 @@ class AnchoredSession final : public MediaSession {
         return true;
     }
 
+    Status start_recording(const std::string& path) override {
+        if (recording_)
+            return fail("the call is being recorded already, into " + recording_->path());
+        auto r = ports_.start_recording(path);
+        if (!r) return unexpected(r.error());
+        recording_ = std::move(*r);
+        for (auto& [id, l] : legs_)
+            if (l.port) l.port->record(recording_.get(), id == 0 ? 0 : 1);
+        return {};
+    }
+
+    void stop_recording() override {
+        if (!recording_) return;
+        for (auto& [id, l] : legs_)
+            if (l.port) l.port->record(nullptr, 0);
+        recording_.reset();
+    }
+
     bool watch_digits(LegId id, std::function<void(char)> on_digit) override {
         Leg* l = find(id);
         if (!l || !l->port) return false;
@@ -523,6 +541,11 @@ class AnchoredSession final : public MediaSession {
         auto port = ports_.open(group_);
         if (!port) return fail("no media port: " + port.error().message);
         l.port = std::move(*port);
+        if (recording_) {
+            auto caller_leg = legs_.find(0);
+            const bool caller = caller_leg != legs_.end() && &caller_leg->second == &l;
+            l.port->record(recording_.get(), caller ? 0 : 1);
+        }
         return {};
     }
 
@@ -583,6 +606,7 @@ class AnchoredSession final : public MediaSession {
     std::mt19937_64 random_;
     std::uint64_t pairings_ = 0;
     std::map<LegId, Leg> legs_;
+    std::unique_ptr<rtp::Recording> recording_;  // the call's, while it is recorded
 };
 
 }  // namespace

@@ -20,6 +20,7 @@ struct PortLog {
     std::vector<bool> plays;               // every play(): a source, or nullptr (stop)
     std::uint16_t forward = 0;             // rtp_port() of the forwarding target, 0: none
     std::string room;                      // the conference it is in, "" if none
+    int recording_channel = -1;            // -1: not recorded
     bool open = true;
 };
 
@@ -42,6 +43,9 @@ class FakePort final : public rtp::MediaPort {
         return true;
     }
     void leave_conference() override { log_.room.clear(); }
+    void record(rtp::Recording* r, int channel) override {
+        log_.recording_channel = r ? channel : -1;
+    }
     std::uint64_t group() const { return log_.group; }
 
   private:
@@ -62,6 +66,15 @@ class FakePortSource final : public rtp::PortSource {
         return std::unique_ptr<rtp::MediaPort>(std::make_unique<FakePort>(*this, l));
     }
     const std::string& address() const override { return address_; }
+    Result<std::unique_ptr<rtp::Recording>> start_recording(const std::string& path) override {
+        struct FakeRecording final : rtp::Recording {
+            std::string p;
+            const std::string& path() const override { return p; }
+        };
+        auto r = std::make_unique<FakeRecording>();
+        r->p = path;
+        return std::unique_ptr<rtp::Recording>(std::move(r));
+    }
 
     const PortLog& log(std::uint16_t port) const {
         static const PortLog none;
@@ -547,6 +560,19 @@ TEST_F(AnchoredMediaTest, ALegAnsweredLocallyJoinsAConferenceAndForwardsNowhere)
     session->leave_conference(0);
     EXPECT_EQ(ports.log(20000).room, "");
     EXPECT_EQ(ports.log(20000).forward, 20002) << "out of the room, the bridge forwards again";
+}
+
+TEST_F(AnchoredMediaTest, ARecordingTakesTheCallerLeftAndEveryOtherLegRight) {
+    offer(0, 1, kAliceOffer);  // ports 20000 (caller) and 20002
+    ASSERT_TRUE(session->start_recording("/tmp/x.wav"));
+    EXPECT_FALSE(session->start_recording("/tmp/y.wav")) << "one recording at a time";
+    EXPECT_EQ(ports.log(20000).recording_channel, 0);
+    EXPECT_EQ(ports.log(20002).recording_channel, 1);
+    offer(0, 2, kAliceOffer);  // a fork opened later is recorded too
+    EXPECT_EQ(ports.log(20004).recording_channel, 1);
+    session->stop_recording();
+    EXPECT_EQ(ports.log(20000).recording_channel, -1);
+    EXPECT_EQ(ports.log(20004).recording_channel, -1);
 }
 
 TEST_F(AnchoredMediaTest, ALocalAnswerFollowsHoldAndResumeAndKeepsTheCodec) {

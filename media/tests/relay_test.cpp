@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <random>
@@ -685,6 +687,89 @@ TEST(Relay, SentDigitsGoOutAsEventsOrInBandAsTheLegNegotiated) {
             if (!ev->end) heard.push_back(ev->digit);
     }
     EXPECT_EQ(heard, "2");
+}
+
+TEST(Relay, RecordsEachLegOnItsOwnChannelOfAStereoWav) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    RemoteSpec rb = remote(bob.address());
+    rb.clock_rate = 48000;
+    c.b->set_remote(rb);
+    c.a->set_codecs({{pcmu()}, pcmu(), std::nullopt});
+    c.b->set_codecs({{opus()}, opus(), std::nullopt});
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    const std::string dir = ::testing::TempDir() + "sb-record-" + std::to_string(getpid());
+    const std::string path = dir + "/2026/call-1.wav";
+    std::filesystem::remove_all(dir);
+    auto recording = c.relay->start_recording(path);
+    ASSERT_TRUE(recording) << recording.error().message;
+    EXPECT_FALSE(c.relay->start_recording(path)) << "never overwrites a recording";
+    c.a->record(recording->get(), 0);
+    c.b->record(recording->get(), 1);
+
+    // 1.5 s in real time: Alice 440 Hz in PCMU, Bob 1000 Hz in Opus.
+    auto bob_encoder = codec::make_encoder(codec::CodecId::opus).value();
+    auto next = std::chrono::steady_clock::now();
+    for (int i = 0; i < 75; ++i) {
+        std::vector<std::uint8_t> pa(172);
+        pa[0] = 0x80;
+        store16(&pa[2], static_cast<std::uint16_t>(i));
+        store32(&pa[4], 160u * i);
+        store32(&pa[8], 0xa11ce);
+        for (int k = 0; k < 160; ++k)
+            pa[12 + k] = codec::linear_to_ulaw(static_cast<std::int16_t>(
+                8000 * std::sin(2 * M_PI * 440 * (160 * i + k) / 8000.0)));
+        alice.send_bytes(c.a->rtp_port(), pa);
+        std::vector<std::int16_t> pcm(960);
+        for (int k = 0; k < 960; ++k)
+            pcm[k] = static_cast<std::int16_t>(8000 *
+                                               std::sin(2 * M_PI * 1000 * (960 * i + k) / 48000.0));
+        std::vector<std::uint8_t> pb(12 + 4000);
+        const int n = bob_encoder->encode(pcm, {pb.data() + 12, 4000});
+        ASSERT_GT(n, 0);
+        pb.resize(12 + static_cast<std::size_t>(n));
+        pb[0] = 0x80;
+        pb[1] = 111;
+        store16(&pb[2], static_cast<std::uint16_t>(500 + i));
+        store32(&pb[4], 960u * i);
+        store32(&pb[8], 0xb0b);
+        bob.send_bytes(c.b->rtp_port(), pb);
+        next += std::chrono::milliseconds(20);
+        std::this_thread::sleep_until(next);
+        while (!alice.receive(0).empty()) {
+        }
+        while (!bob.receive(0).empty()) {
+        }
+    }
+    recording->reset();  // ends it: the recorder completes the file
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+
+    std::ifstream f(path, std::ios::binary);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                    std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 44u);
+    EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "RIFF");
+    EXPECT_EQ(bytes[22], 2);                        // channels
+    EXPECT_EQ(bytes[24] | (bytes[25] << 8), 8000);  // rate
+    const std::uint32_t data = bytes[40] | (bytes[41] << 8) | (bytes[42] << 16) |
+                               (static_cast<std::uint32_t>(bytes[43]) << 24);
+    EXPECT_EQ(data, bytes.size() - 44) << "the header's size was completed";
+    std::vector<std::int16_t> left, right;
+    for (std::size_t i = 44; i + 3 < bytes.size(); i += 4) {
+        left.push_back(static_cast<std::int16_t>(bytes[i] | (bytes[i + 1] << 8)));
+        right.push_back(static_cast<std::int16_t>(bytes[i + 2] | (bytes[i + 3] << 8)));
+    }
+    EXPECT_NEAR(static_cast<double>(left.size()) / 8000, 1.5, 0.3);
+    // The middle second: each channel carries its leg's tone and not the other's.
+    ASSERT_GT(left.size(), 10000u);
+    std::span<const std::int16_t> l(left.data() + 2000, 8000), r(right.data() + 2000, 8000);
+    EXPECT_GT(tone_share(l, 440, 8000), 0.8);
+    EXPECT_LT(tone_share(l, 1000, 8000), 0.01);
+    EXPECT_GT(tone_share(r, 1000, 8000), 0.8);
+    EXPECT_LT(tone_share(r, 440, 8000), 0.01);
+    std::filesystem::remove_all(dir);
 }
 
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {

@@ -1,5 +1,7 @@
 #include "conference_room.h"
 
+#include "decoded_leg.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,16 +45,9 @@ struct ConferenceRoom::Participant {
     dsp::ParticipantId id;
     bool muted = false;
 
-    // Receiving: the voice format in the jitter buffer, its decoder, the way up to 16 kHz.
-    std::optional<JitterBuffer> jitter;
-    std::optional<PayloadFormat> format;
-    std::uint32_t ssrc = 0;
-    std::unique_ptr<codec::Decoder> decoder;
-    std::optional<codec::Resampler> up;
-    int last_frame = 0;  // samples of the last decoded frame (at the decoder's rate)
-    std::array<std::int16_t, codec::kMaxFrameSamples> decoded{};
-    std::array<std::int16_t, codec::kMaxFrameSamples> fifo{};  // at 16 kHz
-    std::size_t fifo_size = 0;
+    // Receiving: its audio decoded at the room's rate, one frame per tick.
+    DecodedLeg audio{kSampleRate};
+    std::array<std::int16_t, kFrame> input{};
 
     // The mute key: RFC 4733 events (one toggle per event: its packets share a timestamp), or
     // in-band DTMF for a leg without telephone-event.
@@ -240,42 +235,8 @@ void ConferenceRoom::receive(Participant& p, const Packet& packet) {
         std::find_if(p.codecs.receive.begin(), p.codecs.receive.end(),
                      [&](const PayloadFormat& f) { return f.payload_type == packet.payload_type; });
     if (format == p.codecs.receive.end()) return;  // comfort noise, or not negotiated
-    if (!p.format || !same_format(*p.format, *format)) {
-        // A new voice format: a decoder (16 kHz where the codec can give it) and a buffer on
-        // its clock.
-        p.decoder.reset();
-        p.up.reset();
-        p.jitter.reset();
-        p.format = *format;
-        p.last_frame = 0;
-        auto id = codec::codec_from_sdp(format->encoding, format->clock_rate, format->channels);
-        if (!id) return;
-        const int rate = *id == codec::CodecId::opus ? kSampleRate : 0;
-        auto decoder = codec::make_decoder(*id, rate);
-        if (!decoder) return;
-        p.decoder = std::move(*decoder);
-        if (p.decoder->sample_rate() != kSampleRate) {
-            auto up = codec::Resampler::create(p.decoder->sample_rate(), kSampleRate);
-            if (!up) {
-                p.decoder.reset();
-                return;
-            }
-            p.up.emplace(std::move(*up));
-        }
-        JitterConfig config;
-        config.clock_rate = format->clock_rate;
-        config.frame_units = static_cast<std::uint32_t>(format->clock_rate / 50);
-        p.jitter.emplace(config);
-    }
-    if (!p.decoder) return;
-    if (packet.ssrc != p.ssrc) {  // a new source: its own timeline and codec state
-        p.ssrc = packet.ssrc;
-        p.jitter->reset();
-        p.decoder->reset();
-        if (p.up) p.up->reset();
-        p.last_frame = 0;
-    }
-    p.jitter->push(packet.sequence, packet.timestamp, payload, packet.marker, packet.arrival_ms);
+    p.audio.push(*format, packet.ssrc, packet.sequence, packet.timestamp, packet.marker, payload,
+                 packet.arrival_ms);
 }
 
 void ConferenceRoom::on_digit(Participant& p, char digit) {
@@ -286,42 +247,10 @@ void ConferenceRoom::on_digit(Participant& p, char digit) {
 }
 
 void ConferenceRoom::decode_frame(Participant& p, std::int64_t now_ms) {
-    if (!p.decoder || !p.jitter) return;
-    // Frames of any length (10, 20, 30, 60 ms) meet the 20 ms tick in a FIFO; a few pops at most.
-    for (int pops = 0; p.fifo_size < kFrame && pops < 6; ++pops) {
-        const Frame f = p.jitter->pop(now_ms);
-        int n = 0;
-        if (f.kind == Frame::Kind::audio) {
-            n = p.decoder->decode(f.payload, p.decoded);
-            if (n > 0) p.last_frame = n;
-        } else if (f.kind == Frame::Kind::lost && p.last_frame > 0) {
-            n = f.next.empty() ? p.decoder->conceal(p.decoded, p.last_frame)
-                               : p.decoder->decode_fec(f.next, p.decoded, p.last_frame);
-        } else {
-            break;  // nothing to play: the participant is silent this tick
-        }
-        if (n <= 0) continue;
-        std::span<const std::int16_t> pcm(p.decoded.data(), static_cast<std::size_t>(n));
-        std::int16_t* into = p.fifo.data() + p.fifo_size;
-        const std::size_t room = p.fifo.size() - p.fifo_size;
-        if (p.up) {
-            if (static_cast<std::size_t>(p.up->output_size(pcm.size())) > room) break;
-            const int m = p.up->process(pcm, {into, room});
-            if (m > 0) p.fifo_size += static_cast<std::size_t>(m);
-        } else {
-            const std::size_t m = std::min(room, pcm.size());
-            std::copy_n(pcm.begin(), m, into);
-            p.fifo_size += m;
-        }
-    }
-    if (p.fifo_size == 0) return;
+    std::span<std::int16_t> frame = p.input;
+    if (!p.audio.pull(frame, now_ms)) return;  // silent this tick
     std::span<std::int16_t> in = mixer_.input(p.id);
-    const std::size_t take = std::min(kFrame, p.fifo_size);
-    std::copy_n(p.fifo.begin(), take, in.begin());
-    std::fill(in.begin() + static_cast<std::ptrdiff_t>(take), in.end(), std::int16_t{0});
-    std::copy(p.fifo.begin() + static_cast<std::ptrdiff_t>(take),
-              p.fifo.begin() + static_cast<std::ptrdiff_t>(p.fifo_size), p.fifo.begin());
-    p.fifo_size -= take;
+    std::copy(frame.begin(), frame.end(), in.begin());
 
     // In-band DTMF for the mute key, from a leg that cannot send RFC 4733.
     if (p.options.mute_key != 0 && !p.codecs.telephone_event) {

@@ -41,6 +41,7 @@ int bind_udp(const SockAddr& address, std::uint16_t port) {
 
 struct Relay::Impl {
     RelayConfig config;
+    Recorder recorder;  // its thread starts with the first recording
     SockAddr bind_address;
     std::vector<std::unique_ptr<RelayWorker>> workers;
 
@@ -87,6 +88,18 @@ struct Relay::Impl {
 };
 
 namespace {
+
+// A recording as the media session holds it: ending it stops the file.
+class RelayRecording final : public Recording {
+  public:
+    explicit RelayRecording(std::shared_ptr<RecordingFile> file) : file_(std::move(file)) {}
+    ~RelayRecording() override { file_->stop(); }
+    const std::string& path() const override { return file_->path(); }
+    const std::shared_ptr<RecordingFile>& file() const { return file_; }
+
+  private:
+    std::shared_ptr<RecordingFile> file_;
+};
 
 class RelayPort final : public MediaPort {
   public:
@@ -139,6 +152,12 @@ class RelayPort final : public MediaPort {
     }
     void leave_conference() override {
         worker_.post(WorkerCommand(WorkerCommand::Kind::leave_room, &state_));
+    }
+    void record(Recording* recording, int channel) override {
+        WorkerCommand c(WorkerCommand::Kind::record, &state_);
+        if (auto* r = dynamic_cast<RelayRecording*>(recording)) c.recording = r->file();
+        c.channel = channel;
+        worker_.post(std::move(c));
     }
     void watch_digits(std::function<void(char)> sink) override {
         WorkerCommand c(WorkerCommand::Kind::watch_digits, &state_);
@@ -196,6 +215,12 @@ Result<std::unique_ptr<Relay>> Relay::start(const RelayConfig& config) {
 
 Relay::Relay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Relay::~Relay() = default;
+
+Result<std::unique_ptr<Recording>> Relay::start_recording(const std::string& path) {
+    auto file = impl_->recorder.open(path);
+    if (!file) return unexpected(file.error());
+    return std::unique_ptr<Recording>(std::make_unique<RelayRecording>(std::move(*file)));
+}
 
 const std::string& Relay::address() const {
     return impl_->config.address;

@@ -305,6 +305,8 @@ void RelayWorker::apply(WorkerCommand& c) {
             c.port->has_codecs = true;
             ++c.port->codecs_generation;
             update_room(*c.port);
+            if (c.port->recording)
+                c.port->recording->post_codecs(c.port->recording_channel, c.port->codecs);
             break;
         case WorkerCommand::Kind::close: {
             PortState& p = *c.port;
@@ -315,6 +317,7 @@ void RelayWorker::apply(WorkerCommand& c) {
             std::erase(playing_, &p);
             leave_room(p);
             p.digit_sink = nullptr;
+            p.recording.reset();
             p.closing = true;
             p.forward = nullptr;
             for (auto& q : ports_) {
@@ -337,6 +340,11 @@ void RelayWorker::apply(WorkerCommand& c) {
             break;
         case WorkerCommand::Kind::leave_room:
             leave_room(*c.port);
+            break;
+        case WorkerCommand::Kind::record:
+            c.port->recording = std::move(c.recording);
+            c.port->recording_channel = c.channel;
+            if (c.port->recording) c.port->recording->post_codecs(c.channel, c.port->codecs);
             break;
         case WorkerCommand::Kind::watch_digits:
             c.port->digit_sink = std::move(c.digit_sink);
@@ -409,6 +417,10 @@ void RelayWorker::on_rtp(PortState& p, unsigned bid, std::uint8_t* data, std::si
     count_received(p, h);
     if (p.counters.first_packet_ms == 0) p.counters.first_packet_ms = now_ns_ / 1'000'000;
     if (p.digit_sink) report_digits(p, h);
+    if (p.recording)
+        p.recording->post_packet(p.recording_channel, h.ssrc(), h.sequence(), h.timestamp(),
+                                 static_cast<std::uint8_t>(h.payload_type()), h.marker(),
+                                 h.payload(), now_ns_ / 1'000'000);
     if (p.room) {
         to_room(p, h);
         recycle(bid);

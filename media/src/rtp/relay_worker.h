@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "conference_room.h"
+#include "recorder.h"
 #include "sb/common/result.h"
 #include "sb/media/dsp/dtmf_source.h"
 #include "sb/media/dsp/telephone_event.h"
@@ -117,6 +118,10 @@ struct PortState {
     std::uint32_t member = 0;
     SockAddr room_destination;  // where the room was last told to send
 
+    // Recording (recorder.h): what the far end sends also goes to this channel of the file.
+    std::shared_ptr<RecordingFile> recording;
+    int recording_channel = 0;
+
     int receives_armed = 0;  // multishot receives not yet ended (RTP and RTCP)
     bool closing = false;
     bool dirty = false;  // counters changed since the last publication
@@ -138,6 +143,7 @@ struct WorkerCommand {
         add_room,  // `room` is ticked by this worker from now on (port: nullptr)
         watch_digits,
         send_digit,
+        record,
     };
     WorkerCommand(Kind k, PortState* p) : kind(k), port(p) {}
     Kind kind;
@@ -152,6 +158,8 @@ struct WorkerCommand {
     std::function<void(char)> digit_sink;      // watch_digits
     char digit = 0;                            // send_digit
     int duration_ms = 0;                       // send_digit
+    std::shared_ptr<RecordingFile> recording;  // record (nullptr: stop)
+    int channel = 0;                           // record
 };
 
 class RelayWorker {

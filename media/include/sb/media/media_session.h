@@ -89,6 +89,15 @@ class MediaSession {
     // when it negotiated telephone-event, else the tone pair in-band. `digit`: 0-9 * # A-D;
     // `duration_ms` is clamped to 40..5000. False when the engine cannot.
     virtual bool send_digit(LegId /*leg*/, char /*digit*/, int /*duration_ms*/) { return false; }
+
+    // Records the call into `path` (its directories made as needed; an existing file is never
+    // overwritten): a stereo WAV at 8 kHz, left what leg 0 (the caller) says, right what the
+    // other legs say, until stop_recording or the end of the session. Fails, saying why, when
+    // the engine does not anchor media or the file cannot be made.
+    virtual Status start_recording(const std::string& /*path*/) {
+        return fail("this media engine does not anchor media");
+    }
+    virtual void stop_recording() {}
 };
 
 class MediaEngine {

@@ -75,6 +75,15 @@ struct PortStats {
     std::uint64_t packets_transcoded = 0;  // sent by us after decoding what the other leg sent
 };
 
+// A call recording in progress (PortSource::start_recording): a stereo WAV file whose left
+// channel is what one leg says and right channel what the other says. Destroying it ends the
+// recording and completes the file (a few tens of milliseconds later, on the recorder's thread).
+class Recording {
+  public:
+    virtual ~Recording() = default;
+    virtual const std::string& path() const = 0;
+};
+
 class MediaPort {
   public:
     virtual ~MediaPort() = default;  // closes both sockets
@@ -108,6 +117,9 @@ class MediaPort {
     // Sends the far end a key press: RFC 4733 events when negotiated, else the tone pair
     // in-band, instead of what the other leg sends for that long.
     virtual void send_digit(char /*digit*/, int /*duration_ms*/) {}
+    // What the far end sends goes (also) into `recording`'s channel 0 or 1; nullptr stops. The
+    // recording must come from this port's PortSource.
+    virtual void record(Recording* /*recording*/, int /*channel*/) {}
 };
 
 class PortSource {
@@ -118,6 +130,11 @@ class PortSource {
     virtual Result<std::unique_ptr<MediaPort>> open(std::uint64_t group) = 0;
     // The address the ports are reachable on, for c= and o= lines.
     virtual const std::string& address() const = 0;
+    // A new recording into `path` (its directories made as needed), for ports to record();
+    // fails when the file cannot be created or recording is not available.
+    virtual Result<std::unique_ptr<Recording>> start_recording(const std::string& /*path*/) {
+        return fail("recording is not available");
+    }
 };
 
 }  // namespace sb::media::rtp
