@@ -772,6 +772,95 @@ TEST(Relay, RecordsEachLegOnItsOwnChannelOfAStereoWav) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(Relay, InBandDigitsReachATranscodedLegAsEventsOnItsTimeline) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    RemoteSpec rb = remote(bob.address());
+    rb.clock_rate = 48000;
+    c.b->set_remote(rb);
+    const PayloadFormat te{101, "telephone-event", 48000, 1, "0-15"};
+    c.a->set_codecs({{pcmu()}, pcmu(), std::nullopt});  // Alice: PCMU, keys in-band
+    c.b->set_codecs({{opus()}, opus(), te});            // Bob: Opus, RFC 4733 at 48 kHz
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    dsp::DtmfGenerator keypad(8000);
+    std::vector<std::vector<std::uint8_t>> received;
+    for (int i = 0; i < 35; ++i) {
+        if (i == 10) {
+            ASSERT_TRUE(keypad.play('7', 200));
+        }
+        std::array<std::int16_t, 160> pcm{};
+        keypad.generate(pcm);
+        std::vector<std::uint8_t> p(172);
+        p[0] = 0x80;
+        store16(&p[2], static_cast<std::uint16_t>(i));
+        store32(&p[4], 160u * i);
+        store32(&p[8], 0xa11ce);
+        for (int k = 0; k < 160; ++k) p[12 + k] = codec::linear_to_ulaw(pcm[k]);
+        alice.send_bytes(c.a->rtp_port(), p);
+        auto got = bob.receive(2000);
+        ASSERT_FALSE(got.empty()) << "packet " << i;
+        received.push_back(std::move(got));
+    }
+    std::vector<dsp::TelephoneEvent> events;
+    std::vector<std::uint32_t> stamps;
+    std::vector<std::uint16_t> sequences;
+    std::uint32_t audio_before = 0;
+    for (const auto& got : received) {
+        RtpHeader h(const_cast<std::uint8_t*>(got.data()), got.size());
+        sequences.push_back(h.sequence());
+        if (h.payload_type() != 101) {
+            EXPECT_EQ(h.payload_type(), 111);
+            if (events.empty()) audio_before = h.timestamp();
+            continue;
+        }
+        events.push_back(dsp::parse_telephone_event(h.payload()).value());
+        stamps.push_back(h.timestamp());
+    }
+    ASSERT_GE(events.size(), 6u) << "the digit as RFC 4733 events";
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].event, 7);
+        EXPECT_EQ(stamps[i], stamps[0]);
+    }
+    EXPECT_EQ(stamps[0], audio_before + 960) << "the event starts where the next frame would";
+    for (std::size_t i = events.size() - 3; i < events.size(); ++i) EXPECT_TRUE(events[i].end);
+    EXPECT_GT(events.back().duration, 4800);  // at least 100 ms of the 200 ms digit, at 48 kHz
+    for (std::size_t i = 1; i < sequences.size(); ++i)
+        EXPECT_EQ(static_cast<std::uint16_t>(sequences[i] - sequences[i - 1]), 1)
+            << "one stream: the events take the audio's slots";
+}
+
+TEST(Relay, EventsReachALegWhoseTelephoneEventClockDiffersRescaled) {
+    Call c;
+    Phone alice, bob;
+    c.a->set_remote(remote(alice.address()));
+    RemoteSpec rb = remote(bob.address());
+    rb.clock_rate = 48000;
+    c.b->set_remote(rb);
+    c.a->set_codecs({{pcmu()}, pcmu(), PayloadFormat{101, "telephone-event", 8000, 1, "0-15"}});
+    c.b->set_codecs({{opus()}, opus(), PayloadFormat{110, "telephone-event", 48000, 1, "0-15"}});
+    c.a->forward_to(c.b.get());
+    c.b->forward_to(c.a.get());
+    dsp::TelephoneEvent e{9, false, 10, 800};  // '9', 100 ms at 8 kHz
+    auto payload = dsp::write_telephone_event(e);
+    std::vector<std::uint8_t> p(16);
+    p[0] = 0x80;
+    p[1] = 101 | 0x80;
+    store16(&p[2], 7);
+    store32(&p[4], 8000);
+    store32(&p[8], 0xa11ce);
+    std::copy(payload.begin(), payload.end(), p.begin() + 12);
+    alice.send_bytes(c.a->rtp_port(), p);
+    auto got = bob.receive(2000);
+    ASSERT_EQ(got.size(), 16u);
+    RtpHeader h(got.data(), got.size());
+    EXPECT_EQ(h.payload_type(), 110);
+    auto event = dsp::parse_telephone_event(h.payload()).value();
+    EXPECT_EQ(event.event, 9);
+    EXPECT_EQ(event.duration, 4800) << "100 ms at 48 kHz";
+}
+
 TEST(Relay, ClosedPortsAreReleasedAndTheRangeIsBounded) {
     RelayConfig cfg = test_config();
     cfg.port_max = static_cast<std::uint16_t>(cfg.port_min + 7);  // four pairs

@@ -31,6 +31,21 @@ const PayloadFormat* received_format(const PortCodecs& c, int pt) {
     return nullptr;
 }
 
+// An event's duration counts its telephone-event clock: rescaled for a leg on another clock (the
+// RTP timestamp needs nothing: the target's OutgoingStream rebases every new source's timestamps
+// on its own timeline by the time elapsed).
+void rescale_event(RtpHeader& h, int from_rate, int to_rate) {
+    auto payload = h.payload();
+    if (payload.size() < dsp::kTelephoneEventSize || from_rate <= 0) return;
+    std::uint8_t* d = h.data() + (h.size() - payload.size()) + 2;
+    const std::uint64_t duration = (std::uint64_t{d[0]} << 8) | d[1];
+    const auto scaled = static_cast<std::uint16_t>(std::min<std::uint64_t>(
+        duration * static_cast<std::uint64_t>(to_rate) / static_cast<std::uint64_t>(from_rate),
+        0xffff));
+    d[0] = static_cast<std::uint8_t>(scaled >> 8);
+    d[1] = static_cast<std::uint8_t>(scaled);
+}
+
 }  // namespace
 
 void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, RtpHeader& h) {
@@ -49,12 +64,14 @@ void RelayWorker::forward_packet(PortState& from, PortState& to, unsigned bid, R
         if (in == nullptr) {
             out = nullptr;
         } else if (from.codecs.telephone_event && pt == from.codecs.telephone_event->payload_type) {
-            // RFC 4733 events relay when the other leg takes them at the same clock; a leg
-            // without telephone-event hears the digit in-band.
-            if (to.codecs.telephone_event &&
-                to.codecs.telephone_event->clock_rate == in->clock_rate) {
+            // RFC 4733 events relay to a leg that takes them (their duration rescaled when its
+            // telephone-event clock differs: an Opus phone's 48000 against a G.711 phone's
+            // 8000); a leg without telephone-event hears the digit in-band.
+            if (to.codecs.telephone_event) {
                 out = &*to.codecs.telephone_event;
-            } else if (!to.codecs.telephone_event) {
+                if (out->clock_rate != in->clock_rate)
+                    rescale_event(h, in->clock_rate, out->clock_rate);
+            } else {
                 telephone_event_in_band(to, h);
                 recycle(bid);
                 return;
@@ -136,8 +153,14 @@ void RelayWorker::transcode(PortState& from, PortState& to, const PayloadFormat&
         dropped.fetch_add(1, std::memory_order_relaxed);
         return;
     }
+    // A leg without telephone-event may press keys in-band; the other leg, which takes RFC 4733,
+    // gets them as events on the transcoder's timeline (relay_dtmf.cpp).
+    const bool digits = !from.codecs.telephone_event && to.codecs.telephone_event &&
+                        to.codecs.telephone_event->clock_rate == to.codecs.send->clock_rate &&
+                        detect_in_band(from, h, in);
     t->process(h.sequence(), h.payload(),
                [&](std::span<const std::uint8_t> payload, std::uint32_t units) {
+                   if (digits && transcoded_event(from, to, *t, units)) return;
                    auto id = take_own_buffer();
                    if (!id || payload.size() + kRtpHeaderSize > 1500) {
                        dropped.fetch_add(1, std::memory_order_relaxed);

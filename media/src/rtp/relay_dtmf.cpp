@@ -3,7 +3,8 @@
 // held, each of its audio packets is replaced by an event packet (same sequence number, the
 // digit's start timestamp, the duration so far), and the three end packets replace the next
 // three, so the stream needs no extra sequence numbers and the far end hears no tone doubled.
-// The first ~40 ms of a digit (the detector's delay) still pass as audio.
+// The first ~40 ms of a digit (the detector's delay) still pass as audio. A transcoded leg's
+// digits take the transcoder's output slots the same way (transcoded_event).
 #include <array>
 
 #include "relay_worker.h"
@@ -43,6 +44,40 @@ bool RelayWorker::in_band_to_event(PortState& from, PortState& to, unsigned bid,
     ++to.counters.packets_sent;
     send_buffer(to, to.latch.destination(), bid, p, event.size());
     relayed.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+bool RelayWorker::transcoded_event(PortState& from, PortState& to, Transcoder& t,
+                                   std::uint32_t units) {
+    if (!from.event_active && from.event_end_packets == 0) return false;
+    const bool first = from.event_active && from.event_duration == 0;
+    const bool end = !from.event_active;
+    if (first) from.event_out_start = t.timestamp;
+    if (from.event_active)
+        from.event_duration = std::min<std::uint32_t>(from.event_duration + units, 0xffff);
+    else
+        --from.event_end_packets;
+    // The frame's slot on the transcoder's timeline is used up by the event packet.
+    const std::uint16_t sequence = t.sequence++;
+    t.timestamp += units;
+    auto code = dsp::event_for_digit(from.event_digit);
+    auto id = take_own_buffer();
+    if (!code || !id) return true;
+    const auto payload = dsp::write_telephone_event(
+        dsp::TelephoneEvent{*code, end, 10, static_cast<std::uint16_t>(from.event_duration)});
+    std::uint8_t* b = own_buffer(*id);
+    b[0] = 0x80;
+    b[1] = static_cast<std::uint8_t>((first ? 0x80 : 0) |
+                                     (to.codecs.telephone_event->payload_type & 0x7f));
+    store16(b + 2, sequence);
+    store32(b + 4, from.event_out_start);
+    store32(b + 8, t.ssrc);
+    std::copy(payload.begin(), payload.end(), b + kRtpHeaderSize);
+    RtpHeader event(b, kRtpHeaderSize + payload.size());
+    to.out.rewrite(event, now_ns_);
+    ++to.counters.packets_sent;
+    send_buffer(to, to.latch.destination(), *id, b, event.size());
+    transcoded.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
 

@@ -96,6 +96,7 @@ struct PortState {
     std::uint32_t event_duration = 0;  // in timestamp units
     int event_end_packets = 0;         // end packets still to send (3, RFC 4733 2.5.1.4)
     bool event_active = false;
+    std::uint32_t event_out_start = 0;  // transcoded: the digit's start on the output timeline
     // Key presses reported to the call (relay_digits.cpp): RFC 4733 events, or in-band digits
     // from the detector above; and key presses we send it (send_digit), as events or tones.
     std::function<void(char)> digit_sink;
@@ -215,6 +216,10 @@ class RelayWorker {
     // Feeds a packet of a leg without telephone-event to its DTMF detector (once per packet) and
     // updates the digit in progress; false when the format cannot be decoded.
     bool detect_in_band(PortState& p, const RtpHeader& h, const PayloadFormat& in);
+    // For a transcoded leg: when a digit detected in `from`'s audio is in progress (or ending),
+    // sends an RFC 4733 packet in place of the next transcoded frame (`units` long on the
+    // transcoder's timeline) and returns true.
+    bool transcoded_event(PortState& from, PortState& to, Transcoder& t, std::uint32_t units);
     void send_digit(PortState& p, char digit, int duration_ms);
     bool send_digit_tick(PortState& p);  // one tick of send_digit's events; false: none
     void telephone_event_in_band(PortState& to, const RtpHeader& h);
