@@ -404,10 +404,18 @@ class AnchoredSession final : public MediaSession {
         rewire();
     }
 
+    bool set_tone_country(LegId id, std::string_view country) override {
+        if (!dsp::find_tone(country, dsp::Tone::ringback)) return false;
+        leg(id).tone_country = std::string(country);
+        return true;
+    }
+
     void play_tone(LegId id, dsp::Tone tone) override {
         Leg* l = find(id);
         if (!l || !l->port) return;
-        auto spec = dsp::find_tone(options_->tone_country, tone);
+        auto spec = dsp::find_tone(
+            l->tone_country.empty() ? std::string_view(options_->tone_country) : l->tone_country,
+            tone);
         if (!spec) spec = dsp::find_tone("US", tone);  // an unknown country: still a tone
         if (!spec) return;
         l->port->play(std::make_unique<dsp::ToneSource>(*spec));
@@ -519,6 +527,7 @@ class AnchoredSession final : public MediaSession {
         std::optional<std::vector<Codec>> early;  // what early_answer gave it, kept by answers
         bool playing = false;                     // a tone plays to it
         bool in_room = false;                     // in a conference: forwards nowhere
+        std::string tone_country;                 // its own tone plan, "" for the system's
     };
 
     Leg& leg(LegId id) {

@@ -575,6 +575,14 @@ TEST_F(AnchoredMediaTest, ARecordingTakesTheCallerLeftAndEveryOtherLegRight) {
     EXPECT_EQ(ports.log(20004).recording_channel, -1);
 }
 
+TEST_F(AnchoredMediaTest, ALegMayHaveATonePlanOfItsOwn) {
+    EXPECT_TRUE(session->set_tone_country(0, "GB"));
+    EXPECT_FALSE(session->set_tone_country(0, "XX")) << "an unknown country is refused";
+    ASSERT_TRUE(session->early_answer(0, kAliceOffer));
+    session->play_tone(0, dsp::Tone::ringback);
+    EXPECT_EQ(ports.log(20000).plays, (std::vector<bool>{true}));
+}
+
 TEST_F(AnchoredMediaTest, ALocalAnswerFollowsHoldAndResumeAndKeepsTheCodec) {
     sdp::Session first = parsed(session->early_answer(0, kAliceOffer));
     ASSERT_EQ(first.media[0].formats, (std::vector<std::string>{"111", "101"}));

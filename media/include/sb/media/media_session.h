@@ -51,6 +51,9 @@ class MediaSession {
     // or until media from another leg's answer replaces it.
     virtual void play_tone(LegId /*leg*/, dsp::Tone /*tone*/) {}
     virtual void stop_tone(LegId /*leg*/) {}
+    // The tone plan (dsp/tones.h: "US", "GB", "DE" ...) of the tones played to the leg from now
+    // on, instead of the system's (an extension's own setting). False for an unknown country.
+    virtual bool set_tone_country(LegId /*leg*/, std::string_view /*country*/) { return false; }
     // Plays a prompt to the leg (like play_tone); false when the engine cannot play media.
     virtual bool play_prompt(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*prompt*/) {
         return false;
