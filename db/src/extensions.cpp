@@ -19,7 +19,7 @@ constexpr std::size_t kMaxPassword = 128;
 constexpr std::size_t kMaxDisplayName = 128;
 constexpr std::size_t kMaxRealm = 255;
 
-constexpr const char* kColumns = "number, display_name, realm, ha1_md5, ha1_sha256, enabled";
+constexpr const char* kColumns = "number, display_name, realm, ha1_md5, ha1_sha256, enabled, tones";
 
 bool has_control(std::string_view s) {
     for (unsigned char c : s) {
@@ -49,8 +49,13 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
 }
 
 Extension from_row(const pqxx::row& r) {
-    return Extension{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                     r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<bool>()};
+    return Extension{r[0].as<std::string>(),
+                     r[1].as<std::string>(),
+                     r[2].as<std::string>(),
+                     r[3].as<std::string>(),
+                     r[4].as<std::string>(),
+                     r[5].as<bool>(),
+                     r[6].is_null() ? std::nullopt : std::optional(r[6].as<std::string>())};
 }
 
 std::string not_found(std::string_view number) {
@@ -137,11 +142,23 @@ Status validate_realm(std::string_view realm) {
     return {};
 }
 
+Status validate_tones(std::string_view tones) {
+    bool ok = tones.size() == 2;
+    for (char c : tones) ok = ok && c >= 'A' && c <= 'Z';
+    if (!ok) {
+        return fail(Errc::invalid_argument,
+                    "tones '" + std::string(tones) +
+                        "' must be a country code of two upper-case letters, e.g. GB");
+    }
+    return {};
+}
+
 Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                                 std::string_view password, std::string_view display_name,
-                                std::string_view realm) {
-    for (const Status& st : {validate_number(number), validate_password(password),
-                             validate_display_name(display_name), validate_realm(realm)}) {
+                                std::string_view realm, std::optional<std::string_view> tones) {
+    for (const Status& st :
+         {validate_number(number), validate_password(password), validate_display_name(display_name),
+          validate_realm(realm), tones ? validate_tones(*tones) : Status{}}) {
         if (!st) return Unexpected<Error>{st.error()};
     }
     Extension ext{std::string(number),
@@ -149,13 +166,14 @@ Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                   std::string(realm),
                   compute_ha1(DigestAlgorithm::md5, number, realm, password),
                   compute_ha1(DigestAlgorithm::sha256, number, realm, password),
-                  true};
+                  true,
+                  tones ? std::optional<std::string>(*tones) : std::nullopt};
     return detail::guarded("add extension " + ext.number, [&]() -> Result<Extension> {
         pqxx::work tx(conn);
         auto r = tx.exec_params(
-            "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256) "
-            "values ($1, $2, $3, $4, $5) on conflict (number) do nothing returning number",
-            ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256);
+            "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, tones) "
+            "values ($1, $2, $3, $4, $5, $6) on conflict (number) do nothing returning number",
+            ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256, ext.tones);
         if (r.empty())
             return fail(Errc::already_exists, "extension " + ext.number + " already exists");
         tx.commit();
@@ -189,7 +207,8 @@ Result<std::optional<Extension>> get_extension(pqxx::connection& conn, std::stri
 Result<Extension> update_extension(pqxx::connection& conn, std::string_view number,
                                    std::optional<std::string_view> password,
                                    std::optional<std::string_view> display_name,
-                                   std::optional<bool> enabled, std::string_view realm) {
+                                   std::optional<bool> enabled, std::string_view realm,
+                                   std::optional<std::optional<std::string_view>> tones) {
     if (auto st = validate_number(number); !st) return Unexpected<Error>{st.error()};
     std::optional<std::string> md5, sha256, new_realm, name;
     if (password) {
@@ -204,6 +223,13 @@ Result<Extension> update_extension(pqxx::connection& conn, std::string_view numb
             return Unexpected<Error>{st.error()};
         name = std::string(*display_name);
     }
+    // COALESCE cannot tell "keep" from "set NULL", so the tones change is a flag and a value.
+    const bool set_tones = tones.has_value();
+    std::optional<std::string> new_tones;
+    if (tones && *tones) {
+        if (auto st = validate_tones(**tones); !st) return Unexpected<Error>{st.error()};
+        new_tones = std::string(**tones);
+    }
     const std::string num(number);
     return detail::guarded("update extension " + num, [&]() -> Result<Extension> {
         pqxx::work tx(conn);
@@ -213,10 +239,11 @@ Result<Extension> update_extension(pqxx::connection& conn, std::string_view numb
                                             "enabled = coalesce($3, enabled), "
                                             "realm = coalesce($4, realm), "
                                             "ha1_md5 = coalesce($5, ha1_md5), "
-                                            "ha1_sha256 = coalesce($6, ha1_sha256) "
+                                            "ha1_sha256 = coalesce($6, ha1_sha256), "
+                                            "tones = case when $7 then $8 else tones end "
                                             "where number = $1 returning ") +
                                     kColumns,
-                                num, name, enabled, new_realm, md5, sha256);
+                                num, name, enabled, new_realm, md5, sha256, set_tones, new_tones);
         if (r.empty()) return fail(Errc::not_found, not_found(num));
         tx.commit();
         return from_row(r[0]);

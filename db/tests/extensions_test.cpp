@@ -161,6 +161,91 @@ TEST_F(DbTest, DatabaseConstraintsBackTheValidation) {
                  pqxx::check_violation);
 }
 
+TEST(Validation, Tones) {
+    EXPECT_TRUE(validate_tones("GB"));
+    EXPECT_TRUE(validate_tones("DE"));
+    EXPECT_FALSE(validate_tones("gb")) << "stored upper case; callers normalize first";
+    EXPECT_FALSE(validate_tones(""));
+    EXPECT_FALSE(validate_tones("G"));
+    EXPECT_FALSE(validate_tones("GBR"));
+    EXPECT_FALSE(validate_tones("G1"));
+    EXPECT_FALSE(validate_tones("gb;drop"));
+}
+
+TEST_F(DbTest, TonesAreTheSystemsPlanByDefault) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "", kRealm);
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->tones, std::nullopt);
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got && got->has_value());
+    EXPECT_EQ((*got)->tones, std::nullopt);
+    pqxx::nontransaction tx(conn());
+    EXPECT_TRUE(tx.exec("select tones is null from extensions")[0][0].as<bool>());
+}
+
+TEST_F(DbTest, TonesRoundTrip) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "", kRealm, "GB");
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->tones, "GB");
+    ASSERT_TRUE(add_extension(conn(), "1002", "s3cret-pass", "", kRealm));
+
+    auto list = list_extensions(conn());
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].tones, "GB");
+    EXPECT_EQ((*list)[1].tones, std::nullopt);
+    auto creds = load_credentials(conn());
+    ASSERT_TRUE(creds) << creds.error().message;
+    ASSERT_EQ(creds->size(), 2u);
+    EXPECT_EQ((*creds)[0].tones, "GB");
+    EXPECT_EQ((*creds)[1].tones, std::nullopt);
+
+    // Another change keeps the tones.
+    auto renamed = update_extension(conn(), "1001", std::nullopt, "Desk", std::nullopt, kRealm);
+    ASSERT_TRUE(renamed) << renamed.error().message;
+    EXPECT_EQ(renamed->tones, "GB");
+
+    auto set = update_extension(conn(), "1002", std::nullopt, std::nullopt, std::nullopt, kRealm,
+                                std::optional<std::string_view>("DE"));
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set->tones, "DE");
+    EXPECT_EQ(set->display_name, "");
+
+    // An empty inner optional goes back to the system's plan.
+    auto cleared = update_extension(conn(), "1001", std::nullopt, std::nullopt, std::nullopt,
+                                    kRealm, std::optional<std::string_view>());
+    ASSERT_TRUE(cleared) << cleared.error().message;
+    EXPECT_EQ(cleared->tones, std::nullopt);
+    EXPECT_EQ(cleared->display_name, "Desk");
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got && got->has_value());
+    EXPECT_EQ((*got)->tones, std::nullopt);
+}
+
+TEST_F(DbTest, BadTonesAreRejected) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "", kRealm, "gb;drop");
+    ASSERT_FALSE(added);
+    EXPECT_EQ(added.error().code, code(Errc::invalid_argument));
+    EXPECT_NE(added.error().message.find("gb;drop"), std::string::npos) << added.error().message;
+
+    ASSERT_TRUE(add_extension(conn(), "1001", "s3cret-pass", "", kRealm, "GB"));
+    auto updated = update_extension(conn(), "1001", std::nullopt, std::nullopt, std::nullopt,
+                                    kRealm, std::optional<std::string_view>("Germany"));
+    ASSERT_FALSE(updated);
+    EXPECT_EQ(updated.error().code, code(Errc::invalid_argument));
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got && got->has_value());
+    EXPECT_EQ((*got)->tones, "GB");
+
+    // The constraint holds for writers that skip the validation (psql, the web admin).
+    pqxx::nontransaction tx(conn());
+    for (const char* bad : {"gb;drop", "gb", "GBR", "", "G1"}) {
+        EXPECT_THROW(tx.exec_params("update extensions set tones = $1 where number = '1001'", bad),
+                     pqxx::check_violation)
+            << bad;
+    }
+}
+
 TEST_F(DbTest, MissingExtensionErrors) {
     auto del = delete_extension(conn(), "4040");
     ASSERT_FALSE(del);

@@ -68,6 +68,10 @@ TEST_F(DbTest, ListenerReceivesExtensionChanges) {
     ASSERT_TRUE(
         update_extension(conn(), "2001", std::nullopt, "Desk", std::nullopt, "pbx.example"));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
+    // A tone plan change alone reloads the extension too.
+    ASSERT_TRUE(update_extension(conn(), "2001", std::nullopt, std::nullopt, std::nullopt,
+                                 "pbx.example", std::optional<std::string_view>("GB")));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
     ASSERT_TRUE(delete_extension(conn(), "2001"));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
     {

@@ -76,6 +76,42 @@ TEST_F(ScratchDbTest, MigrateIsIdempotent) {
     EXPECT_TRUE(second->empty());
 }
 
+// 003 adds extensions.tones to a database that already has extensions: they keep everything and
+// get the system's plan (NULL).
+TEST_F(ScratchDbTest, ExtensionTonesMigrationKeepsExistingRows) {
+    const auto& all = builtin_migrations();
+    ASSERT_GE(all.size(), 3u);
+    ASSERT_EQ(all[2].version, 3);
+    std::vector<Migration> up_to_002(all.begin(), all.begin() + 2);
+    ASSERT_EQ(up_to_002.back().version, 2);
+    auto first = migrate(scratch(), up_to_002);
+    ASSERT_TRUE(first) << first.error().message;
+    {
+        pqxx::nontransaction tx(scratch());
+        tx.exec(
+            "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, enabled) "
+            "values ('1001', 'Front Desk', 'pbx.example', repeat('a', 32), repeat('b', 64), "
+            "false)");
+    }
+
+    auto rest = migrate(scratch());
+    ASSERT_TRUE(rest) << rest.error().message;
+    ASSERT_FALSE(rest->empty());
+    EXPECT_EQ(rest->front(), 3);
+    pqxx::nontransaction tx(scratch());
+    auto r = tx.exec(
+        "select display_name, realm, ha1_md5, ha1_sha256, enabled, tones is null "
+        "from extensions where number = '1001'");
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0][0].as<std::string>(), "Front Desk");
+    EXPECT_EQ(r[0][1].as<std::string>(), "pbx.example");
+    EXPECT_EQ(r[0][2].as<std::string>(), std::string(32, 'a'));
+    EXPECT_EQ(r[0][3].as<std::string>(), std::string(64, 'b'));
+    EXPECT_FALSE(r[0][4].as<bool>());
+    EXPECT_TRUE(r[0][5].as<bool>());
+    EXPECT_THROW(tx.exec("update extensions set tones = 'gb;drop'"), pqxx::check_violation);
+}
+
 TEST_F(ScratchDbTest, AppliedMigrationsIsEmptyOnFreshDatabase) {
     auto applied = applied_migrations(scratch());
     ASSERT_TRUE(applied) << applied.error().message;

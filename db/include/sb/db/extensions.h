@@ -25,6 +25,8 @@ struct Extension {
     std::string ha1_md5;     // lower-case hex, 32 digits
     std::string ha1_sha256;  // lower-case hex, 64 digits
     bool enabled = true;
+    // The country code of its call progress tone plan ("GB"); nullopt: the system's plan.
+    std::optional<std::string> tones;
 };
 
 // Lower-case hex of H(user ":" realm ":" password).
@@ -36,23 +38,29 @@ Status validate_number(std::string_view number);      // 1..32 of [0-9A-Za-z_.+-
 Status validate_password(std::string_view password);  // 8..128 bytes, no control characters
 Status validate_display_name(std::string_view name);  // <= 128 characters, UTF-8, no control chars
 Status validate_realm(std::string_view realm);        // non-empty, no control characters
+// Two upper-case ASCII letters (an ISO 3166-1 alpha-2 code, as the media engine's tone plans are
+// named). Only the shape: whether a plan exists is for callers that know the media engine.
+Status validate_tones(std::string_view tones);
 
+// `tones`: nullopt for the system's plan.
 Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                                 std::string_view password, std::string_view display_name,
-                                std::string_view realm);
+                                std::string_view realm,
+                                std::optional<std::string_view> tones = std::nullopt);
 // Ordered by number.
 Result<std::vector<Extension>> list_extensions(pqxx::connection& conn);
 // nullopt when there is no such extension.
 Result<std::optional<Extension>> get_extension(pqxx::connection& conn, std::string_view number);
 // Changes only what is given. `realm` is used with a new password: both HA1 values are
 // recomputed for that realm (HA1 depends on it, so a realm change needs the password).
-Result<Extension> update_extension(pqxx::connection& conn, std::string_view number,
-                                   std::optional<std::string_view> password,
-                                   std::optional<std::string_view> display_name,
-                                   std::optional<bool> enabled, std::string_view realm);
+// `tones`: nullopt keeps it; an empty inner optional sets the system's plan (NULL).
+Result<Extension> update_extension(
+    pqxx::connection& conn, std::string_view number, std::optional<std::string_view> password,
+    std::optional<std::string_view> display_name, std::optional<bool> enabled,
+    std::string_view realm, std::optional<std::optional<std::string_view>> tones = std::nullopt);
 // Errc::not_found when absent.
 Status delete_extension(pqxx::connection& conn, std::string_view number);
-// Every enabled extension, for the credential cache.
+// Every enabled extension, for the credential cache (tones included).
 Result<std::vector<Extension>> load_credentials(pqxx::connection& conn);
 
 // NOTIFY channel for changes to extensions; payload is the number, or empty for "reload all".
