@@ -1,6 +1,7 @@
 #pragma once
 // Extension credentials in memory (HA1 digests only, never passwords), so authentication never
-// waits for the database. Loaded at start, refreshed per extension on PostgreSQL NOTIFY.
+// waits for the database. Loaded at start, refreshed per extension on PostgreSQL NOTIFY. Also
+// what the B2BUA knows of a calling extension without a query (its tone plan).
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -17,6 +18,9 @@ struct Credential {
     std::string ha1_md5;
     std::string ha1_sha256;
     bool enabled = true;
+    // The country code of the extension's call progress tones ("GB"), for the calls it makes;
+    // nullopt: the system's plan ([media] tones).
+    std::optional<std::string> tones;
 };
 
 class CredentialCache {
