@@ -430,6 +430,15 @@ class AnchoredSession final : public MediaSession {
         return true;
     }
 
+    bool play_prompt_then(LegId id, std::shared_ptr<const dsp::Prompt> prompt,
+                          std::function<void()> on_end) override {
+        Leg* l = find(id);
+        if (!l || !l->port || !prompt) return false;
+        l->port->play(std::make_unique<dsp::PromptSource>(std::move(prompt)), std::move(on_end));
+        l->playing = true;
+        return true;
+    }
+
     bool play_music(LegId id, std::shared_ptr<const dsp::Prompt> music) override {
         Leg* l = find(id);
         if (!l || !l->port || !music) return false;

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -21,6 +22,7 @@
 #include "sb/media/codec/codec.h"
 #include "sb/media/codec/g711.h"
 #include "sb/media/dsp/dtmf.h"
+#include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/telephone_event.h"
 #include "sb/media/dsp/tone_source.h"
 #include "sb/media/rtp/rtcp.h"
@@ -448,6 +450,27 @@ TEST(Relay, PlaysATone) {
     EXPECT_TRUE(h.marker());
     EXPECT_GT(static_cast<std::uint16_t>(h.sequence() - last_seq), 0);
     EXPECT_LT(static_cast<std::uint16_t>(h.sequence() - last_seq), 10);
+}
+
+TEST(Relay, APromptThatPlayedToItsEndSaysSoAndAStoppedOneDoesNot) {
+    Call c;
+    Phone alice;
+    c.a->set_remote(remote(alice.address()));
+    c.a->set_codecs({{pcmu()}, pcmu(), std::nullopt});
+    auto prompt = std::make_shared<dsp::Prompt>();
+    prompt->rate = 8000;
+    prompt->samples.assign(8000 * 3 / 10, 1000);  // 300 ms
+    std::atomic<int> ended{0}, stopped{0};
+    c.a->play(std::make_unique<dsp::PromptSource>(prompt), [&] { ++stopped; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c.a->play(std::make_unique<dsp::PromptSource>(prompt), [&] { ++ended; });  // replaces it
+    int frames = 0;
+    while (!alice.receive(200).empty()) ++frames;
+    EXPECT_GE(frames, 18);  // the rest of the first and all of the second
+    for (int i = 0; i < 50 && ended == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(ended.load(), 1);
+    EXPECT_EQ(stopped.load(), 0) << "a replaced prompt did not play to its end";
 }
 
 TEST(Relay, Rfc4733DigitsReachALegWithoutTelephoneEventInBand) {

@@ -121,6 +121,12 @@ class RelayPort final : public MediaPort {
         c.source = std::move(source);
         worker_.post(std::move(c));
     }
+    void play(std::unique_ptr<dsp::AudioSource> source, std::function<void()> on_end) override {
+        WorkerCommand c(WorkerCommand::Kind::play, &state_);
+        c.source = std::move(source);
+        c.on_end = std::move(on_end);
+        worker_.post(std::move(c));
+    }
     void set_codecs(const PortCodecs& codecs) override {
         WorkerCommand c(WorkerCommand::Kind::set_codecs, &state_);
         c.codecs = codecs;

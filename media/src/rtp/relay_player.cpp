@@ -12,6 +12,7 @@ void RelayWorker::start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> 
     const bool was = plays(p);
     if (p.room) source.reset();  // the room's mix is what it hears
     p.source = std::move(source);
+    p.source_end = nullptr;  // a replaced source did not play to its end
     if (plays(p) && !was) {
         if (playing_.empty()) next_tick_ns_ = now_ns_;
         playing_.push_back(&p);
@@ -71,7 +72,13 @@ void RelayWorker::tick() {
                 }
             }
         }
-        if (ended) p.source.reset();
+        if (ended) {
+            p.source.reset();
+            if (auto done = std::move(p.source_end)) {
+                p.source_end = nullptr;
+                done();
+            }
+        }
         if (!plays(p)) {
             playing_[i] = playing_.back();
             playing_.pop_back();

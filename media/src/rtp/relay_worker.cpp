@@ -299,6 +299,7 @@ void RelayWorker::apply(WorkerCommand& c) {
             break;
         case WorkerCommand::Kind::play:
             start_playing(*c.port, std::move(c.source));
+            c.port->source_end = c.port->source ? std::move(c.on_end) : nullptr;
             break;
         case WorkerCommand::Kind::set_codecs:
             c.port->codecs = std::move(c.codecs);
@@ -312,6 +313,7 @@ void RelayWorker::apply(WorkerCommand& c) {
             PortState& p = *c.port;
             // Nothing plays to it any more (a tone, a digit in-band or as events).
             p.source.reset();
+            p.source_end = nullptr;
             p.dtmf.reset();
             p.event_sender.reset();
             std::erase(playing_, &p);

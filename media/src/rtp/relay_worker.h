@@ -78,6 +78,7 @@ struct PortState {
     // Audio we play to the far end (relay_player.cpp): while a source plays, what the other leg
     // sends is not forwarded here.
     std::unique_ptr<dsp::AudioSource> source;
+    std::function<void()> source_end;  // called when `source` has played to its end
     // DTMF from the other leg's RFC 4733 events, played in-band when this leg has no
     // telephone-event (it takes precedence over `source` while a digit plays).
     std::unique_ptr<dsp::DtmfSource> dtmf;
@@ -157,6 +158,7 @@ struct WorkerCommand {
     std::shared_ptr<ConferenceRoom> room;      // join_room (reserved), add_room
     ConferenceOptions conference;              // join_room
     std::function<void(char)> digit_sink;      // watch_digits
+    std::function<void()> on_end;              // play: called when the source ends
     char digit = 0;                            // send_digit
     int duration_ms = 0;                       // send_digit
     std::shared_ptr<RecordingFile> recording;  // record (nullptr: stop)

@@ -58,6 +58,13 @@ class MediaSession {
     virtual bool play_prompt(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*prompt*/) {
         return false;
     }
+    // Like play_prompt, and calls `on_end` ON A MEDIA THREAD once the prompt has played to its
+    // end (not when stopped or replaced): the callee hands it over to its own thread, and must
+    // not capture the session or the call by reference.
+    virtual bool play_prompt_then(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*prompt*/,
+                                  std::function<void()> /*on_end*/) {
+        return false;
+    }
     // Plays the prompt to the leg over and over (music on hold) until stop_tone, or until media
     // from another leg's answer replaces it; false when the engine cannot play media.
     virtual bool play_music(LegId /*leg*/, std::shared_ptr<const dsp::Prompt> /*music*/) {

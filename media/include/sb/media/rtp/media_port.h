@@ -94,6 +94,11 @@ class MediaPort {
     // Plays generated audio to the far end (a tone, a prompt), in the leg's codec, instead of
     // what the other leg sends, until the source ends or play(nullptr). Needs set_codecs.
     virtual void play(std::unique_ptr<dsp::AudioSource> source) = 0;
+    // Like play(), and calls `on_end` on the relay's thread once the source has played to its
+    // end (not when it is stopped or replaced, nor if the port closes first).
+    virtual void play(std::unique_ptr<dsp::AudioSource> source, std::function<void()> /*on_end*/) {
+        play(std::move(source));
+    }
     // The leg's negotiated formats. Until set, packets are relayed as they are.
     virtual void set_codecs(const PortCodecs& codecs) = 0;
     // Packets received on this port are sent out of `to` to its far end (relayed untouched but
