@@ -35,6 +35,7 @@ struct SimulateArgs {
     bool from_trunk = false;               // no calling extension
     std::vector<std::string> headers;      // "Name: value"
     std::vector<std::string> outcomes;     // "busy", "failed:503", one per bridge wait
+    std::vector<std::string> digits;       // keys pressed, one string per collect_digits
     std::optional<std::string> file;       // else the stored version, else the active one
     std::optional<std::int64_t> version;
 };

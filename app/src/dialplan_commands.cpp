@@ -1,4 +1,5 @@
 // `switchboard dialplan ...`: checking, storing, activating and simulating dialplan scripts.
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -214,6 +215,17 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
         if (!parsed) return report(parsed.error().message);
         outcomes.push_back(*parsed);
     }
+    std::deque<std::string> keys;
+    for (const auto& d : args.digits) {
+        std::string pressed;
+        for (char k : d) {
+            const char key = static_cast<char>(std::toupper(static_cast<unsigned char>(k)));
+            if (!call::valid_dtmf_key(key)) return report("--digits '" + d + "': keys are 0-9, *, #, A-D");
+            pressed += key;
+        }
+        if (pressed.size() > 256) return report("--digits '" + d + "': at most 256 keys");
+        keys.push_back(std::move(pressed));
+    }
     dialplan::SimulatedCall::Facts facts;
     facts.caller_number = args.from;
     facts.callee_number = args.to;
@@ -260,7 +272,7 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
         std::printf("-> script error: %s\n", script.error().message.c_str());
         return 1;
     }
-    dialplan::SimulatedCall call(facts, std::move(outcomes));
+    dialplan::SimulatedCall call(facts, std::move(outcomes), std::move(keys));
     constexpr std::uint64_t kCallId = 1;
     dialplan::Step step = engine.start(kCallId, *script, call);
     std::optional<dialplan::Outcome> last_bridge;

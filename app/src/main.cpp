@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
         ->add_option("--outcome", simulate.outcomes,
                      "how each bridge ends, in order: answered, busy, noanswer, unavailable or failed, optionally "
                      ":CODE (busy:600, failed:503); repeatable; once they run out, unavailable (480)");
+    dialplan_simulate->add_option("--digits", simulate.digits,
+                                  "the keys the caller presses for each collect_digits or play_and_collect, in "
+                                  "order (\"42#\"; \"\" for none, as on a timeout); repeatable; once they run "
+                                  "out, none");
     auto* sim_file = dialplan_simulate->add_option("--file", simulate.file, "run this script (the database is not used)")
                          ->check(CLI::ExistingFile);
     dialplan_simulate->add_option("--version", simulate.version, "run this stored version (default: the active one)")

@@ -781,6 +781,107 @@ int call_conference(lua_State* L) {
     return lua_yieldk(L, 0, 0, conference_continue);
 }
 
+// The options table of collect_digits() and play_and_collect() at `index`, into `req`; `fn`
+// names the function in errors. first_timeout defaults to timeout.
+void collect_options(lua_State* L, int index, const char* fn, CollectRequest& req) {
+    bool first_given = false;
+    lua_pushnil(L);
+    while (lua_next(L, index) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "%s: options are named (max, timeout, first_timeout, terminator)", fn);
+        const char* key = lua_tostring(L, -2);
+        const bool whole = lua_isinteger(L, -1);
+        const lua_Integer n = whole ? lua_tointeger(L, -1) : 0;
+        if (std::strcmp(key, "max") == 0) {
+            if (!whole || n < 1 || n > CollectRequest::kMaxDigits)
+                luaL_error(L, "%s: max must be a whole number from 1 to %d", fn,
+                           CollectRequest::kMaxDigits);
+            req.max_digits = static_cast<int>(n);
+        } else if (std::strcmp(key, "timeout") == 0 || std::strcmp(key, "first_timeout") == 0) {
+            if (!whole || n < 1 || n > 60)
+                luaL_error(L, "%s: %s must be whole seconds from 1 to 60", fn, key);
+            if (std::strcmp(key, "timeout") == 0) {
+                req.timeout_s = static_cast<int>(n);
+            } else {
+                req.first_timeout_s = static_cast<int>(n);
+                first_given = true;
+            }
+        } else if (std::strcmp(key, "terminator") == 0) {
+            std::size_t len = 0;
+            const char* k = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : nullptr;
+            const char key_char =
+                k && len == 1 ? static_cast<char>(std::toupper(static_cast<unsigned char>(k[0])))
+                              : '\0';
+            if (k && len == 0)
+                req.terminator = 0;
+            else if (valid_dtmf_key(key_char))
+                req.terminator = key_char;
+            else
+                luaL_error(L, "%s: terminator must be one key of 0-9, *, #, A-D, or \"\" for none",
+                           fn);
+        } else {
+            luaL_error(L, "%s: unknown option '%s' (max, timeout, first_timeout, terminator)", fn,
+                       key);
+        }
+        lua_pop(L, 1);
+    }
+    if (!first_given) req.first_timeout_s = req.timeout_s;
+}
+
+// The keys, or nil and why they could not be collected (like playback's false, not a script
+// mistake: a caller without SDP, media not through the PBX, a missing prompt).
+int collect_continue(lua_State* L, int, lua_KContext) {
+    const Outcome& o = run_of(L)->outcome;
+    if (o.result == BridgeResult::answered) {
+        lua_pushlstring(L, o.digits.data(), o.digits.size());
+        return 1;
+    }
+    lua_pushnil(L);
+    if (o.reason.empty())
+        lua_pushliteral(L, "the keys cannot be collected");
+    else
+        lua_pushlstring(L, o.reason.data(), o.reason.size());
+    return 2;
+}
+
+// Starts the wait of collect_digits() (prompt_index 0) or play_and_collect(); the options are
+// at prompt_index + 1 (or 2).
+int start_collect(lua_State* L, const char* fn, int prompt_index) {
+    check_self(L, fn);
+    Run* r = run_of(L);
+    std::size_t len = 0;
+    const char* prompt = "";
+    if (prompt_index != 0) {
+        prompt = luaL_checklstring(L, prompt_index, &len);
+        if (len == 0 || len > 64)
+            return luaL_error(L, "%s: the prompt name is empty or too long", fn);
+    }
+    const int options = prompt_index != 0 ? prompt_index + 1 : 2;
+    CollectRequest req;
+    if (lua_type(L, options) == LUA_TTABLE)
+        collect_options(L, options, fn, req);
+    else if (!lua_isnoneornil(L, options))
+        return luaL_error(L, "%s: the options must be a table (got %s)", fn,
+                          luaL_typename(L, options));
+    if (!lua_isyieldable(L))
+        return luaL_error(L, "call:%s() cannot be used inside this function", fn);
+    if (!guarded(r, [&] { r->api->collect_digits(std::string_view(prompt, len), req); }))
+        return raise_api_error(L, r);
+    r->waiting = true;
+    return lua_yieldk(L, 0, 0, collect_continue);
+}
+
+// call:collect_digits{max = 4, timeout = 5, terminator = "#", first_timeout = 10}: the keys the
+// caller presses (a string, "" if none in time), or nil and why when they cannot be collected.
+int call_collect_digits(lua_State* L) {
+    return start_collect(L, "collect_digits", 0);
+}
+
+// call:play_and_collect("menu", {max = 1}): the same after (and during) a prompt.
+int call_play_and_collect(lua_State* L) {
+    return start_collect(L, "play_and_collect", 2);
+}
+
 // Calls designed now, provided by later issues. The upvalue is the message.
 int not_yet(lua_State* L) {
     return luaL_error(L, "%s", lua_tostring(L, lua_upvalueindex(1)));
@@ -844,10 +945,11 @@ void push_call(lua_State* L, Run* r) {
                                 {"log", call_log},
                                 {"playback", call_playback},
                                 {"conference", call_conference},
+                                {"collect_digits", call_collect_digits},
+                                {"play_and_collect", call_play_and_collect},
                                 {nullptr, nullptr}};
     luaL_newlib(L, methods);
     const std::pair<const char*, const char*> later[] = {
-        {"collect_digits", "collect_digits() is not available yet (media engine: issue 4)"},
         {"voicemail", "voicemail() is not available yet (voicemail: a later issue)"},
         {"trunk", "trunk() is not available yet (trunks: a later issue)"},
     };
@@ -972,7 +1074,7 @@ Step Engine::resume(std::uint64_t call_id, Outcome outcome) {
     if (!r.waiting)
         return finish(call_id, Step{Step::State::failed, "dialplan: the script was not waiting"});
     r.waiting = false;
-    r.outcome = outcome;
+    r.outcome = std::move(outcome);
     return finish(call_id, resume_slice(r, 0));
 }
 

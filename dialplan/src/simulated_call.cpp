@@ -33,8 +33,9 @@ const char* level_name(LogLevel l) {
 
 }  // namespace
 
-SimulatedCall::SimulatedCall(Facts facts, std::deque<Outcome> outcomes)
-    : facts_(std::move(facts)), outcomes_(std::move(outcomes)) {
+SimulatedCall::SimulatedCall(Facts facts, std::deque<Outcome> outcomes,
+                             std::deque<std::string> keys)
+    : facts_(std::move(facts)), outcomes_(std::move(outcomes)), keys_(std::move(keys)) {
     if (facts_.request_uri.empty())
         facts_.request_uri = "sip:" + facts_.callee_number + "@switchboard";
     if (!facts_.from_trunk && !facts_.extension_number)
@@ -111,7 +112,38 @@ void SimulatedCall::conference(std::string_view room, const ConferenceRequest& r
     in_conference_ = true;
 }
 
+void SimulatedCall::collect_digits(std::string_view prompt, const CollectRequest& request) {
+    std::string line =
+        prompt.empty() ? std::string("collect_digits") : fmt::format("play_and_collect {}", prompt);
+    line += fmt::format(" max={} timeout={}", request.max_digits, request.timeout_s);
+    if (request.first_timeout_s != request.timeout_s)
+        line += fmt::format(" first_timeout={}", request.first_timeout_s);
+    line += request.terminator ? fmt::format(" terminator={}", request.terminator)
+                               : std::string(" no terminator");
+    steps_.push_back(std::move(line));
+    waiting_ = true;
+    collect_pending_ = request;
+}
+
 Outcome SimulatedCall::next_outcome() {
+    if (collect_pending_) {  // the keys, as the PBX takes them: up to the terminator or max
+        const CollectRequest r = *collect_pending_;
+        collect_pending_.reset();
+        waiting_ = false;
+        std::string pressed;
+        if (!keys_.empty()) {
+            pressed = std::move(keys_.front());
+            keys_.pop_front();
+        }
+        std::string digits;
+        for (char k : pressed) {
+            if (r.terminator && k == r.terminator) break;
+            digits += k;
+            if (digits.size() >= static_cast<std::size_t>(r.max_digits)) break;
+        }
+        steps_.back() += fmt::format(" -> \"{}\"", digits);
+        return Outcome{BridgeResult::answered, 200, std::move(digits)};
+    }
     if (playback_pending_) {  // a prompt plays to its end; the bridge outcomes are for bridges
         playback_pending_ = false;
         waiting_ = false;

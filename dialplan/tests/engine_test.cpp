@@ -63,6 +63,52 @@ end
                                        "bridge 1002 timeout=30 simultaneous -> answered"));
 }
 
+TEST(DialplanEngine, CollectDigitsReturnsTheKeys) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  call:answer()
+  local first = call:collect_digits()
+  local pin = call:collect_digits{max = 4, timeout = 3, first_timeout = 10, terminator = ""}
+  local choice = call:play_and_collect("menu", {max = 2, terminator = "*"})
+  local nothing = call:collect_digits{max = 3}
+  call:log(first .. "/" .. pin .. "/" .. choice .. "/[" .. nothing .. "]")
+  if choice == "42" then call:bridge("1002") end
+end
+)");
+    // As the PBX takes them: the first collection's max is 1, the second has no terminator,
+    // the third stops at its terminator; the fourth gets no keys (a timeout).
+    SimulatedCall call(to("2000"), {{BridgeResult::answered, 200}}, {"75", "12#3456", "42*9"});
+    EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
+    EXPECT_THAT(
+        call.steps(),
+        ElementsAre("answer", "collect_digits max=1 timeout=5 terminator=# -> \"7\"",
+                    "collect_digits max=4 timeout=3 first_timeout=10 no terminator -> "
+                    "\"12#3\"",
+                    "play_and_collect menu max=2 timeout=5 terminator=* -> \"42\"",
+                    "collect_digits max=3 timeout=5 terminator=# -> \"\"", "log info 7/12#3/42/[]",
+                    "bridge 1002 timeout=30 simultaneous -> answered"));
+}
+
+TEST(DialplanEngine, CollectDigitsThatCannotCollectReturnsNilAndWhy) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  local keys, why = call:play_and_collect("menu", {max = 1})
+  if keys == nil then
+    call:log("cannot: " .. why)
+    call:hangup(480)
+  end
+end
+)");
+    SimulatedCall call;
+    EXPECT_EQ(e.start(1, script, call).state, Step::State::waiting);
+    Step step = e.resume(1, Outcome{BridgeResult::failed, 500, {}, "media is not anchored"});
+    EXPECT_EQ(step.state, Step::State::finished);
+    EXPECT_THAT(call.steps(), ElementsAre("play_and_collect menu max=1 timeout=5 terminator=#",
+                                          "log info cannot: media is not anchored", "hangup 480"));
+}
+
 TEST(DialplanEngine, AnswerSaysWhetherTheCallWasAnswered) {
     Engine e;
     auto script = must_check(e, R"(
@@ -313,8 +359,48 @@ TEST(DialplanEngine, ArgumentMistakesAreClearErrors) {
         {"call:playback('')", "x.lua:1: playback: the prompt name is empty or too long"},
         {"call:playback()",
          "x.lua:1: bad argument #1 to 'playback' (string expected, got no value)"},
-        {"call:collect_digits{max = 4}",
-         "x.lua:1: collect_digits() is not available yet (media engine: issue 4)"},
+        {"call.collect_digits{max = 4}",
+         "x.lua:1: call:collect_digits(...) needs a colon: write call:collect_digits(...), not "
+         "call.collect_digits(...)"},
+        {"call:collect_digits{maxx = 4}",
+         "x.lua:1: collect_digits: unknown option 'maxx' (max, timeout, first_timeout, "
+         "terminator)"},
+        {"call:collect_digits{4}",
+         "x.lua:1: collect_digits: options are named (max, timeout, first_timeout, terminator)"},
+        {"call:collect_digits(4)",
+         "x.lua:1: collect_digits: the options must be a table (got number)"},
+        {"call:collect_digits{max = 0}",
+         "x.lua:1: collect_digits: max must be a whole number from 1 to 64"},
+        {"call:collect_digits{max = 65}",
+         "x.lua:1: collect_digits: max must be a whole number from 1 to 64"},
+        {"call:collect_digits{max = '4'}",
+         "x.lua:1: collect_digits: max must be a whole number from 1 to 64"},
+        {"call:collect_digits{timeout = 0}",
+         "x.lua:1: collect_digits: timeout must be whole seconds from 1 to 60"},
+        {"call:collect_digits{timeout = 2.5}",
+         "x.lua:1: collect_digits: timeout must be whole seconds from 1 to 60"},
+        {"call:collect_digits{first_timeout = 61}",
+         "x.lua:1: collect_digits: first_timeout must be whole seconds from 1 to 60"},
+        {"call:collect_digits{terminator = '##'}",
+         "x.lua:1: collect_digits: terminator must be one key of 0-9, *, #, A-D, or \"\" for "
+         "none"},
+        {"call:collect_digits{terminator = 'x'}",
+         "x.lua:1: collect_digits: terminator must be one key of 0-9, *, #, A-D, or \"\" for "
+         "none"},
+        {"call:collect_digits{terminator = false}",
+         "x.lua:1: collect_digits: terminator must be one key of 0-9, *, #, A-D, or \"\" for "
+         "none"},
+        {"call:play_and_collect()",
+         "x.lua:1: bad argument #1 to 'play_and_collect' (string expected, got no value)"},
+        {"call:play_and_collect('')",
+         "x.lua:1: play_and_collect: the prompt name is empty or too long"},
+        {"call:play_and_collect{max = 2}",
+         "x.lua:1: bad argument #1 to 'play_and_collect' (string expected, got table)"},
+        {"call:play_and_collect('menu', {max = 2, timeuot = 3})",
+         "x.lua:1: play_and_collect: unknown option 'timeuot' (max, timeout, first_timeout, "
+         "terminator)"},
+        {"call:play_and_collect('menu', 2)",
+         "x.lua:1: play_and_collect: the options must be a table (got number)"},
         {"call.conference('100')",
          "x.lua:1: call:conference(...) needs a colon: write call:conference(...), not "
          "call.conference(...)"},
@@ -560,6 +646,16 @@ TEST(DialplanEngine, WaitsInsideCallbacksAreRefusedBeforeActing) {
     EXPECT_EQ(step.state, Step::State::failed);
     EXPECT_EQ(step.error, "cb.lua:2: call:conference() cannot be used inside this function");
     EXPECT_TRUE(call2.steps().empty());
+
+    auto keys = must_check(e,
+                           "function route(call)\n  table.sort({2, 1}, function(a, b) "
+                           "call:play_and_collect('menu') return a < b end)\nend\n",
+                           "cb.lua");
+    SimulatedCall call3;
+    step = run_call(e, 3, keys, call3);
+    EXPECT_EQ(step.state, Step::State::failed);
+    EXPECT_EQ(step.error, "cb.lua:2: call:play_and_collect() cannot be used inside this function");
+    EXPECT_TRUE(call3.steps().empty());
 }
 
 TEST(DialplanEngine, FinalizersAreRefused) {

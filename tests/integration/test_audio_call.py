@@ -445,6 +445,9 @@ class AudioCall(unittest.TestCase):
                         '  if call.to == "2700" then\n'
                         '    if not call:playback("tone700") then call:hangup(500) end\n'
                         '    call:bridge("1002")\n'
+                        '  elseif call.to == "2701" then\n'
+                        '    local keys = call:play_and_collect("tone700", {max = 2, timeout = 3})\n'
+                        '    if keys == "42" then call:bridge("1002") else call:hangup(486) end\n'
                         '  elseif call.to == "3000" then\n'
                         '    if not call:conference("standup") then call:hangup(500) end\n'
                         '  else\n'
@@ -673,6 +676,50 @@ class AudioCall(unittest.TestCase):
         first_callee = next(i for i, (label, _) in enumerate(runs) if label == "callee")
         if any(label == "prompt" for label, _ in runs[first_callee:]):
             self.fail_with(f"the prompt went on after the callee answered: {runs}")
+
+    def test_keys_pressed_during_a_prompt_choose_the_destination(self):
+        """2701 plays the 2 s prompt as early media and collects two keys (play_and_collect):
+        the caller presses 4 during the prompt, which stops it, then 2 (RFC 4733, baresip's
+        sndcode); "42" rings 1002, which answers. The caller hears the prompt for less than its
+        2 s, then the callee."""
+        caller, callee = self.register_pair(callee_answers=True)
+        self.dial(caller, callee, number="2701", ringing=False)
+        if not caller.ctrl.event("CALL_PROGRESS", ESTABLISH_WITHIN):
+            self.fail_with("the caller reported no CALL_PROGRESS (183 with the prompt)")
+        time.sleep(0.8)  # some of the prompt
+        for key in "42":
+            resp = caller.ctrl.command("sndcode", key)
+            if not resp or not resp.get("ok"):
+                self.fail_with(f"ctrl_tcp 'sndcode {key}' on the caller failed: {resp}")
+            time.sleep(0.4)
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_ESTABLISHED: the keys did not "
+                               f"lead to the bridge")
+        time.sleep(2.0)
+        caller.ctrl.command("hangup")
+        for phone in (caller, callee):
+            phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+            phone.stop()
+        labels = []
+        for level, shares in self.windows(caller):
+            if level < MIN_RMS:
+                labels.append("silence")
+            elif shares[700] > 0.8:
+                labels.append("prompt")
+            elif shares[1000] > 0.8:
+                labels.append("callee")
+            else:
+                labels.append("other")
+        runs = self.runs(labels)
+        print(f"[audio] play_and_collect, what the caller heard (100 ms windows): {runs}",
+              file=sys.stderr)
+        prompt = sum(n for label, n in runs if label == "prompt")
+        if not 3 <= prompt <= 16:
+            self.fail_with(f"the prompt was not heard, or not stopped by the first key (heard "
+                           f"{prompt / 10:.1f} s of the 2 s prompt): {runs}")
+        if sum(n for label, n in runs if label == "callee") < 10:
+            self.fail_with(f"the callee was not heard after the keys: {runs}")
 
     def test_three_phones_in_a_conference_each_hear_the_other_two(self):
         """1001 (Opus), 1002 (PCMU) and 1003 (G.722) dial 3000, which the dialplan sends into

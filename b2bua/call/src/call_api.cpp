@@ -27,6 +27,10 @@ std::optional<BridgeResult> parse_bridge_result(std::string_view s) {
     return std::nullopt;
 }
 
+bool valid_dtmf_key(char key) {
+    return key != '\0' && std::string_view("0123456789*#ABCD").find(key) != std::string_view::npos;
+}
+
 bool valid_room_name(std::string_view room) {
     return media::valid_room_name(room);  // the media engine's rule is the one that counts
 }

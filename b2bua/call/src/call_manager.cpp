@@ -657,7 +657,7 @@ void CallManager::Impl::fail_wait(Call& c, std::string_view what, std::string_vi
     SB_WARN("call", "call {}: {}: {}", c.id, what, why);
     // Through the event loop, never inside the Router's own call; it is no bridge's outcome,
     // so it does not decide the call's final status.
-    c.deferred_outcome = Outcome{BridgeResult::failed, 500};
+    c.deferred_outcome = Outcome{BridgeResult::failed, 500, {}, std::string(why)};
     c.deferred_records = false;
     wheel_.schedule(c.outcome_timer, services_.clock.now());
 }
@@ -723,19 +723,30 @@ void CallManager::Impl::api_playback(Call& c, std::string_view name) {
         if (!early) return failed("media is not anchored, or the caller made no offer");
         respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
     }
+    if (!start_prompt(c, std::move(*prompt))) return failed("the media engine cannot play");
+}
+
+bool CallManager::Impl::start_prompt(Call& c, std::shared_ptr<const media::dsp::Prompt> prompt) {
     const auto length =
-        std::chrono::milliseconds(static_cast<std::int64_t>((*prompt)->seconds() * 1000));
-    if (!c.media->play_prompt(0, std::move(*prompt))) return failed("the media engine cannot play");
+        std::chrono::milliseconds(static_cast<std::int64_t>(prompt->seconds() * 1000));
+    if (!c.media->play_prompt(0, std::move(prompt))) return false;
     c.ringback_playing = false;
     c.playing_prompt = true;
     // Played by the relay at 20 ms a frame: done when its length has passed (plus a frame).
     wheel_.schedule(c.playback_timer,
                     services_.clock.now() + length + std::chrono::milliseconds(40));
+    return true;
 }
 
 void CallManager::Impl::on_playback_done(Call& c) {
     c.playing_prompt = false;
     if (c.ended) return;
+    if (c.collect.active) {  // play_and_collect: the wait for the first key begins now
+        wheel_.schedule(
+            c.collect_timer,
+            services_.clock.now() + std::chrono::seconds(c.collect.request.first_timeout_s));
+        return;
+    }
     // The playback's outcome does not replace the last bridge's (the script's final status).
     deliver_outcome(c, Outcome{BridgeResult::answered, 200}, false);
 }
@@ -745,6 +756,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
     c.ended = true;
     wheel_.cancel(c.busy_timer);
     wheel_.cancel(c.playback_timer);
+    stop_collect(c);
     c.record.end_reason = std::move(reason);
     if (!c.conference_room.empty()) {
         c.media->leave_conference(0);  // the room hears the caller leave before its port goes

@@ -3,6 +3,7 @@
 // keys, transaction ids) to them. Shared by call_manager.cpp (calls, A-leg, teardown),
 // bridge.cpp (B-legs, forking) and relay.cpp (requests within dialogs).
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -88,6 +89,34 @@ struct ServerRef {
     enum Kind : std::uint8_t { a_invite, relay } kind = a_invite;
 };
 
+// Key presses the media engine reports on its own threads (MediaSession::watch_digits), handed
+// over to the shard's thread, which drains them on a timer while any call collects digits. A
+// press carries its call and the collection that asked for it, so that one arriving after that
+// collection ended is dropped, as is anything beyond kMaxPending (a flood).
+class DigitInbox {
+  public:
+    struct Press {
+        std::uint64_t call = 0;
+        std::uint64_t collection = 0;
+        char key = 0;
+    };
+    static constexpr std::size_t kMaxPending = 256;
+    void push(Press p) {
+        std::lock_guard lock(mutex_);
+        if (pending_.size() < kMaxPending) pending_.push_back(p);
+    }
+    std::vector<Press> take() {
+        std::vector<Press> out;
+        std::lock_guard lock(mutex_);
+        out.swap(pending_);
+        return out;
+    }
+
+  private:
+    std::mutex mutex_;
+    std::vector<Press> pending_;
+};
+
 class CallManager::Impl {
   public:
     Impl(CallConfig config, CallServices services, txn::TransactionLayer& txns, txn::Sender& sender,
@@ -111,6 +140,13 @@ class CallManager::Impl {
     void api_bridge(Call& c, const BridgeRequest& req);
     bool api_answer(Call& c);
     void api_conference(Call& c, std::string_view room, const ConferenceRequest& req);
+    void api_collect_digits(Call& c, std::string_view prompt, const CollectRequest& req);
+    // A key the caller pressed (from the inbox, or SIP INFO): counts while the call collects.
+    void on_caller_key(Call& c, char key);
+    void on_collect_timeout(Call& c);
+    void finish_collect(Call& c);
+    void stop_collect(Call& c);  // unwatches; no outcome
+    void drain_digits();
     // A wait that cannot start: its failure reaches the Router on the next loop turn.
     void fail_wait(Call& c, std::string_view what, std::string_view why);
 
@@ -120,6 +156,8 @@ class CallManager::Impl {
     // the media engine does not anchor media or the caller made no offer.
     std::optional<std::string> early_media(Call& c);
     void api_playback(Call& c, std::string_view name);
+    // Plays the prompt to the caller; the playback timer fires at its end. False if it cannot.
+    bool start_prompt(Call& c, std::shared_ptr<const media::dsp::Prompt> prompt);
     void on_playback_done(Call& c);
     void maybe_destroy(Call& c);
     void destroy(Call& c);
@@ -195,6 +233,12 @@ class CallManager::Impl {
     std::unordered_map<txn::ServerTxnId, ServerRef> server_txns_;
     std::unordered_map<txn::ClientTxnId, ClientRef> client_txns_;
     std::unordered_map<std::string, Endpoint> source_cache_;  // remote IP -> our address towards it
+
+    // Keys pressed on calls that collect digits; drained every kDigitPoll while any does.
+    std::shared_ptr<DigitInbox> digit_inbox_ = std::make_shared<DigitInbox>();
+    std::size_t collecting_ = 0;  // calls collecting digits now
+    std::uint64_t next_collection_ = 1;
+    MemberTimer<Impl, &Impl::drain_digits> digit_timer_{this};
 };
 
 // A call: the A-leg's INVITE, its legs, the state of routing and bridging. Implements the CallApi
@@ -268,6 +312,16 @@ struct Call final : CallApi {
     MemberTimer<Call, &Call::on_playback_timer> playback_timer{this};
     bool playing_prompt = false;
 
+    // collect_digits(): the keys so far and when to stop.
+    struct Collect {
+        bool active = false;
+        std::uint64_t id = 0;  // the collection (DigitInbox::Press::collection)
+        CollectRequest request;
+        std::string digits;
+    } collect;
+    void on_collect_timer() { impl.on_collect_timeout(*this); }
+    MemberTimer<Call, &Call::on_collect_timer> collect_timer{this};
+
     Leg& a() { return *legs[0]; }
 
     // CallApi
@@ -289,6 +343,9 @@ struct Call final : CallApi {
     void playback(std::string_view name) override { impl.api_playback(*this, name); }
     void conference(std::string_view room, const ConferenceRequest& request) override {
         impl.api_conference(*this, room, request);
+    }
+    void collect_digits(std::string_view prompt, const CollectRequest& request) override {
+        impl.api_collect_digits(*this, prompt, request);
     }
 };
 

@@ -992,5 +992,149 @@ TEST_F(LocalAnswerTest, ConferenceRefusesABadRoomName) {
     EXPECT_TRUE(media.events.empty());
 }
 
+// --- Keys the caller presses: collect_digits(), play_and_collect() ----------------------------
+
+CollectRequest collect_request(int max, int timeout_s, int first_timeout_s, char terminator = '#') {
+    CollectRequest r;
+    r.max_digits = max;
+    r.timeout_s = timeout_s;
+    r.first_timeout_s = first_timeout_s;
+    r.terminator = terminator;
+    return r;
+}
+
+TEST_F(LocalAnswerTest, CollectDigitsEndsAtTheTerminatorWithTheKeysBeforeIt) {
+    script.actions = {
+        {Action::answer}, {Action::collect, "", collect_request(4, 5, 10)}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    EXPECT_TRUE(media.saw("watch 0"));
+    media.press("12");  // on a media thread: the shard takes the keys on its next drain
+    EXPECT_TRUE(script.outcomes.empty());
+    run_for(20ms);
+    EXPECT_TRUE(script.outcomes.empty()) << "two keys of four, no terminator yet";
+    media.press("#");
+    run_for(20ms);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0], (Outcome{BridgeResult::answered, 200}));
+    EXPECT_EQ(script.outcomes[0].digits, "12") << "the terminator is not part of the keys";
+    EXPECT_TRUE(media.saw("unwatch 0")) << "nobody collects now";
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200})) << "no 183 once answered";
+    EXPECT_FALSE(media.saw("play_prompt 0"));
+}
+
+TEST_F(LocalAnswerTest, CollectDigitsTimesOutFirstAndBetweenKeys) {
+    script.actions = {{Action::answer},
+                      {Action::collect, "", collect_request(4, 3, 10)},
+                      {Action::collect, "", collect_request(4, 3, 10)},
+                      {Action::wait}};
+    caller_invites();
+    caller_acks();
+    // No key at all: first_timeout (10 s), then an empty string.
+    run_for(9900ms);
+    EXPECT_TRUE(script.outcomes.empty());
+    run_for(200ms);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0], (Outcome{BridgeResult::answered, 200}));
+    EXPECT_EQ(script.outcomes[0].digits, "");
+    // One key, then nothing: timeout (3 s) after it.
+    run_for(5s);
+    media.press("7");
+    run_for(20ms);
+    run_for(2900ms);
+    EXPECT_EQ(script.outcomes.size(), 1u) << "the 3 s run from the key, not from the start";
+    run_for(200ms);
+    ASSERT_EQ(script.outcomes.size(), 2u);
+    EXPECT_EQ(script.outcomes[1].digits, "7");
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+}
+
+TEST_F(LocalAnswerTest, CollectDigitsEndsAtMaxAndKeysNobodyCollectsAreDropped) {
+    script.actions = {{Action::answer},
+                      {Action::collect, "", collect_request(2, 5, 5)},
+                      {Action::collect, "", collect_request(2, 5, 5, 0)},
+                      {Action::wait}};
+    caller_invites();
+    caller_acks();
+    auto stale = media.digit_sinks[0];
+    media.press("1234");  // in one drain: the first collection takes two, and ends
+    run_for(20ms);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0].digits, "12");
+    // The script collected again at once; "34" came for the first collection: nobody's.
+    stale('5');  // reported by a media thread as the first collection ended: nobody's either
+    run_for(1s);
+    media.press("9");
+    run_for(20ms);
+    EXPECT_EQ(script.outcomes.size(), 1u);
+    run_for(5s);
+    ASSERT_EQ(script.outcomes.size(), 2u);
+    EXPECT_EQ(script.outcomes[1].digits, "9");
+    EXPECT_EQ(media.digit_sinks[0], nullptr) << "unwatched once nothing collects";
+}
+
+TEST_F(LocalAnswerTest, PlayAndCollectBeforeAnswerIsEarlyMediaAndAKeyStopsThePrompt) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {{Action::collect, "hold", collect_request(3, 5, 5)},
+                      {Action::collect, "hold", collect_request(1, 2, 2)},
+                      {Action::wait}};
+    caller_invites();
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{183})) << "as playback: early media";
+    EXPECT_EQ(last_to(a.address, "SIP/2.0 183")->body(), kSdpPbx);
+    EXPECT_TRUE(media.saw("play_prompt 0"));
+    EXPECT_LT(media.index_of("watch 0"), media.index_of("play_prompt 0"))
+        << "keys count from the prompt's start";
+    media.press("4");
+    run_for(20ms);
+    EXPECT_TRUE(media.saw("stop_tone 0")) << "a key during the prompt stops it";
+    media.press("2#");
+    run_for(20ms);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0].digits, "42");
+
+    // The second prompt plays to its end (0.1 s); the first timeout (2 s) runs from there.
+    const auto since = now_ms();
+    run_for(2050ms);
+    EXPECT_EQ(script.outcomes.size(), 1u);
+    run_for(200ms);
+    ASSERT_EQ(script.outcomes.size(), 2u);
+    EXPECT_EQ(script.outcomes[1].digits, "");
+    EXPECT_GE(now_ms() - since, 2100);
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{183})) << "still not answered";
+}
+
+TEST_F(LocalAnswerTest, CollectDigitsThatCannotStartFailsWithWhy) {
+    script.actions = {{Action::collect, "no-such-prompt", collect_request(1, 5, 5)},
+                      {Action::collect, "", collect_request(1, 5, 5)},
+                      {Action::wait}};
+    media.anchors = false;  // direct media: no port sees the caller's keys
+    caller_invites();
+    EXPECT_TRUE(script.outcomes.empty()) << "never from inside Router::start";
+    turn();
+    ASSERT_EQ(script.outcomes.size(), 2u);
+    EXPECT_EQ(script.outcomes[0], (Outcome{BridgeResult::failed, 500}));
+    EXPECT_NE(script.outcomes[0].reason.find("no-such-prompt"), std::string::npos)
+        << script.outcomes[0].reason;
+    EXPECT_EQ(script.outcomes[1], (Outcome{BridgeResult::failed, 500}));
+    EXPECT_EQ(script.outcomes[1].reason, "media is not anchored, or the caller made no offer");
+    EXPECT_TRUE(statuses_to_caller().empty()) << "no 183 for a collection that never began";
+    EXPECT_FALSE(media.saw("watch 0"));
+}
+
+TEST_F(LocalAnswerTest, CallerHangingUpWhileCollectingEndsTheCollection) {
+    script.actions = {{Action::answer}, {Action::collect, "", collect_request(4, 5, 5)}};
+    caller_invites();
+    caller_acks();
+    auto sink = media.digit_sinks[0];
+    caller_byes();
+    EXPECT_TRUE(media.saw("unwatch 0"));
+    EXPECT_EQ(script.cancelled.size(), 1u);
+    sink('1');  // a key in flight as the call ended
+    run_for(10s);
+    EXPECT_TRUE(script.outcomes.empty());
+    EXPECT_EQ(calls->active_calls(), 0u);
+}
 }  // namespace
 }  // namespace sb::call::testing

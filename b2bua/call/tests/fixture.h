@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,14 +58,24 @@ inline constexpr std::string_view kSdpPbxLocal =
     "m=audio 20000 RTP/AVP 0\r\na=recvonly\r\n";
 
 // The media engine as the B2BUA sees it. SDP passes through as with DirectMedia; with `anchors`
-// it also makes our own answers (kSdpPbx, kSdpPbxLocal), plays and joins rooms. Every call
-// the B2BUA makes on it beyond offer/answer is recorded as a line: "early_answer 0",
-// "play_tone 0 ringback", "stop_tone 0", "play_prompt 0", "local_answer 0",
-// "join 0 sales muted=0 key=* chimes=1", "leave 0", "release 1".
+// it also makes our own answers (kSdpPbx, kSdpPbxLocal), plays, joins rooms and watches keys.
+// Every call the B2BUA makes on it beyond offer/answer is recorded as a line: "early_answer 0",
+// "play_tone 0 ringback", "stop_tone 0", "play_prompt 0", "play_music 1", "local_answer 0",
+// "join 0 sales muted=0 key=* chimes=1", "leave 0", "release 1", "watch 0", "unwatch 0",
+// "send_digit 1 5 160".
 struct FakeMedia final : media::MediaEngine {
     bool anchors = false;
     bool join_ok = true;
     std::vector<std::string> events;
+    // What watch_digits was given, per leg (empty: unwatched). press() calls it as a media
+    // thread would; a test may keep a copy to press after the B2BUA unwatched.
+    std::map<media::LegId, std::function<void(char)>> digit_sinks;
+
+    void press(std::string_view keys, media::LegId leg = 0) {
+        for (char k : keys)
+            if (auto it = digit_sinks.find(leg); it != digit_sinks.end() && it->second)
+                it->second(k);
+    }
 
     bool saw(std::string_view line) const {
         return std::find(events.begin(), events.end(), line) != events.end();
@@ -117,6 +129,21 @@ struct FakeMedia final : media::MediaEngine {
             return m.anchors && m.join_ok;
         }
         void leave_conference(media::LegId leg) override { log("leave " + std::to_string(leg)); }
+        bool play_music(media::LegId leg, std::shared_ptr<const media::dsp::Prompt>) override {
+            log("play_music " + std::to_string(leg));
+            return m.anchors;
+        }
+        bool watch_digits(media::LegId leg, std::function<void(char)> on_digit) override {
+            if (!m.anchors) return false;
+            log((on_digit ? "watch " : "unwatch ") + std::to_string(leg));
+            m.digit_sinks[leg] = std::move(on_digit);
+            return true;
+        }
+        bool send_digit(media::LegId leg, char digit, int duration_ms) override {
+            log("send_digit " + std::to_string(leg) + " " + digit + " " +
+                std::to_string(duration_ms));
+            return m.anchors;
+        }
     };
 };
 
@@ -160,12 +187,16 @@ struct RouterScript {
     enum class Start { bridge, hangup, fail, finish, actions } start = Start::bridge;
     struct Action {
         // wait: waits for an outcome that no CallApi call will bring (collecting digits, say).
-        enum Kind { answer, playback, bridge, conference, hangup, wait };
+        // collect: collect_digits (arg "") or play_and_collect (arg: the prompt).
+        enum Kind { answer, playback, bridge, conference, hangup, wait, collect };
         Action(Kind k, std::string a = {}, ConferenceRequest o = {})
             : kind(k), arg(std::move(a)), conference_options(o) {}
+        Action(Kind k, std::string a, CollectRequest c)
+            : kind(k), arg(std::move(a)), collect_options(c) {}
         Kind kind;
         std::string arg;  // the prompt, the destination or the room
         ConferenceRequest conference_options;
+        CollectRequest collect_options;
     };
     std::vector<Action> actions;
     std::vector<bool> answers;                                // what each answer() returned
@@ -240,6 +271,9 @@ class FakeRouter final : public Router {
                     api_->hangup(s_.hangup_code, s_.hangup_reason);
                     return {RouteStep::State::finished, {}};
                 case A::wait:
+                    return {RouteStep::State::waiting, {}};
+                case A::collect:
+                    api_->collect_digits(a.arg, a.collect_options);
                     return {RouteStep::State::waiting, {}};
             }
         }

@@ -8,11 +8,13 @@ namespace sb::dialplan {
 using call::BridgeRequest;
 using call::BridgeResult;
 using call::CallApi;
+using call::CollectRequest;
 using call::ConferenceRequest;
 using call::LogLevel;
 using call::Outcome;
 using call::parse_bridge_result;
 using call::to_string;
+using call::valid_dtmf_key;
 using call::valid_room_name;
 
 }  // namespace sb::dialplan

@@ -1,7 +1,9 @@
 #pragma once
 // SimulatedCall: a CallApi that does nothing but record. Each step the script takes becomes one
 // line of text ("bridge 1001,1002 timeout=20 simultaneous"), and waits are answered from a queue
-// of outcomes given in advance. Unit tests and `switchboard dialplan simulate` use it.
+// of outcomes given in advance: bridges from the outcomes, collect_digits from the keys the
+// caller presses (one string per collection). Unit tests and `switchboard dialplan simulate` use
+// it.
 //
 // A pretend PBX anchors media and has room in every conference: answer() succeeds, and
 // conference() joins, after which the script waits until the caller hangs up, as a real call
@@ -32,7 +34,10 @@ class SimulatedCall final : public CallApi {
   public:
     using Facts = SimulatedCallFacts;
 
-    explicit SimulatedCall(Facts facts = {}, std::deque<Outcome> outcomes = {});
+    // `keys`: what the caller presses for each collect_digits, in order ("42#"); taken as the
+    // PBX would (up to the terminator or max digits). Once they run out, none (a timeout).
+    explicit SimulatedCall(Facts facts = {}, std::deque<Outcome> outcomes = {},
+                           std::deque<std::string> keys = {});
 
     // The recorded steps, one line each.
     const std::vector<std::string>& steps() const { return steps_; }
@@ -41,7 +46,9 @@ class SimulatedCall final : public CallApi {
     Outcome next_outcome();
     bool waiting() const { return waiting_; }
     // The script waits for a bridge (whose outcome decides how the call ends; a prompt's does not).
-    bool waiting_for_bridge() const { return waiting_ && !playback_pending_ && !in_conference_; }
+    bool waiting_for_bridge() const {
+        return waiting_ && !playback_pending_ && !in_conference_ && !collect_pending_;
+    }
     // The script waits in a conference room: no outcome will come (the caller hangs up).
     bool in_conference() const { return in_conference_; }
 
@@ -61,10 +68,13 @@ class SimulatedCall final : public CallApi {
     void bridge(const BridgeRequest& request) override;
     void playback(std::string_view name) override;
     void conference(std::string_view room, const ConferenceRequest& request) override;
+    void collect_digits(std::string_view prompt, const CollectRequest& request) override;
 
   private:
     Facts facts_;
     std::deque<Outcome> outcomes_;
+    std::deque<std::string> keys_;
+    std::optional<CollectRequest> collect_pending_;
     std::vector<std::string> steps_;
     bool playback_pending_ = false;
     bool waiting_ = false;

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace sb::call {
@@ -29,10 +30,13 @@ struct BridgeRequest {
 };
 
 // How a wait ended. `code` is the SIP status that decided it (200, 486, 480, 404, 503 ...).
+// A wait other than a bridge ends answered (it did what was asked) or failed (it could not).
 enum class BridgeResult { answered, busy, noanswer, unavailable, failed };
 struct Outcome {
     BridgeResult result = BridgeResult::failed;
     int code = 0;
+    std::string digits{};  // collect_digits(), answered: the keys pressed (maybe none)
+    std::string reason{};  // a wait that failed before it began: why, for the script
 };
 std::string_view to_string(BridgeResult r);
 std::optional<BridgeResult> parse_bridge_result(std::string_view s);
@@ -43,6 +47,17 @@ struct ConferenceRequest {
     char mute_key = '*';  // the DTMF key (0-9, *, #, A-D) that toggles mute; 0: none
     bool chimes = true;   // the room hears a chime when the caller joins and leaves
 };
+// What collect_digits() asks for (as Asterisk's Read() and FreeSWITCH's play_and_get_digits).
+struct CollectRequest {
+    static constexpr int kMaxDigits = 64;
+    int max_digits = 1;       // 1 to kMaxDigits: the collection ends with the last of them
+    int timeout_s = 5;        // 1 to 60: the longest wait after a key for the next one
+    int first_timeout_s = 5;  // 1 to 60: the longest wait for the first key (after the prompt)
+    char terminator = '#';    // the key that ends the input early, not part of it; 0: none
+};
+// A key of the DTMF keypad (RFC 4733 events 0-15): 0-9, *, #, A-D (upper case).
+bool valid_dtmf_key(char key);
+
 // A room name conference() takes: 1 to 64 characters of [A-Za-z0-9_.-], compared exactly.
 bool valid_room_name(std::string_view room);
 
@@ -86,6 +101,13 @@ class CallApi {
     // `room` (valid_room_name). It stays there until the call ends, so no outcome follows a
     // join (the owner cancels the routing when the call ends); failed when it cannot join.
     virtual void conference(std::string_view room, const ConferenceRequest& request) = 0;
+    // Collects the keys the caller presses (RFC 4733 events, in-band DTMF, or SIP INFO), after
+    // playing the prompt `prompt` if not "" (as playback(); a key pressed while it plays stops
+    // it and counts). The outcome is answered with the keys in `digits` (without the terminator;
+    // "" when the caller pressed none in time), failed when the keys cannot be collected (no
+    // such prompt, media not anchored, the caller sent no offer, a bridge answered), with why
+    // in `reason`. Keys pressed while nothing collects them are not kept.
+    virtual void collect_digits(std::string_view prompt, const CollectRequest& request) = 0;
 };
 
 }  // namespace sb::call
