@@ -15,9 +15,11 @@ struct ExtArgs {
     std::optional<std::string> password;
     std::optional<std::string> name;
     std::optional<bool> enabled;
+    std::optional<std::string> tones;  // a country code ("GB", "uk") or "system"
 };
 int ext_add(const Config& config, const ExtArgs& args);
 int ext_list(const Config& config);
+int ext_show(const Config& config, const std::string& number);
 int ext_set(const Config& config, const ExtArgs& args);
 int ext_del(const Config& config, const std::string& number);
 int ext_import(const Config& config, const std::string& csv_file);

@@ -7,6 +7,7 @@
 #include "database.h"
 #include "sb/db/extensions.h"
 #include "sb/db/registrations.h"
+#include "sb/media/dsp/tones.h"
 
 namespace sb::app {
 
@@ -29,6 +30,25 @@ int with_connection(const Config& config, Fn&& fn) {
     }
 }
 
+// The value of `--tones`: "system" is the system's plan ([media] tones), stored as NULL; anything
+// else must name one of the media engine's plans and is stored as its code ("uk" -> "GB"), so
+// an extension can never hold a plan the PBX cannot play.
+Result<std::optional<std::string>> parse_tones(std::string_view given) {
+    if (given == "system") return std::optional<std::string>{};
+    auto plan = media::dsp::find_tone_plan(given);
+    if (!plan) {
+        return Unexpected<Error>{
+            Error{0, "--tones: " + plan.error().message + "; or 'system' for [media] tones"}};
+    }
+    return std::optional<std::string>{std::string((*plan)->country)};
+}
+
+// The system's plan as configured, by its code ("uk" in the file shows as GB).
+std::string system_tones(const Config& config) {
+    auto plan = media::dsp::find_tone_plan(config.media.tones);
+    return "system (" + (plan ? std::string((*plan)->country) : config.media.tones) + ")";
+}
+
 }  // namespace
 
 int ext_add(const Config& config, const ExtArgs& a) {
@@ -36,8 +56,15 @@ int ext_add(const Config& config, const ExtArgs& a) {
     for (Status st : {db::validate_number(a.number), db::validate_password(a.password.value_or("")),
                       db::validate_display_name(a.name.value_or(""))})
         if (!st) return report(st.error());
+    std::optional<std::string> tones;
+    if (a.tones) {
+        auto t = parse_tones(*a.tones);
+        if (!t) return report(t.error());
+        tones = *t;
+    }
     return with_connection(config, [&](pqxx::connection& conn) {
-        auto r = db::add_extension(conn, a.number, a.password.value_or(""), a.name.value_or(""), config.realm);
+        auto r = db::add_extension(conn, a.number, a.password.value_or(""), a.name.value_or(""),
+                                   config.realm, tones);
         if (!r) return report(r.error());
         std::printf("extension %s added (realm %s)\n", r->number.c_str(), r->realm.c_str());
         return 0;
@@ -48,21 +75,50 @@ int ext_list(const Config& config) {
     return with_connection(config, [&](pqxx::connection& conn) {
         auto r = db::list_extensions(conn);
         if (!r) return report(r.error());
-        std::printf("%-12s %-8s %-14s %s\n", "NUMBER", "ENABLED", "REALM", "NAME");
+        std::printf("%-12s %-8s %-14s %-7s %s\n", "NUMBER", "ENABLED", "REALM", "TONES", "NAME");
         for (const auto& e : *r)
-            std::printf("%-12s %-8s %-14s %s\n", e.number.c_str(), e.enabled ? "yes" : "no", e.realm.c_str(),
+            std::printf("%-12s %-8s %-14s %-7s %s\n", e.number.c_str(), e.enabled ? "yes" : "no",
+                        e.realm.c_str(), e.tones.value_or("system").c_str(),
                         e.display_name.c_str());
         return 0;
     });
 }
 
+int ext_show(const Config& config, const std::string& number) {
+    if (auto st = db::validate_number(number); !st) return report(st.error());
+    return with_connection(config, [&](pqxx::connection& conn) {
+        auto r = db::get_extension(conn, number);
+        if (!r) return report(r.error());
+        if (!*r) return report(Error{0, "extension " + number + " does not exist"});
+        const db::Extension& e = **r;
+        std::printf("number:   %s\n", e.number.c_str());
+        std::printf("name:     %s\n", e.display_name.c_str());
+        std::printf("realm:    %s\n", e.realm.c_str());
+        std::printf("enabled:  %s\n", e.enabled ? "yes" : "no");
+        std::printf("tones:    %s\n", e.tones ? e.tones->c_str() : system_tones(config).c_str());
+        return 0;
+    });
+}
+
 int ext_set(const Config& config, const ExtArgs& a) {
-    if (!a.password && !a.name && !a.enabled) return report(Error{0, "nothing to change: give --password, --name, --enable or --disable"});
+    if (!a.password && !a.name && !a.enabled && !a.tones)
+        return report(
+            Error{0, "nothing to change: give --password, --name, --enable, --disable or --tones"});
+    std::optional<std::optional<std::string>> tones;
+    if (a.tones) {
+        auto t = parse_tones(*a.tones);
+        if (!t) return report(t.error());
+        tones.emplace(*t);
+    }
     return with_connection(config, [&](pqxx::connection& conn) {
         std::optional<std::string_view> pw, name;
         if (a.password) pw = *a.password;
         if (a.name) name = *a.name;
-        auto r = db::update_extension(conn, a.number, pw, name, a.enabled, config.realm);
+        std::optional<std::optional<std::string_view>> tones_view;
+        if (tones)
+            tones_view.emplace(*tones ? std::optional<std::string_view>(**tones) : std::nullopt);
+        auto r =
+            db::update_extension(conn, a.number, pw, name, a.enabled, config.realm, tones_view);
         if (!r) return report(r.error());
         std::printf("extension %s updated\n", r->number.c_str());
         return 0;

@@ -43,15 +43,21 @@ int main(int argc, char** argv) {
     CLI::App* ext = app.add_subcommand("ext", "manage extensions (phones' accounts)");
     ext->require_subcommand(1);
     sb::app::ExtArgs ext_args;
-    std::optional<std::string> password, name;
+    std::optional<std::string> password, name, tones;
     bool enable = false, disable = false;
     CLI::App* ext_add = ext->add_subcommand("add", "add an extension");
     add_common(ext_add);
     ext_add->add_option("number", ext_args.number, "extension number, e.g. 1001")->required();
     ext_add->add_option("--password", password, "SIP password, 8 to 128 characters ('-' reads it from stdin)")->required();
     ext_add->add_option("--name", name, "display name");
+    ext_add->add_option("--tones", tones,
+                        "call progress tones of its calls: a country code (US, GB or UK, DE, FR, CN, JP); "
+                        "default: the system's [media] tones");
     CLI::App* ext_list = ext->add_subcommand("list", "list extensions");
     add_common(ext_list);
+    CLI::App* ext_show = ext->add_subcommand("show", "show one extension");
+    add_common(ext_show);
+    ext_show->add_option("number", ext_args.number, "extension number")->required();
     CLI::App* ext_set = ext->add_subcommand("set", "change an extension");
     add_common(ext_set);
     ext_set->add_option("number", ext_args.number, "extension number")->required();
@@ -59,6 +65,7 @@ int main(int argc, char** argv) {
     ext_set->add_option("--name", name, "new display name");
     ext_set->add_flag("--enable", enable, "allow it to register and call");
     ext_set->add_flag("--disable", disable, "refuse its registrations and calls");
+    ext_set->add_option("--tones", tones, "its calls' tones: a country code, or 'system' for [media] tones");
     CLI::App* ext_del = ext->add_subcommand("del", "delete an extension and its registrations");
     add_common(ext_del);
     ext_del->add_option("number", ext_args.number, "extension number")->required();
@@ -149,6 +156,7 @@ int main(int argc, char** argv) {
     if (dialplan_simulate->parsed()) return sb::app::dialplan_simulate(config, simulate);
     ext_args.password = read_password(password);
     ext_args.name = name;
+    ext_args.tones = tones;
     if (enable && disable) {
         std::fprintf(stderr, "error: --enable and --disable together\n");
         return 2;
@@ -157,6 +165,7 @@ int main(int argc, char** argv) {
     if (disable) ext_args.enabled = false;
     if (ext_add->parsed()) return sb::app::ext_add(config, ext_args);
     if (ext_list->parsed()) return sb::app::ext_list(config);
+    if (ext_show->parsed()) return sb::app::ext_show(config, ext_args.number);
     if (ext_set->parsed()) return sb::app::ext_set(config, ext_args);
     if (ext_del->parsed()) return sb::app::ext_del(config, ext_args.number);
     if (ext_import->parsed()) return sb::app::ext_import(config, import_file);
