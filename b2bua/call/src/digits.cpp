@@ -1,10 +1,14 @@
 // Keys the caller presses: collect_digits() and play_and_collect() of the dialplan (Asterisk's
 // Read(), FreeSWITCH's play_and_get_digits). The media engine reports RFC 4733 events and in-band
-// DTMF on its own threads through the DigitInbox; SIP INFO reaches on_caller_key from relay.cpp.
+// DTMF on its own threads through the DigitInbox. Keys signalled in SIP INFO (on_dtmf_info, from
+// relay.cpp) are collected too, and sent on to a bridged leg through the media engine, so that
+// a phone that signals keys by INFO reaches one that takes RFC 4733 or in-band tones.
 #include <algorithm>
+#include <charconv>
 
 #include "impl.h"
 #include "sb/common/log.h"
+#include "sb/sip/text.h"
 
 namespace sb::call {
 
@@ -14,7 +18,87 @@ namespace {
 // key press lasts at least 40 ms, so none waits long, and an idle shard polls nothing.
 constexpr Duration kDigitPoll{20};
 
+constexpr int kInfoDefaultDuration = 250;  // ms, when an INFO names none
+constexpr std::size_t kMaxInfoBody = 512;
+
+enum class InfoType { other, dtmf_relay, dtmf };
+
+InfoType info_type(const sip::Message& req) {
+    std::string_view type = req.value(sip::HeaderId::content_type);
+    type = sip::trim(type.substr(0, type.find(';')));  // without parameters
+    if (sip::iequals(type, "application/dtmf-relay")) return InfoType::dtmf_relay;
+    if (sip::iequals(type, "application/dtmf")) return InfoType::dtmf;
+    return InfoType::other;
+}
+
+char key_of(std::string_view text) {
+    if (text.size() != 1) return 0;
+    char key = text[0];
+    if (key >= 'a' && key <= 'd') key = static_cast<char>(key - 'a' + 'A');
+    return valid_dtmf_key(key) ? key : 0;
+}
+
+// "Signal=5\r\nDuration=160\r\n" (the de-facto format, Cisco's), or the key alone for
+// application/dtmf. Lines it does not know are ignored; what it needs must be right.
+Result<InfoKey> parse_info_key(InfoType type, std::string_view body) {
+    if (body.size() > kMaxInfoBody) return fail("body too long");
+    if (type == InfoType::dtmf) {
+        const char key = key_of(sip::trim(body));
+        if (!key) return fail("the body is not one key of 0-9, *, #, A-D");
+        return InfoKey{key, kInfoDefaultDuration};
+    }
+    InfoKey out{0, kInfoDefaultDuration};
+    bool duration_seen = false;
+    while (!body.empty()) {
+        const std::size_t end = body.find('\n');
+        std::string_view line = sip::trim(body.substr(0, end));  // CRLF or LF line ends
+        body = end == std::string_view::npos ? std::string_view{} : body.substr(end + 1);
+        const std::size_t eq = line.find('=');
+        if (eq == std::string_view::npos) continue;
+        const std::string_view name = sip::trim(line.substr(0, eq));
+        const std::string_view value = sip::trim(line.substr(eq + 1));
+        if (sip::iequals(name, "Signal")) {
+            if (out.key) return fail("more than one Signal");
+            out.key = key_of(value);
+            if (!out.key) return fail("Signal is not one key of 0-9, *, #, A-D");
+        } else if (sip::iequals(name, "Duration")) {
+            int ms = 0;
+            auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+            if (duration_seen || ec != std::errc() || p != value.data() + value.size() || ms < 40 ||
+                ms > 5000)
+                return fail("Duration is not one number of 40 to 5000 ms");
+            out.duration_ms = ms;
+            duration_seen = true;
+        }
+    }
+    if (!out.key) return fail("no Signal");
+    return out;
+}
+
 }  // namespace
+
+// RFC 6086 4.2.2: an INFO whose body we do not take gets 415 (bridged calls relay it instead,
+// see relay.cpp); a malformed key press gets 400 saying what is wrong. False: not ours to
+// answer (a bridged leg's key that the media engine cannot send: direct media relays the INFO).
+bool CallManager::Impl::on_dtmf_info(Call& c, Leg& leg, txn::ServerTxnId id,
+                                     const sip::Message& req, const Flow& flow) {
+    const InfoType type = info_type(req);
+    if (type == InfoType::other) return false;
+    auto key = parse_info_key(type, req.body());
+    if (!key) {
+        reply(id, req, flow, 400, "Bad Request (" + key.error().message + ")");
+        return true;
+    }
+    Leg* other = c.answered && leg.state == LegState::confirmed ? other_leg(c, leg) : nullptr;
+    if (other && other->state == LegState::confirmed &&
+        !c.media->send_digit(other->index, key->key, key->duration_ms))
+        return false;
+    reply(id, req, flow, 200, "OK");
+    SB_DEBUG("call", "call {}: key {} ({} ms) by INFO on leg {}", c.id, key->key, key->duration_ms,
+             leg.index);
+    if (leg.index == 0) on_caller_key(c, key->key);
+    return true;
+}
 
 void CallManager::Impl::api_collect_digits(Call& c, std::string_view prompt,
                                            const CollectRequest& req) {

@@ -117,6 +117,12 @@ class DigitInbox {
     std::vector<Press> pending_;
 };
 
+// A key press signalled in SIP INFO (application/dtmf-relay, application/dtmf).
+struct InfoKey {
+    char key = 0;  // 0-9 * # A-D
+    int duration_ms = 0;
+};
+
 class CallManager::Impl {
   public:
     Impl(CallConfig config, CallServices services, txn::TransactionLayer& txns, txn::Sender& sender,
@@ -147,6 +153,10 @@ class CallManager::Impl {
     void finish_collect(Call& c);
     void stop_collect(Call& c);  // unwatches; no outcome
     void drain_digits();
+    // An INFO carrying a key press from `leg`: answered here (sent on to the bridged leg,
+    // collected from the caller); false when it is not one, or must be relayed as it is.
+    bool on_dtmf_info(Call& c, Leg& leg, txn::ServerTxnId id, const sip::Message& req,
+                      const Flow& flow);
     // A wait that cannot start: its failure reaches the Router on the next loop turn.
     void fail_wait(Call& c, std::string_view what, std::string_view why);
 

@@ -1,7 +1,7 @@
 // Requests within a bridged call's dialogs: BYE ends both legs; re-INVITE, UPDATE, INFO, MESSAGE
 // and NOTIFY are relayed to the other leg and its answer relayed back (hold and resume are
-// re-INVITEs with sendonly/inactive SDP, passed through the media seam); ACKs; RFC 4028 session
-// timers per leg.
+// re-INVITEs with sendonly/inactive SDP, passed through the media seam), but for key presses in
+// INFO (digits.cpp); ACKs; RFC 4028 session timers per leg.
 #include <charconv>
 
 #include "impl.h"
@@ -91,6 +91,11 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
         return;
     }
     if (!relayable(method)) return reply(id, req, flow, 501, "Not Implemented");
+    // A key press by INFO (RFC 6086 legacy usage) from the caller or the bridged callee: the
+    // other leg gets it through the media engine (RFC 4733 or in-band), whatever it takes.
+    if (method == sip::Method::INFO && !req.body().empty() &&
+        (leg->index == 0 || leg == c.winner) && on_dtmf_info(c, *leg, id, req, flow))
+        return;
     if (leg->index == 0 && c.answered_locally && !c.winner)
         return on_local_request(c, *leg, id, req, flow);
     Leg* other = other_leg(c, *leg);
@@ -136,8 +141,12 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
 void CallManager::Impl::on_local_request(Call& c, Leg& a, txn::ServerTxnId id,
                                          const sip::Message& req, const Flow& flow) {
     const sip::Method method = req.method();
-    if (method == sip::Method::INFO)  // DTMF as application/dtmf-relay: nobody to pass it to yet
-        return reply(id, req, flow, 200, "OK");
+    if (method == sip::Method::INFO) {
+        // Key presses were taken before (on_dtmf_info); an INFO without a body is a keepalive.
+        if (req.body().empty()) return reply(id, req, flow, 200, "OK");
+        return reply(id, req, flow, 415, "Unsupported Media Type", {},
+                     "Accept: application/dtmf-relay, application/dtmf\r\n");  // RFC 6086 4.2.2
+    }
     if (!is_offer_answer(method))
         return reply(id, req, flow, 405, "Method Not Allowed", {},
                      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO\r\n");

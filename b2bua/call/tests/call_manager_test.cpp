@@ -1136,5 +1136,135 @@ TEST_F(LocalAnswerTest, CallerHangingUpWhileCollectingEndsTheCollection) {
     EXPECT_TRUE(script.outcomes.empty());
     EXPECT_EQ(calls->active_calls(), 0u);
 }
+
+// --- Keys in SIP INFO (application/dtmf-relay, application/dtmf) -------------------------------
+
+class InfoTest : public LocalAnswerTest {
+  protected:
+    // The status and reason of the B2BUA's (last) response to the caller's request of CSeq
+    // `cseq`, or to the phone's INFO of that CSeq.
+    std::string caller_response(std::uint32_t cseq) const {
+        const sip::Message* found = last_response_for_cseq(cseq);
+        return found ? std::to_string(found->status()) + " " + std::string(found->reason()) : "";
+    }
+    std::string phone_response(const Phone& p, std::uint32_t cseq) const {
+        std::string out;
+        for (const Sent* s : sent_to(p.address, "SIP/2.0 "))
+            if (s->msg.cseq() == cseq && s->msg.cseq_method() == sip::Method::INFO)
+                out = std::to_string(s->msg.status()) + " " + std::string(s->msg.reason());
+        return out;
+    }
+    void caller_info(std::string_view body, std::string_view type = "application/dtmf-relay") {
+        from_caller(caller_in_dialog("INFO", ++a.cseq, body, {}, type));
+    }
+    void bridged() {
+        script.start = RouterScript::Start::bridge;
+        established_call();
+    }
+};
+
+TEST_F(InfoTest, KeysByInfoReachTheOtherLegThroughTheMediaEngine) {
+    bridged();
+    caller_info("Signal=5\r\nDuration=160\r\n");
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+    EXPECT_TRUE(media.saw("send_digit 1 5 160")) << "as RFC 4733 or in-band, as 1002 takes it";
+    EXPECT_EQ(requests_to(p1002.address, "INFO"), 0u) << "not relayed as INFO";
+    caller_info("signal = b\nduration=4000\n");  // lenient in case, spaces and line ends
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+    EXPECT_TRUE(media.saw("send_digit 1 B 4000"));
+    caller_info("*\r\n", "application/dtmf");
+    EXPECT_TRUE(media.saw("send_digit 1 * 250")) << "250 ms when the INFO says nothing";
+
+    phone_sends(p1002, "INFO", 1, "Signal=#\r\nDuration=250\r\n", "application/dtmf-relay");
+    EXPECT_EQ(phone_response(p1002, 1), "200 OK");
+    EXPECT_TRUE(media.saw("send_digit 0 # 250"));
+    EXPECT_EQ(count_to(a.address, "INFO "), 0u);
+
+    // Other INFO bodies are the peers' business: relayed as before.
+    caller_info("{\"fast_update\": true}", "application/json");
+    const sip::Message* relayed = last_to(p1002.address, "INFO ");
+    ASSERT_NE(relayed, nullptr);
+    EXPECT_EQ(relayed->body(), "{\"fast_update\": true}");
+}
+
+TEST_F(InfoTest, MalformedKeyPressesGet400SayingWhy) {
+    bridged();
+    struct Case {
+        std::string_view type;
+        std::string body;
+        std::string_view response;
+    } cases[] = {
+        {"application/dtmf-relay", "Signal=X\r\nDuration=160\r\n",
+         "400 Bad Request (Signal is not one key of 0-9, *, #, A-D)"},
+        {"application/dtmf-relay", "Signal=12\r\n",
+         "400 Bad Request (Signal is not one key of 0-9, *, #, A-D)"},
+        {"application/dtmf-relay", "Signal=5\r\nDuration=10\r\n",
+         "400 Bad Request (Duration is not one number of 40 to 5000 ms)"},
+        {"application/dtmf-relay", "Signal=5\r\nDuration=160ms\r\n",
+         "400 Bad Request (Duration is not one number of 40 to 5000 ms)"},
+        {"application/dtmf-relay", "Duration=160\r\n", "400 Bad Request (no Signal)"},
+        {"application/dtmf-relay", "Signal=1\r\nSignal=2\r\n",
+         "400 Bad Request (more than one Signal)"},
+        {"application/dtmf-relay", "Signal=1\r\n" + std::string(600, 'x'),
+         "400 Bad Request (body too long)"},
+        {"Application/DTMF", "12", "400 Bad Request (the body is not one key of 0-9, *, #, A-D)"},
+    };
+    for (const Case& k : cases) {
+        caller_info(k.body, k.type);
+        EXPECT_EQ(caller_response(a.cseq), k.response) << k.body;
+    }
+    EXPECT_FALSE(media.saw("send_digit 1 5 160"));
+    EXPECT_EQ(requests_to(p1002.address, "INFO"), 0u);
+    EXPECT_EQ(calls->active_calls(), 1u) << "a bad INFO does not end the call";
+}
+
+TEST_F(InfoTest, WithDirectMediaKeysByInfoAreRelayedAsTheyAre) {
+    media.anchors = false;  // send_digit fails: only the INFO can carry the key
+    bridged();
+    caller_info("Signal=7\r\nDuration=200\r\n");
+    const sip::Message* relayed = last_to(p1002.address, "INFO ");
+    ASSERT_NE(relayed, nullptr);
+    EXPECT_EQ(relayed->body(), "Signal=7\r\nDuration=200\r\n");
+    EXPECT_EQ(relayed->value(sip::HeaderId::content_type), "application/dtmf-relay");
+    phone_answers(p1002, *relayed, 200);
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+}
+
+TEST_F(InfoTest, KeysByInfoAreCollected) {
+    script.actions = {
+        {Action::answer}, {Action::collect, "", collect_request(3, 5, 5)}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    caller_info("Signal=4\r\nDuration=100\r\n");
+    caller_info("2", "application/dtmf");
+    EXPECT_TRUE(script.outcomes.empty());
+    caller_info("Signal=#\r\n");
+    ASSERT_EQ(script.outcomes.size(), 1u) << "INFO is taken on the shard: no drain to wait for";
+    EXPECT_EQ(script.outcomes[0].digits, "42");
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+
+    // Nobody collects now: the key is answered and dropped.
+    caller_info("Signal=9\r\n");
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+    run_for(10s);
+    EXPECT_EQ(script.outcomes.size(), 1u);
+    // An INFO we do not take, with nobody to relay it to: 415 with what we accept.
+    caller_info("<xml/>", "application/media_control+xml");
+    EXPECT_EQ(caller_response(a.cseq), "415 Unsupported Media Type");
+    const sip::Message* refused = last_response_for_cseq(a.cseq);
+    ASSERT_NE(refused, nullptr);
+    const sip::HeaderField* accept = refused->find("Accept");
+    ASSERT_NE(accept, nullptr) << "RFC 3261 21.4.13";
+    EXPECT_EQ(accept->value, "application/dtmf-relay, application/dtmf");
+}
+
+TEST_F(InfoTest, KeysByInfoAreCollectedBeforeTheAnswer) {
+    script.actions = {{Action::collect, "", collect_request(1, 5, 5)}, {Action::wait}};
+    caller_invites();
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{183}));
+    caller_info("Signal=1\r\n");  // within the early dialog of our 183 (RFC 6086 allows it)
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0].digits, "1");
+}
 }  // namespace
 }  // namespace sb::call::testing

@@ -481,9 +481,10 @@ class CallTest : public ::testing::Test {
     void receive(const std::string& text, const Flow& flow) { txns.receive(parse_sip(text), flow); }
     void from_caller(const std::string& text) { receive(text, udp_flow_to(a.address)); }
 
-    static std::string body_lines(std::string_view body) {
+    static std::string body_lines(std::string_view body,
+                                  std::string_view content_type = "application/sdp") {
         std::string s;
-        if (!body.empty()) s += "Content-Type: application/sdp\r\n";
+        if (!body.empty()) s += "Content-Type: " + std::string(content_type) + "\r\n";
         s += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
         s += body;
         return s;
@@ -509,7 +510,8 @@ class CallTest : public ::testing::Test {
 
     // A request from the caller within its dialog (To tag = the B2BUA's).
     std::string caller_in_dialog(std::string_view method, std::uint32_t cseq,
-                                 std::string_view body = {}, std::string_view extra = {}) {
+                                 std::string_view body = {}, std::string_view extra = {},
+                                 std::string_view content_type = "application/sdp") {
         std::string branch =
             "z9hG4bKa-" + std::string(method) + "-" + std::to_string(++a.branch_counter);
         std::string s = std::string(method) + " sip:sb@" + std::string(kLocal) + " SIP/2.0\r\n";
@@ -521,7 +523,7 @@ class CallTest : public ::testing::Test {
         s += "CSeq: " + std::to_string(cseq) + " " + std::string(method) + "\r\n";
         if (method == "INVITE") s += "Contact: <sip:1001@" + a.address + ">\r\n";
         s += extra;
-        s += body_lines(body);
+        s += body_lines(body, content_type);
         return s;
     }
     void caller_acks(std::uint32_t cseq = 1, std::string_view body = {}) {
@@ -586,7 +588,8 @@ class CallTest : public ::testing::Test {
     }
     // A request from the phone within the dialog the B2BUA's INVITE formed.
     void phone_sends(const Phone& p, std::string_view method, std::uint32_t cseq,
-                     std::string_view body = {}) {
+                     std::string_view body = {},
+                     std::string_view content_type = "application/sdp") {
         const sip::Message* inv = invite_to(p, 1);
         ASSERT_NE(inv, nullptr);
         std::string s = std::string(method) + " sip:sb@" + std::string(kLocal) + " SIP/2.0\r\n";
@@ -598,7 +601,7 @@ class CallTest : public ::testing::Test {
         s += "Call-ID: " + std::string(inv->call_id()) + "\r\n";
         s += "CSeq: " + std::to_string(cseq) + " " + std::string(method) + "\r\n";
         if (method == "INVITE") s += "Contact: <" + p.contact() + ">\r\n";
-        s += body_lines(body);
+        s += body_lines(body, content_type);
         receive(s, p.flow());
     }
     // Answers the latest request of `method` the B2BUA sent to the phone (BYE, CANCEL ...).
