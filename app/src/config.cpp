@@ -112,6 +112,13 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             if (busy_tone < 0 || busy_tone > 60)
                 return fail("calls.busy_tone_seconds must be 0 to 60");
             cc.busy_tone_s = static_cast<std::uint32_t>(busy_tone);
+            read(t, "music_on_hold", cc.music_on_hold, known);
+            // A prompt name as load_prompt takes it: never a path.
+            if (cc.music_on_hold.size() > 64 ||
+                cc.music_on_hold.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                   "0123456789-_") != std::string::npos)
+                return fail("calls.music_on_hold: a prompt name (letters, digits, '-' and '_'), or \"\" "
+                            "for none");
             std::vector<std::string> peers;
             read(t, "trusted_peers", peers, known);
             for (const std::string& p : peers) {

@@ -17,6 +17,7 @@
 #include "sb/db/settings.h"
 #include "sb/dialplan/script_router.h"
 #include "sb/media/anchored_media.h"
+#include "sb/media/dsp/prompt.h"
 #include "sb/media/media_session.h"
 #include "sb/media/rtp/relay.h"
 #include "sb/registrar/credential_cache.h"
@@ -137,6 +138,11 @@ int run_server(Config config) {
     config.server.calls.prompts_dir = config.media.prompts.empty()
                                           ? (config.data_dir / "prompts").string()
                                           : config.media.prompts;
+    // Music on hold is loaded at each hold (so a new file takes effect at once): say now when
+    // it cannot be, since holds then reach the other phone as re-INVITEs instead.
+    if (const std::string& moh = config.server.calls.music_on_hold; config.media.anchor && !moh.empty())
+        if (auto music = media::dsp::load_prompt(config.server.calls.prompts_dir, moh); !music)
+            SB_WARN("app", "[calls] music_on_hold: {}; holds are relayed to the other phone", music.error().message);
     if (config.media.anchor) {
         auto r = media::rtp::Relay::start(relay_config(config));
         if (!r) {

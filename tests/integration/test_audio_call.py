@@ -69,6 +69,7 @@ ESTABLISH_WITHIN = 30
 CLOSE_WITHIN = 20
 LIFETIME = 240         # baresip's own -t: it quits by itself after this, whatever happens
 
+MUSIC_HZ = 850         # the test's music on hold
 MIN_TONE_SECONDS = 2.5  # the other side's tone must dominate at least this much of a recording
 MIN_RMS = 500          # a window quieter than this (of 32767) counts as silence
 DOMINANCE = 100.0      # power(other tone) / power(own tone) in a window: 20 dB
@@ -433,6 +434,8 @@ class AudioCall(unittest.TestCase):
         cls.prompts = os.path.join(cls.work, "prompts")
         os.mkdir(cls.prompts)
         write_tone(os.path.join(cls.prompts, "tone700.wav"), 700, seconds=2.0, rate=16000)
+        # music on hold ([calls] music_on_hold = "moh", the default): a tone of its own
+        write_tone(os.path.join(cls.prompts, "moh.wav"), MUSIC_HZ, seconds=3.0, rate=16000)
         cls.sb = h.Switchboard(SWITCHBOARD, config=(
             "[calls]\nbusy_tone_seconds = 3\n"
             f"[media]\nprompts = \"{cls.prompts}\"\n"))
@@ -555,7 +558,7 @@ class AudioCall(unittest.TestCase):
             w = samples[i:i + win]
             energy = max(rms(w) ** 2, 1e-9)
             shares = {f: 2 * goertzel_power(w, f, rate) / energy
-                      for f in (440, 480, 620, 700, 1000, 1600)}
+                      for f in (440, 480, 620, 700, MUSIC_HZ, 1000, 1600)}
             out.append((rms(w), shares))
         return out
 
@@ -720,6 +723,96 @@ class AudioCall(unittest.TestCase):
                            f"{prompt / 10:.1f} s of the 2 s prompt): {runs}")
         if sum(n for label, n in runs if label == "callee") < 10:
             self.fail_with(f"the callee was not heard after the keys: {runs}")
+
+    def received_packets(self, phone):
+        """RTP packets the phone has received in its call (ctrl_tcp 'audio_debug': the RTCP
+        member's rcvd=)."""
+        resp = phone.ctrl.command("audio_debug")
+        found = re.findall(r"rcvd=(\d+)", (resp or {}).get("data") or "")
+        if not found:
+            self.fail_with(f"ctrl_tcp 'audio_debug' on {phone.name} shows no rcvd= count: {resp}")
+        return int(found[-1])
+
+    def test_held_phone_hears_music_until_resume(self):
+        """The caller puts the callee on hold (baresip's ctrl_tcp 'hold': a sendonly re-INVITE)
+        and resumes it. Switchboard answers both itself: the callee is never re-INVITEd, hears
+        the music on hold (an 850 Hz moh.wav of the test's own) instead of the caller while
+        held, and the caller again after the resume; the caller receives nothing while it holds
+        (it said sendonly) and the callee's audio again after the resume.
+
+        The caller's own recording stops at its hold: baresip 1.0 rebuilds its receive
+        pipeline without the sndfile filter when a re-INVITE changes the stream (with the hold
+        relayed to a baresip callee, both recordings stop there). So what the caller receives
+        after the resume is counted in RTP packets (ctrl_tcp 'audio_debug') instead."""
+        caller, callee = self.register_pair(callee_answers=True)
+        self.dial(caller, callee, ringing=False)
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_ESTABLISHED")
+        time.sleep(2.5)
+        received = {}  # what the caller had received, at points of the call
+        for command in ("hold", "resume"):
+            resp = caller.ctrl.command(command)
+            if not resp or not resp.get("ok"):
+                self.fail_with(f"ctrl_tcp '{command}' on the caller failed: {resp}")
+            time.sleep(1.0)
+            received[command] = self.received_packets(caller)
+            time.sleep(2.5)
+            received[command + " + 2.5 s"] = self.received_packets(caller)
+        for phone in (caller, callee):
+            if phone.ctrl.event("CALL_CLOSED", 0):
+                self.fail_with(f"the call ended on {phone.name}'s side during hold and resume")
+        caller.ctrl.command("hangup")
+        for phone in (caller, callee):
+            phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+            phone.stop()
+        trace = re.sub(r"\x1b\[[0-9;]*m", "", callee.output())
+        invites = len(re.findall(r"(?m)^INVITE sip:", trace))
+        if invites != 1:
+            self.fail_with(f"the callee received {invites} INVITEs, not just the call's: the "
+                           f"hold reached it as a re-INVITE")
+
+        def label(level, shares):
+            if level < MIN_RMS:
+                return "silence"
+            for name, freq in (("caller", 440), ("callee", 1000), ("music", MUSIC_HZ)):
+                if shares[freq] > 0.8:
+                    return name
+            return "other"
+
+        heard = {p.name: self.runs([label(*w) for w in self.windows(p)])
+                 for p in (caller, callee)}
+        for name, runs in heard.items():
+            print(f"[audio] hold, what the {name} heard (100 ms windows): {runs}",
+                  file=sys.stderr)
+        print(f"[audio] hold, RTP packets the caller had received: {received}", file=sys.stderr)
+        # the held callee: the caller, then the music (most of the 3.5 s), then the caller again
+        held = [(l, n) for l, n in heard["callee"] if l != "silence" and n >= 3]
+        music = [i for i, (l, _) in enumerate(held) if l == "music"]
+        if not music or sum(n for l, n in held if l == "music") < 25:
+            self.fail_with(f"the held callee did not hear the music on hold: {heard['callee']}")
+        before, after = held[:music[0]], held[music[-1] + 1:]
+        if sum(n for l, n in before if l == "caller") < 10:
+            self.fail_with(f"the callee did not hear the caller before the hold: "
+                           f"{heard['callee']}")
+        if sum(n for l, n in after if l == "caller") < 15:
+            self.fail_with(f"the callee did not hear the caller again after the resume: "
+                           f"{heard['callee']}")
+        if any(l == "caller" for l, _ in held[music[0]:music[-1] + 1]):
+            self.fail_with(f"the callee heard the caller while on hold: {heard['callee']}")
+        # the caller: the callee before the hold, never the music; nothing while it held, the
+        # callee's stream again after the resume (2.5 s: 125 packets of 20 ms)
+        if any(l == "music" for l, _ in heard["caller"]):
+            self.fail_with(f"the caller (holding) heard the music: {heard['caller']}")
+        if sum(n for l, n in heard["caller"] if l == "callee") < 15:
+            self.fail_with(f"the caller did not hear the callee before the hold: "
+                           f"{heard['caller']}")
+        if received["hold + 2.5 s"] != received["hold"]:
+            self.fail_with(f"the caller received RTP while it held the call (it offered "
+                           f"sendonly): {received}")
+        if received["resume + 2.5 s"] - received["resume"] < 100:
+            self.fail_with(f"the caller did not receive the callee's stream again after the "
+                           f"resume: {received}")
 
     def test_three_phones_in_a_conference_each_hear_the_other_two(self):
         """1001 (Opus), 1002 (PCMU) and 1003 (G.722) dial 3000, which the dialplan sends into

@@ -70,6 +70,9 @@ struct Leg {
     bool we_refresh = false;
     std::string last_sdp_sent;  // for a refreshing re-INVITE when the peer lacks UPDATE
     bool peer_allows_update = false;
+    // Its last offer put the other leg on hold, which we answered ourselves and which plays the
+    // other leg music (CallConfig::music_on_hold).
+    bool holding = false;
     void on_session_timer();
     MemberTimer<Leg, &Leg::on_session_timer> session_timer{this};
 };
@@ -205,6 +208,14 @@ class CallManager::Impl {
     void on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack);
     void on_local_request(Call& c, Leg& a, txn::ServerTxnId id, const sip::Message& req,
                           const Flow& flow);
+    // A re-INVITE or UPDATE of a bridged leg that holds, or resumes, or comes while either leg
+    // holds: answered here (music on hold). False: relay it as ever.
+    bool on_hold_request(Call& c, Leg& leg, Leg& other, txn::ServerTxnId id,
+                         const sip::Message& req, const Flow& flow);
+    // Our 2xx to a re-INVITE or UPDATE of `leg` that we answer ourselves (with `body`, our SDP,
+    // or none), retransmitted until its ACK for an INVITE.
+    void reply_local_2xx(Leg& leg, txn::ServerTxnId id, const sip::Message& req, const Flow& flow,
+                         std::string_view body);
     void arm_session_timer(Leg& leg);
     void session_timer_fired(Leg& leg);
     void negotiate_session_timer_a(Call& c, std::string& extra_headers);

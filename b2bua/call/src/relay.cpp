@@ -1,11 +1,12 @@
 // Requests within a bridged call's dialogs: BYE ends both legs; re-INVITE, UPDATE, INFO, MESSAGE
-// and NOTIFY are relayed to the other leg and its answer relayed back (hold and resume are
-// re-INVITEs with sendonly/inactive SDP, passed through the media seam), but for key presses in
-// INFO (digits.cpp); ACKs; RFC 4028 session timers per leg.
+// and NOTIFY are relayed to the other leg and its answer relayed back, but for key presses in
+// INFO (digits.cpp) and for holds, which we answer ourselves while the other leg hears music
+// (on_hold_request); ACKs; RFC 4028 session timers per leg.
 #include <charconv>
 
 #include "impl.h"
 #include "sb/common/log.h"
+#include "sb/media/sdp.h"
 #include "sb/sip/text.h"
 
 namespace sb::call {
@@ -54,6 +55,27 @@ std::uint32_t parse_session_expires(std::string_view value, std::string_view& re
         refresher = value.substr(at + 10, 3);
     }
     return n;
+}
+
+// What an offer does to the other side: RFC 3264 8.4, a hold makes the audio stream sendonly or
+// inactive; older phones set the stream's address to 0.0.0.0 instead (RFC 2543). unknown: no
+// SDP to tell by (none, unparsable, no audio stream).
+enum class OfferHold { unknown, hold, resume };
+
+OfferHold offer_hold(std::string_view sdp) {
+    if (sdp.empty()) return OfferHold::unknown;
+    auto session = media::sdp::parse(sdp);
+    if (!session) return OfferHold::unknown;
+    for (const media::sdp::Media& m : session->media) {
+        if (m.type != "audio" || m.port == 0) continue;
+        const media::sdp::Direction d = session->direction_of(m);
+        if (d == media::sdp::Direction::sendonly || d == media::sdp::Direction::inactive)
+            return OfferHold::hold;
+        const media::sdp::Connection* c = session->connection_of(m);
+        const bool old_style = c && (c->address == "0.0.0.0" || c->address == "::");
+        return old_style ? OfferHold::hold : OfferHold::resume;
+    }
+    return OfferHold::unknown;
 }
 
 bool supports_timer(const sip::Message& m) {
@@ -108,6 +130,7 @@ void CallManager::Impl::on_in_dialog_request(txn::ServerTxnId id, const sip::Mes
     if (leg->relay_in || other->relay_out || leg->relay_out || other->relay_in ||
         (method == sip::Method::INVITE && leg->pending_2xx))
         return reply(id, req, flow, 491, "Request Pending", {}, "Retry-After: 1\r\n");
+    if (is_offer_answer(method) && on_hold_request(c, *leg, *other, id, req, flow)) return;
 
     std::string body(req.body());
     std::string_view type =
@@ -171,19 +194,75 @@ void CallManager::Impl::on_local_request(Call& c, Leg& a, txn::ServerTxnId id,
         // ACK); an UPDATE without one (a session refresh) gets none (RFC 3311 5.2).
         body = a.last_sdp_sent;
     }
-    dialog::refresh_target(a.dialog, req);
-    arm_session_timer(a);  // the caller refreshed the session (RFC 4028 10)
-    std::string extra = "Contact: " + a.dialog.local_contact + "\r\n";
-    if (a.session_expires_s != 0) {
-        // RFC 4028 9: without Session-Expires in our 2xx the caller would stop refreshing.
-        extra += "Session-Expires: " + std::to_string(a.session_expires_s) +
-                 (a.we_refresh ? ";refresher=uas" : ";refresher=uac") + "\r\n";
+    reply_local_2xx(a, id, req, flow, body);
+}
+
+void CallManager::Impl::reply_local_2xx(Leg& leg, txn::ServerTxnId id, const sip::Message& req,
+                                        const Flow& flow, std::string_view body) {
+    dialog::refresh_target(leg.dialog, req);
+    arm_session_timer(leg);  // the peer refreshed the session (RFC 4028 10)
+    std::string extra = "Contact: " + leg.dialog.local_contact + "\r\n";
+    if (leg.session_expires_s != 0) {
+        // RFC 4028 9: without Session-Expires in our 2xx the peer would stop refreshing. We are
+        // the UAS of this request, whichever side of the dialog we are.
+        extra += "Session-Expires: " + std::to_string(leg.session_expires_s) +
+                 (leg.we_refresh ? ";refresher=uas" : ";refresher=uac") + "\r\n";
         if (supports_timer(req)) extra += "Require: timer\r\n";
     }
     std::string bytes = make_reply(req, flow, 200, "OK", {}, extra,
                                    body.empty() ? std::string_view{} : "application/sdp", body);
     txns_.respond(id, bytes, 200);
-    if (invite) start_2xx_retransmission(a, id, std::move(bytes), req.cseq());
+    if (req.method() == sip::Method::INVITE)
+        start_2xx_retransmission(leg, id, std::move(bytes), req.cseq());
+}
+
+// Music on hold, as Asterisk does it: a leg that puts the other on hold gets our own answer
+// (the relay keeps its port: forwarding resumes by itself with the next sendrecv offer) and
+// the other leg hears music instead of a re-INVITE. While either leg holds, both legs' offers
+// are answered here, so that no relayed answer pairs the legs anew and stops the music.
+bool CallManager::Impl::on_hold_request(Call& c, Leg& leg, Leg& other, txn::ServerTxnId id,
+                                        const sip::Message& req, const Flow& flow) {
+    const bool on_hold = leg.holding || other.holding;
+    if (!on_hold && config_.music_on_hold.empty()) return false;
+    const OfferHold what = offer_hold(req.body());
+    const bool starts = what == OfferHold::hold && !leg.holding;
+    std::shared_ptr<const media::dsp::Prompt> music;
+    if (starts && !config_.music_on_hold.empty()) {
+        auto loaded = media::dsp::load_prompt(config_.prompts_dir, config_.music_on_hold);
+        if (loaded)
+            music = std::move(*loaded);
+        else
+            SB_WARN("call", "call {}: music on hold: {}", c.id, loaded.error().message);
+    }
+    if (!on_hold && !music) return false;  // no hold, or no music for it: relayed as ever
+
+    std::string body;
+    if (!req.body().empty()) {
+        auto sdp = c.media->local_answer(leg.index, req.body());
+        if (!sdp) {
+            if (!on_hold) return false;  // media not anchored (direct): relayed as ever
+            SB_INFO("call", "call {}: the new offer of leg {} on hold is refused: {}", c.id,
+                    leg.index, sdp.error().message);
+            reply(id, req, flow, 488, "Not Acceptable Here");
+            return true;
+        }
+        leg.last_sdp_sent = std::move(*sdp);
+        body = leg.last_sdp_sent;
+    } else if (req.method() == sip::Method::INVITE) {
+        body = leg.last_sdp_sent;  // RFC 3261 14.2: an offer of ours (its answer in the ACK)
+    }
+    if (starts) {
+        leg.holding = true;
+        if (!music || !c.media->play_music(other.index, std::move(music)))
+            SB_WARN("call", "call {}: no music on hold for leg {}", c.id, other.index);
+        SB_DEBUG("call", "call {}: leg {} holds leg {}", c.id, leg.index, other.index);
+    } else if (what == OfferHold::resume && leg.holding) {
+        leg.holding = false;
+        c.media->stop_tone(other.index);
+        SB_DEBUG("call", "call {}: leg {} resumes leg {}", c.id, leg.index, other.index);
+    }
+    reply_local_2xx(leg, id, req, flow, body);
+    return true;
 }
 
 void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id,

@@ -1266,5 +1266,138 @@ TEST_F(InfoTest, KeysByInfoAreCollectedBeforeTheAnswer) {
     ASSERT_EQ(script.outcomes.size(), 1u);
     EXPECT_EQ(script.outcomes[0].digits, "1");
 }
+
+// --- Music on hold ----------------------------------------------------------------------------
+
+class MusicOnHoldTest : public CallTest {
+  protected:
+    void SetUp() override {
+        CallTest::SetUp();
+        media.anchors = true;
+        CallConfig config = default_config();
+        config.prompts_dir = prompt_dir().string();
+        config.music_on_hold = "hold";
+        build(config);
+    }
+    std::size_t count_events(std::string_view line) const {
+        return std::count(media.events.begin(), media.events.end(), line);
+    }
+    // Our response to the caller's request of CSeq `cseq` (the last one).
+    const sip::Message* caller_response(std::uint32_t cseq) const {
+        const sip::Message* found = nullptr;
+        for (const Sent* s : sent_to(a.address, "SIP/2.0 "))
+            if (s->msg.cseq() == cseq && s->msg.status() != 100) found = &s->msg;
+        return found;
+    }
+    const sip::Message* phone_response(const Phone& p, std::uint32_t cseq) const {
+        const sip::Message* found = nullptr;
+        for (const Sent* s : sent_to(p.address, "SIP/2.0 "))
+            if (s->msg.cseq() == cseq && s->msg.cseq_method() == sip::Method::INVITE &&
+                s->msg.status() != 100)
+                found = &s->msg;
+        return found;
+    }
+    void expect_hold_relayed(std::string music, bool anchors);
+};
+
+TEST_F(MusicOnHoldTest, CallerHoldIsAnsweredByUsAndTheCalleeHearsMusicUntilResume) {
+    established_call();
+    const std::string hold = sdp_with(kSdpA, "a=sendrecv", "a=sendonly");
+    caller_reinvites(hold);
+    const sip::Message* ok = caller_response(a.cseq);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->status(), 200);
+    EXPECT_EQ(ok->body(), kSdpPbxLocal) << "our own answer to the hold";
+    EXPECT_EQ(ok->to_tag(), caller_dialog_tag());
+    EXPECT_NE(ok->find(sip::HeaderId::contact), nullptr);
+    EXPECT_TRUE(media.saw("local_answer 0"));
+    EXPECT_TRUE(media.saw("play_music 1"));
+    EXPECT_EQ(invite_to(p1002, 2), nullptr) << "the held phone is never re-INVITEd";
+    EXPECT_EQ(requests_to(p1002.address, "INVITE"), 1u);
+    run_for(600ms);
+    EXPECT_EQ(count_to(a.address, "SIP/2.0 200"), 3u) << "retransmitted until its ACK";
+    caller_acks(a.cseq);
+
+    // The same hold again (a session refresh): answered, the music goes on as it was.
+    caller_reinvites(hold);
+    EXPECT_EQ(caller_response(a.cseq)->status(), 200);
+    caller_acks(a.cseq);
+    EXPECT_EQ(count_events("play_music 1"), 1u);
+
+    // The held phone's own offer while it hears music: answered by us too, so that no relayed
+    // answer pairs the legs anew and stops the music.
+    phone_sends(p1002, "INVITE", 1, kSdpB);
+    const sip::Message* phone_ok = phone_response(p1002, 1);
+    ASSERT_NE(phone_ok, nullptr);
+    EXPECT_EQ(phone_ok->status(), 200);
+    EXPECT_EQ(phone_ok->body(), kSdpPbxLocal);
+    EXPECT_TRUE(media.saw("local_answer 1"));
+    EXPECT_FALSE(media.saw("stop_tone 1"));
+    EXPECT_EQ(requests_to(a.address, "INVITE"), 0u);
+    phone_sends(p1002, "ACK", 1);
+
+    // Resume: answered by us, the music stops; still no re-INVITE to the callee.
+    caller_reinvites(kSdpA);
+    EXPECT_EQ(caller_response(a.cseq)->status(), 200);
+    EXPECT_EQ(count_events("local_answer 0"), 3u);
+    EXPECT_TRUE(media.saw("stop_tone 1"));
+    EXPECT_EQ(requests_to(p1002.address, "INVITE"), 1u);
+    caller_acks(a.cseq);
+
+    // With nobody on hold, offers are relayed again.
+    caller_reinvites(sdp_with(kSdpA, "o=alice 1 1", "o=alice 1 2"));
+    EXPECT_NE(invite_to(p1002, 2), nullptr);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+    EXPECT_EQ(requests_to(p1002.address, "BYE"), 0u);
+}
+
+TEST_F(MusicOnHoldTest, CalleeHoldWithTheOldZeroAddressPlaysTheCallerMusic) {
+    established_call();
+    // RFC 2543 hold: c=0.0.0.0, still sendrecv.
+    phone_sends(p1002, "INVITE", 1, sdp_with(kSdpB, "c=IN IP4 192.0.2.20", "c=IN IP4 0.0.0.0"));
+    const sip::Message* ok = phone_response(p1002, 1);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->status(), 200);
+    EXPECT_TRUE(media.saw("local_answer 1"));
+    EXPECT_TRUE(media.saw("play_music 0"));
+    EXPECT_EQ(requests_to(a.address, "INVITE"), 0u);
+    phone_sends(p1002, "ACK", 1);
+
+    phone_sends(p1002, "INVITE", 2, sdp_with(kSdpB, "a=sendrecv", "a=recvonly"));
+    EXPECT_EQ(phone_response(p1002, 2)->status(), 200);
+    EXPECT_TRUE(media.saw("stop_tone 0")) << "recvonly: it takes media again";
+    EXPECT_EQ(requests_to(a.address, "INVITE"), 0u);
+}
+
+// Without music to play the hold goes to the other phone, as before music on hold existed.
+void MusicOnHoldTest::expect_hold_relayed(std::string music, bool anchors) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    config.music_on_hold = std::move(music);
+    build(config);
+    media.anchors = anchors;
+    established_call();
+    caller_reinvites(sdp_with(kSdpA, "a=sendrecv", "a=sendonly"));
+    const sip::Message* relayed = invite_to(p1002, 2);
+    ASSERT_NE(relayed, nullptr);
+    EXPECT_EQ(relayed->body(), sdp_with(kSdpA, "a=sendrecv", "a=sendonly"));
+    EXPECT_FALSE(media.saw("local_answer 0"));
+    EXPECT_FALSE(media.saw("play_music 1"));
+    phone_answers(p1002, *relayed, 200, sdp_with(kSdpB, "a=sendrecv", "a=recvonly"));
+    EXPECT_EQ(caller_response(a.cseq)->body(), sdp_with(kSdpB, "a=sendrecv", "a=recvonly"));
+}
+
+TEST_F(MusicOnHoldTest, WithMusicOnHoldOffTheHoldIsRelayed) {
+    expect_hold_relayed("", true);
+}
+
+TEST_F(MusicOnHoldTest, WithMusicThatDoesNotLoadTheHoldIsRelayed) {
+    expect_hold_relayed("no-such-music", true);
+}
+
+TEST_F(MusicOnHoldTest, WithDirectMediaTheHoldIsRelayed) {
+    expect_hold_relayed("hold", false);
+}
+
 }  // namespace
 }  // namespace sb::call::testing

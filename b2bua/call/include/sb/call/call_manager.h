@@ -55,6 +55,11 @@ struct CallConfig {
     std::uint32_t busy_tone_s = 0;
     // Where call:playback() finds prompts (<name>.wav).
     std::string prompts_dir = "prompts";
+    // Music on hold: when a leg of a bridged call puts the other on hold, we answer its hold
+    // ourselves and play this prompt to the other leg, looped, until it resumes (as Asterisk
+    // does; the other phone is never re-INVITEd). "" or a prompt that does not load: the hold
+    // is relayed to the other phone as it is.
+    std::string music_on_hold = "moh";
     Duration t1{500};  // RFC 3261 T1, for 2xx retransmissions (13.3.1.4)
     Duration t2{4000};
 };
