@@ -287,6 +287,12 @@ void CallManager::Impl::respond_a(Call& c, int status, std::string_view reason,
     Leg& a = c.a();
     std::string headers(extra);
     if (status > 100 && status < 300) {
+        // RFC 3261 12.1.1: a response that makes the dialog (early or confirmed) carries the
+        // request's Record-Route values, all of them and in order, so that the caller's route
+        // set is the proxies' (and ours towards it: Dialog::route_set).
+        for (const sip::HeaderField& f : c.invite.headers())
+            if (f.id == sip::HeaderId::record_route)
+                headers.append("Record-Route: ").append(f.value).append("\r\n");
         headers.append("Contact: ").append(a.dialog.local_contact).append("\r\n");
         headers.append(
             "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, MESSAGE, NOTIFY\r\n");

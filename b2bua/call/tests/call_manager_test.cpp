@@ -144,6 +144,48 @@ TEST_F(CallTest, NoAckForTheCallersTwoHundredEndsTheCallWithByeToBothLegs) {
 
 // --- Hanging up ---------------------------------------------------------------------------------
 
+TEST_F(CallTest, ResponsesThatMakeTheCallersDialogCarryItsRecordRoute) {
+    // RFC 3261 12.1.1: every Record-Route value of the INVITE, in order, in the 1xx and 2xx.
+    const std::string rr =
+        "Record-Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr;ftag=x>\r\n"
+        "Record-Route: <sip:192.0.2.99:5070;lr>\r\n";
+    caller_invites(kSdpA, rr);
+    phone_answers(p1002, 180);
+    phone_answers(p1002, 200, kSdpB);
+    for (std::string_view start : {"SIP/2.0 180", "SIP/2.0 200"}) {
+        const sip::Message* resp = last_to(a.address, start);
+        ASSERT_NE(resp, nullptr) << start;
+        std::vector<std::string> values;
+        for (const sip::HeaderField& f : resp->headers())
+            if (f.id == sip::HeaderId::record_route) values.emplace_back(f.value);
+        EXPECT_EQ(values, (std::vector<std::string>{
+                              "<sip:p1.example.com;lr>, <sip:p2.example.com;lr;ftag=x>",
+                              "<sip:192.0.2.99:5070;lr>"}))
+            << start;
+    }
+    caller_acks();
+    // And our requests in that dialog follow the route set (12.2.1.1).
+    phone_sends(p1002, "BYE", 1);
+    const sip::Message* bye = last_to(a.address, "BYE ");
+    ASSERT_NE(bye, nullptr);
+    std::vector<std::string> routes;
+    bye->for_each_value(sip::HeaderId::route, [&](std::string_view v) {
+        routes.emplace_back(v);
+        return true;
+    });
+    EXPECT_EQ(routes,
+              (std::vector<std::string>{"<sip:p1.example.com;lr>", "<sip:p2.example.com;lr;ftag=x>",
+                                        "<sip:192.0.2.99:5070;lr>"}));
+}
+
+TEST_F(CallTest, FailureResponsesCarryNoRecordRoute) {
+    caller_invites(kSdpA, "Record-Route: <sip:p1.example.com;lr>\r\n");
+    phone_answers(p1002, 486);
+    const sip::Message* busy = last_to(a.address, "SIP/2.0 486");
+    ASSERT_NE(busy, nullptr);
+    EXPECT_EQ(busy->find(sip::HeaderId::record_route), nullptr) << "no dialog: nothing to route";
+}
+
 TEST_F(CallTest, ByeFromCallerIsRelayedToCallee) {
     established_call();
     const sip::Message* inv = invite_to(p1002);
