@@ -101,7 +101,9 @@ class CallCase(unittest.TestCase):
         if not SWITCHBOARD:
             raise AssertionError("give the binary: --switchboard PATH (or SB_SWITCHBOARD)")
         h.require_tool("sipp")
-        cls.sb = h.Switchboard(SWITCHBOARD)
+        # Music on hold off: test_hold_and_resume checks the hold relayed to the callee (with
+        # music, test_audio_call's test_held_phone_hears_music_until_resume: answered by us).
+        cls.sb = h.Switchboard(SWITCHBOARD, config="[calls]\nmusic_on_hold = \"\"\n")
         cls.sb.__enter__()
         cls._next_ip = 0
         cls._probe_ip = 0
@@ -379,7 +381,8 @@ class CallsDefaultDialplan(CallCase):
 
     def test_hold_and_resume(self):
         """A re-INVITEs with a=sendonly: B gets it (a=sendonly), answers a=recvonly, which A
-        gets; then a=sendrecv both ways; then BYE."""
+        gets; then a=sendrecv both ways; then BYE. (Music on hold is off for this class: with
+        it, Switchboard answers the hold itself.)"""
         b = self.callee("1002", "call_uas_hold.xml")
         ra = self.run_caller("call_uac_hold.xml", "1002", [b])
         self.assertSippOk(ra, "caller: call, hold, resume, BYE", context=[b.result])
