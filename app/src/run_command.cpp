@@ -27,7 +27,7 @@ namespace sb::app {
 namespace {
 
 registrar::Credential to_credential(const db::Extension& e) {
-    return {e.number, e.display_name, e.realm, e.ha1_md5, e.ha1_sha256, e.enabled};
+    return {e.number, e.display_name, e.realm, e.ha1_md5, e.ha1_sha256, e.enabled, e.tones};
 }
 
 }  // namespace

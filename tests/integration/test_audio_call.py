@@ -558,7 +558,7 @@ class AudioCall(unittest.TestCase):
             w = samples[i:i + win]
             energy = max(rms(w) ** 2, 1e-9)
             shares = {f: 2 * goertzel_power(w, f, rate) / energy
-                      for f in (440, 480, 620, 700, MUSIC_HZ, 1000, 1600)}
+                      for f in (400, 440, 450, 480, 620, 700, MUSIC_HZ, 1000, 1600)}
             out.append((rms(w), shares))
         return out
 
@@ -615,6 +615,45 @@ class AudioCall(unittest.TestCase):
         first_callee = next(i for i, (label, _) in enumerate(runs) if label == "callee")
         if any(label == "ringback" for label, _ in runs[first_callee:]):
             self.fail_with(f"ringback went on after the answer: {runs}")
+
+    def test_an_extension_hears_the_ringback_of_its_own_country(self):
+        """Extension 1003 is set to the UK's tones (`ext set 1003 --tones GB`; the system's are
+        the US's): calling 1002, it hears UK ringback (400 + 450 Hz, 0.4 s on, 0.2 off, 0.4 on,
+        2 s off), never the US one (440 + 480 Hz)."""
+        self.sb.ext("set", "1003", "--tones", "GB")
+        time.sleep(0.5)  # the server reloads the extension on the database's NOTIFY
+        self.phones = []
+        caller = self.phone("uk-caller", "1003", 3, answer_auto=False)
+        callee = self.phone("callee", "1002", 2, answer_auto=False)
+        try:
+            for phone, probe in ((caller, 103), (callee, 102)):
+                self.wait_registered(phone, probe)
+                resp = phone.connect(within=10).command("reginfo")
+                if not resp or not resp.get("ok"):
+                    self.fail_with(f"ctrl_tcp 'reginfo' on {phone.name} failed: {resp}")
+            self.dial(caller, callee)
+            time.sleep(4.0)  # one cadence of UK ringback and the start of the next
+            caller.ctrl.command("hangup")
+            for phone in (caller, callee):
+                phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+                phone.stop()
+            windows = self.windows(caller)
+        finally:
+            self.sb.ext("set", "1003", "--tones", "system")
+        uk = sum(1 for level, sh in windows if level >= MIN_RMS and sh[400] + sh[450] > 0.8)
+        us = sum(1 for level, sh in windows if level >= MIN_RMS and sh[440] + sh[480] > 0.8)
+        labels = ["silence" if level < MIN_RMS else "uk" if sh[400] + sh[450] > 0.8
+                  else "us" if sh[440] + sh[480] > 0.8 else "other" for level, sh in windows]
+        runs = self.runs(labels)
+        print(f"[audio] UK ringback, what 1003 heard (100 ms windows): {runs}", file=sys.stderr)
+        if uk < 8:
+            self.fail_with(f"the UK caller heard no UK ringback (400 + 450 Hz): {runs}")
+        if us:
+            self.fail_with(f"the UK caller heard the system's US ringback: {runs}")
+        # The cadence: bursts of about 0.4 s (3 to 5 windows), never the US's 2 s.
+        bursts = [n for label, n in runs if label == "uk"]
+        if max(bursts) > 6:
+            self.fail_with(f"UK ringback bursts are 0.4 s, not {max(bursts) / 10} s: {runs}")
 
     def test_busy_callee_gives_busy_tone_then_486(self):
         """The callee rejects the call (baresip answers 486); with busy_tone_seconds = 3 the

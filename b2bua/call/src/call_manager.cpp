@@ -456,6 +456,9 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
         c.ext_name_ = auth.credential->display_name;
         c.cid_number = c.ext_number_;
         c.cid_name = !c.ext_name_.empty() ? clean(c.ext_name_, 128) : c.caller_name_;
+        // The tones the caller hears (ringback, busy, congestion) in its extension's own plan;
+        // an unknown plan leaves the system's.
+        if (auth.credential->tones) c.media->set_tone_country(0, *auth.credential->tones);
     } else {
         c.cid_number = clean(c.caller_number_, 64);
         c.cid_name = c.caller_name_;

@@ -111,6 +111,10 @@ struct FakeMedia final : media::MediaEngine {
                 (tone == media::dsp::Tone::ringback ? " ringback" : " other"));
         }
         void stop_tone(media::LegId leg) override { log("stop_tone " + std::to_string(leg)); }
+        bool set_tone_country(media::LegId leg, std::string_view country) override {
+            log("tones " + std::to_string(leg) + " " + std::string(country));
+            return true;
+        }
         bool play_prompt(media::LegId leg, std::shared_ptr<const media::dsp::Prompt>) override {
             log("play_prompt " + std::to_string(leg));
             return m.anchors;
