@@ -142,6 +142,7 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             read(t, "address", c.media.address, known);
             read(t, "tones", c.media.tones, known);
             read(t, "prompts", c.media.prompts, known);
+            read(t, "recordings", c.media.recordings, known);
             if (auto plan = media::dsp::find_tone_plan(c.media.tones); !plan)
                 return fail("media.tones: " + plan.error().message);
             read(t, "advertise", c.media.advertise, known);

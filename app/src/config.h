@@ -41,6 +41,7 @@ struct Config {
         unsigned workers = 1;
         std::string tones = "US";  // the tone plan: ringback, busy (US GB DE FR CN JP)
         std::string prompts;       // call:playback()'s <name>.wav; "" = <data_dir>/prompts
+        std::string recordings;    // call:record()'s files; "" = <data_dir>/recordings
     } media;
 };
 

@@ -138,6 +138,9 @@ int run_server(Config config) {
     config.server.calls.prompts_dir = config.media.prompts.empty()
                                           ? (config.data_dir / "prompts").string()
                                           : config.media.prompts;
+    config.server.calls.recordings_dir = config.media.recordings.empty()
+                                             ? (config.data_dir / "recordings").string()
+                                             : config.media.recordings;
     // Music on hold is loaded at each hold (so a new file takes effect at once): say now when
     // it cannot be, since holds then reach the other phone as re-INVITEs instead.
     if (const std::string& moh = config.server.calls.music_on_hold; config.media.anchor && !moh.empty())

@@ -492,6 +492,22 @@ int call_answer(lua_State* L) {
     return 1;
 }
 
+// call:record([start]): true when the call is (or stops being) recorded; false when it cannot
+// be (media not anchored, the file cannot be made), not a script mistake.
+int call_record(lua_State* L) {
+    check_self(L, "record");
+    bool start = true;
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TBOOLEAN);
+        start = lua_toboolean(L, 2) != 0;
+    }
+    Run* r = run_of(L);
+    bool ok = false;
+    if (!guarded(r, [&] { ok = r->api->record_call(start); })) return raise_api_error(L, r);
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
 int call_hangup(lua_State* L) {
     check_self(L, "hangup");
     lua_Integer code = luaL_optinteger(L, 2, 480);
@@ -937,6 +953,7 @@ void push_call(lua_State* L, Run* r) {
     // Metatable: __index = call_index with the methods table as upvalue.
     lua_createtable(L, 0, 2);
     const luaL_Reg methods[] = {{"answer", call_answer},
+                                {"record", call_record},
                                 {"hangup", call_hangup},
                                 {"bridge", call_bridge},
                                 {"set_caller_id", call_set_caller_id},

@@ -77,6 +77,11 @@ bool SimulatedCall::answer() {
     return true;
 }
 
+bool SimulatedCall::record_call(bool start) {
+    steps_.push_back(start ? "record" : "record stop");
+    return true;
+}
+
 void SimulatedCall::hangup(int code, std::string_view reason) {
     steps_.push_back(reason.empty() ? fmt::format("hangup {}", code)
                                     : fmt::format("hangup {} {}", code, reason));

@@ -123,6 +123,33 @@ end
     EXPECT_THAT(call.steps(), ElementsAre("answer", "playback welcome -> played"));
 }
 
+TEST(DialplanEngine, RecordStartsAndStopsAndChecksItsArgument) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  if call:record() then
+    call:bridge("1002")
+    call:record(false)
+  end
+end
+)");
+    SimulatedCall call(to("1002"), {{BridgeResult::answered, 200}});
+    EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
+    EXPECT_THAT(
+        call.steps(),
+        ElementsAre("record", "bridge 1002 timeout=30 simultaneous -> answered", "record stop"));
+
+    auto bad = must_check(e, R"(
+function route(call)
+  call:record("yes")
+end
+)");
+    SimulatedCall other;
+    Step step = run_call(e, 2, bad, other);
+    EXPECT_EQ(step.state, Step::State::failed);
+    EXPECT_THAT(step.error, HasSubstr("boolean expected"));
+}
+
 TEST(DialplanEngine, ConferenceWaitsInTheRoomUntilTheCallEnds) {
     Engine e;
     auto script = must_check(e, R"(

@@ -438,7 +438,8 @@ class AudioCall(unittest.TestCase):
         write_tone(os.path.join(cls.prompts, "moh.wav"), MUSIC_HZ, seconds=3.0, rate=16000)
         cls.sb = h.Switchboard(SWITCHBOARD, config=(
             "[calls]\nbusy_tone_seconds = 3\n"
-            f"[media]\nprompts = \"{cls.prompts}\"\n"))
+            f"[media]\nprompts = \"{cls.prompts}\"\n"
+            f"recordings = \"{os.path.join(cls.work, 'recordings')}\"\n"))
         try:
             cls.sb.__enter__()
             # 2700 plays the prompt, then rings 1002; other numbers ring that extension
@@ -453,6 +454,9 @@ class AudioCall(unittest.TestCase):
                         '    if keys == "42" then call:bridge("1002") else call:hangup(486) end\n'
                         '  elseif call.to == "3000" then\n'
                         '    if not call:conference("standup") then call:hangup(500) end\n'
+                        '  elseif call.to == "2800" then\n'
+                        '    if not call:record() then call:hangup(500) end\n'
+                        '    call:bridge("1002")\n'
                         '  else\n'
                         '    call:bridge(call.to)\n'
                         '  end\n'
@@ -654,6 +658,50 @@ class AudioCall(unittest.TestCase):
         bursts = [n for label, n in runs if label == "uk"]
         if max(bursts) > 6:
             self.fail_with(f"UK ringback bursts are 0.4 s, not {max(bursts) / 10} s: {runs}")
+
+    def test_dialplan_records_the_call_caller_left_callee_right(self):
+        """The dialplan records the call (call:record()) and rings 1002: after the call a
+        stereo 8 kHz WAV in the recordings directory holds the caller's 440 Hz on the left and
+        the callee's 1000 Hz on the right, for about as long as the call lasted."""
+        recordings = os.path.join(self.work, "recordings")
+        before = set(glob.glob(os.path.join(recordings, "**", "*.wav"), recursive=True))
+        caller, callee = self.register_pair(callee_answers=True)
+        self.dial(caller, callee, number="2800", ringing=False)
+        for phone in (caller, callee):
+            if not phone.ctrl.event("CALL_ESTABLISHED", ESTABLISH_WITHIN):
+                self.fail_with(f"{phone.name} reported no CALL_ESTABLISHED")
+        time.sleep(4.0)
+        caller.ctrl.command("hangup")
+        for phone in (caller, callee):
+            phone.ctrl.event("CALL_CLOSED", CLOSE_WITHIN)
+            phone.stop()
+        time.sleep(0.5)  # the recorder completes the file within a tick or two
+        files = sorted(set(glob.glob(os.path.join(recordings, "**", "*.wav"),
+                                     recursive=True)) - before)
+        if len(files) != 1:
+            self.fail_with(f"expected one new recording in {recordings}, found {files}")
+        path = files[0]
+        if "-1001-2800-" not in os.path.basename(path):
+            self.fail_with(f"the recording's name does not say who called whom: {path}")
+        with wave.open(path, "rb") as w:
+            channels, rate, frames = w.getnchannels(), w.getframerate(), w.getnframes()
+            data = w.readframes(frames)
+        if (channels, rate) != (2, 8000):
+            self.fail_with(f"{path}: {channels} channels at {rate} Hz, expected 2 at 8000")
+        samples = struct.unpack(f"<{len(data) // 2}h", data)
+        left, right = list(samples[0::2]), list(samples[1::2])
+        seconds = len(left) / rate
+        print(f"[audio] recording {os.path.basename(path)}: {seconds:.1f} s", file=sys.stderr)
+        if not 3.0 <= seconds <= 8.0:
+            self.fail_with(f"{path}: {seconds:.1f} s recorded of a call of about 4 s")
+        mid_l, mid_r = left[rate:rate * 3], right[rate:rate * 3]
+        for name, chan, want, other in (("left", mid_l, 440, 1000), ("right", mid_r, 1000, 440)):
+            energy = max(rms(chan) ** 2, 1e-9)
+            share = 2 * goertzel_power(chan, want, rate) / energy
+            leak = 2 * goertzel_power(chan, other, rate) / energy
+            if rms(chan) < MIN_RMS or share < 0.8 or leak > 0.05:
+                self.fail_with(f"{path}: the {name} channel should be {want} Hz alone: rms "
+                               f"{rms(chan):.0f}, {want} Hz {share:.2f}, {other} Hz {leak:.2f}")
 
     def test_busy_callee_gives_busy_tone_then_486(self):
         """The callee rejects the call (baresip answers 486); with busy_tone_seconds = 3 the

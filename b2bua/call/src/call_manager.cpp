@@ -9,6 +9,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <ctime>
 
 #include "impl.h"
 #include "sb/call/best_response.h"
@@ -674,6 +675,48 @@ void CallManager::Impl::fail_wait(Call& c, std::string_view what, std::string_vi
 // The caller is answered by the B2BUA itself, as the UAS of the A-leg's dialog: a 2xx with the
 // SDP answer our early media gave it (the same one, RFC 3264 8: a 183 may have carried it),
 // retransmitted until its ACK like a relayed one (RFC 3261 13.3.1.4).
+namespace {
+
+// A caller or callee number as part of a file name: at most 32 of [0-9A-Za-z+._-], the rest '_'.
+std::string file_safe(std::string_view s) {
+    std::string out;
+    for (char ch : s.substr(0, 32)) {
+        const bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                        (ch >= 'A' && ch <= 'Z') || ch == '+' || ch == '.' || ch == '_' ||
+                        ch == '-';
+        out.push_back(ok && !(ch == '.' && out.empty()) ? ch : '_');
+    }
+    return out.empty() ? std::string("_") : out;
+}
+
+}  // namespace
+
+bool CallManager::Impl::api_record(Call& c, bool start) {
+    if (!c.media || c.ended) return false;
+    if (!start) {
+        c.media->stop_recording();
+        return true;
+    }
+    if (!c.record.recording.empty()) return true;  // already recording
+    // Dated directories keep any one directory small; the name says when, who and which call
+    // (the shard and call id make it unique; the recorder never overwrites a file anyway).
+    const std::time_t t = static_cast<std::time_t>(services_.clock.unix_seconds());
+    std::tm utc{};
+    gmtime_r(&t, &utc);
+    const std::string path = fmt::format(
+        "{}/{:04}/{:02}/{:02}/{:04}{:02}{:02}-{:02}{:02}{:02}-{}-{}-{}-{}.wav",
+        config_.recordings_dir, utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_year + 1900,
+        utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+        file_safe(c.record.caller), file_safe(c.record.callee), shard_, c.id);
+    if (auto st = c.media->start_recording(path); !st) {
+        SB_WARN("call", "call {}: cannot record: {}", c.id, st.error().message);
+        return false;
+    }
+    c.record.recording = path;
+    SB_INFO("call", "call {}: recording to {}", c.id, path);
+    return true;
+}
+
 bool CallManager::Impl::api_answer(Call& c) {
     if (c.answered) return true;
     if (c.ended || c.a_final_sent) return false;
@@ -767,6 +810,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
     wheel_.cancel(c.playback_timer);
     stop_collect(c);
     c.record.end_reason = std::move(reason);
+    if (c.media) c.media->stop_recording();  // the file is complete when the call is over
     if (!c.conference_room.empty()) {
         c.media->leave_conference(0);  // the room hears the caller leave before its port goes
         c.conference_room.clear();

@@ -148,6 +148,7 @@ class CallManager::Impl {
     void api_hangup(Call& c, int code, std::string_view reason);
     void api_bridge(Call& c, const BridgeRequest& req);
     bool api_answer(Call& c);
+    bool api_record(Call& c, bool start);
     void api_conference(Call& c, std::string_view room, const ConferenceRequest& req);
     void api_collect_digits(Call& c, std::string_view prompt, const CollectRequest& req);
     // A key the caller pressed (from the inbox, or SIP INFO): counts while the call collects.
@@ -357,6 +358,7 @@ struct Call final : CallApi {
     void set_header(std::string_view name, std::string_view value) override;
     void log(LogLevel level, std::string_view text) override;
     bool answer() override { return impl.api_answer(*this); }
+    bool record_call(bool start) override { return impl.api_record(*this, start); }
     void hangup(int code, std::string_view reason) override {
         impl.api_hangup(*this, code, reason);
     }

@@ -788,6 +788,37 @@ TEST_F(LocalAnswerTest, AnswerSendsOurEarlySdpAndRetransmitsUntilTheAck) {
     EXPECT_EQ(records.records[0].end_reason, "caller hung up");
 }
 
+TEST_F(LocalAnswerTest, RecordingNamesAFileByDateAndPartiesAndEndsWithTheCall) {
+    script.actions = {{Action::record}, {Action::record}, {Action::answer}, {Action::wait}};
+    caller_invites();
+    EXPECT_EQ(script.records, (std::vector<bool>{true, true})) << "a second start is harmless";
+    auto started = std::find_if(media.events.begin(), media.events.end(), [](const auto& e) {
+        return e.rfind("record recordings/", 0) == 0;
+    });
+    ASSERT_NE(started, media.events.end());
+    EXPECT_EQ(std::count_if(media.events.begin(), media.events.end(),
+                            [](const auto& e) { return e.rfind("record rec", 0) == 0; }),
+              1);
+    // recordings/YYYY/MM/DD/YYYYmmdd-HHMMSS-<caller>-<callee>-<shard>-<id>.wav
+    const std::string path = started->substr(7);
+    EXPECT_NE(path.find("-1002-"), std::string::npos) << path;
+    EXPECT_EQ(path.substr(path.size() - 4), ".wav");
+    EXPECT_EQ(std::count(path.begin(), path.end(), '/'), 4) << path;
+    caller_acks();
+    caller_byes();
+    EXPECT_TRUE(media.saw("record stop")) << "the file completes when the call ends";
+    turn();
+    ASSERT_EQ(records.records.size(), 1u);
+    EXPECT_EQ(records.records[0].recording, path);
+}
+
+TEST_F(LocalAnswerTest, RecordingFailsWithoutAnchoredMedia) {
+    media.anchors = false;
+    script.actions = {{Action::record}, {Action::hangup}};
+    caller_invites();
+    EXPECT_EQ(script.records, (std::vector<bool>{false}));
+}
+
 TEST_F(LocalAnswerTest, AnswerFailsWithoutAnchoredMediaOrWithoutAnOffer) {
     media.anchors = false;
     script.actions = {{Action::answer}, {Action::wait}};

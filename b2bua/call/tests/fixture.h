@@ -111,6 +111,12 @@ struct FakeMedia final : media::MediaEngine {
                 (tone == media::dsp::Tone::ringback ? " ringback" : " other"));
         }
         void stop_tone(media::LegId leg) override { log("stop_tone " + std::to_string(leg)); }
+        Status start_recording(const std::string& path) override {
+            if (!m.anchors) return fail("not anchored");
+            log("record " + path);
+            return {};
+        }
+        void stop_recording() override { log("record stop"); }
         bool set_tone_country(media::LegId leg, std::string_view country) override {
             log("tones " + std::to_string(leg) + " " + std::string(country));
             return true;
@@ -192,7 +198,7 @@ struct RouterScript {
     struct Action {
         // wait: waits for an outcome that no CallApi call will bring (collecting digits, say).
         // collect: collect_digits (arg "") or play_and_collect (arg: the prompt).
-        enum Kind { answer, playback, bridge, conference, hangup, wait, collect };
+        enum Kind { answer, playback, bridge, conference, hangup, wait, collect, record };
         Action(Kind k, std::string a = {}, ConferenceRequest o = {})
             : kind(k), arg(std::move(a)), conference_options(o) {}
         Action(Kind k, std::string a, CollectRequest c)
@@ -204,6 +210,7 @@ struct RouterScript {
     };
     std::vector<Action> actions;
     std::vector<bool> answers;                                // what each answer() returned
+    std::vector<bool> records;                                // what each record() returned
     std::vector<std::vector<std::string>> bridges{{"1002"}};  // one per bridge() call, in order
     int timeout_s = 30;
     bool sequential = false;
@@ -279,6 +286,9 @@ class FakeRouter final : public Router {
                 case A::collect:
                     api_->collect_digits(a.arg, a.collect_options);
                     return {RouteStep::State::waiting, {}};
+                case A::record:
+                    s_.records.push_back(api_->record_call(a.arg != "stop"));
+                    break;
             }
         }
         return {RouteStep::State::finished, {}};

@@ -64,6 +64,7 @@ class SimulatedCall final : public CallApi {
     void set_header(std::string_view name, std::string_view value) override;
     void log(LogLevel level, std::string_view text) override;
     bool answer() override;
+    bool record_call(bool start) override;
     void hangup(int code, std::string_view reason) override;
     void bridge(const BridgeRequest& request) override;
     void playback(std::string_view name) override;

@@ -88,6 +88,11 @@ class CallApi {
     // Ends the call: the A-leg gets `code` (a final response, or BYE if already answered). The
     // script stops after it.
     virtual void hangup(int code, std::string_view reason) = 0;
+    // Records the call from now on (start) or stops (!start): a stereo WAV, the caller on the
+    // left and whoever it is bridged to on the right, in the recordings directory; its path goes
+    // into the call record. False when it cannot be recorded (media not anchored, the file
+    // cannot be made). Recording ends with the call anyway.
+    virtual bool record_call(bool start) = 0;
 
     // Actions that wait: start the work and return. The owner later reports the outcome with
     // Engine::resume(call_id, outcome); until then the script's coroutine is suspended.

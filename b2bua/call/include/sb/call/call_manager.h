@@ -60,6 +60,8 @@ struct CallConfig {
     // does; the other phone is never re-INVITEd). "" or a prompt that does not load: the hold
     // is relayed to the other phone as it is.
     std::string music_on_hold = "moh";
+    // Where call:record() writes: <recordings_dir>/YYYY/MM/DD/<time>-<caller>-<callee>-<id>.wav.
+    std::string recordings_dir = "recordings";
     Duration t1{500};  // RFC 3261 T1, for 2xx retransmissions (13.3.1.4)
     Duration t2{4000};
 };

@@ -25,6 +25,7 @@ struct CallRecord {
     int a_status = 0;        // the final response the caller got
     std::string end_reason;  // "caller hung up", "callee hung up", "busy", "dialplan error: ..."
     std::vector<LegRecord> legs;
+    std::string recording;  // the WAV file of call:record(), "" if not recorded
 };
 
 class CallRecordSink {
