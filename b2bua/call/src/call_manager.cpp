@@ -598,11 +598,15 @@ void CallManager::Impl::run_routing_step(Call& c, RouteStep step) {
     // The script returned without an answered bridge or a hangup: end the call ourselves.
     if (!c.answered && !c.ended) {
         int status = final_status_for(c.last_outcome);
-        if (status == 486 && config_.busy_tone_s > 0 && !c.a_final_sent) {
-            // The caller hears the busy tone first, then gets 486 (busy_timer).
+        // The caller hears why first, then gets the status (busy_timer): the busy tone for a
+        // busy callee, the congestion tone ("fast busy") when the network or a server failed.
+        const bool busy = status == 486 || status == 600;
+        const bool congestion = status == 500 || status == 502 || status == 503 || status == 504;
+        if ((busy || congestion) && config_.busy_tone_s > 0 && !c.a_final_sent) {
             if (auto early = early_media(c)) {
                 respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
-                c.media->play_tone(0, media::dsp::Tone::busy);
+                c.media->play_tone(0, busy ? media::dsp::Tone::busy : media::dsp::Tone::congestion);
+                c.tone_status = status;
                 c.ringback_playing = false;
                 wheel_.schedule(c.busy_timer,
                                 services_.clock.now() + std::chrono::seconds(config_.busy_tone_s));

@@ -323,8 +323,13 @@ struct Call final : CallApi {
     void on_duration_timer() { impl.on_max_duration(*this); }
     void on_playback_timer() { impl.on_playback_done(*this); }
     void on_busy_timer() {
-        impl.end_call(*this, "routing ended: busy (after the busy tone)", nullptr, 486);
+        impl.end_call(*this,
+                      tone_status == 486 || tone_status == 600
+                          ? "routing ended: busy (after the busy tone)"
+                          : "routing ended: failed (after the congestion tone)",
+                      nullptr, tone_status);
     }
+    int tone_status = 486;  // what the caller gets after the busy or congestion tone
     void on_destroy_timer() { impl.destroy(*this); }
     MemberTimer<Call, &Call::on_bridge_timer> bridge_timer{this};
     MemberTimer<Call, &Call::on_outcome_timer> outcome_timer{this};

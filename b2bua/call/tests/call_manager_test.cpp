@@ -258,6 +258,33 @@ TEST_F(CallTest, BusyCalleeGivesTheCallerBusy) {
     EXPECT_EQ(records.records[0].legs[0].status, 486);
 }
 
+class ToneBeforeFailureTest : public CallTest {
+  protected:
+    // The callee answers `status`; with busy_tone_seconds = 3 the caller hears `tone` as early
+    // media first, then gets `to_caller`.
+    void check(int status, const std::string& tone, int to_caller) {
+        CallConfig config = default_config();
+        config.busy_tone_s = 3;
+        build(config);
+        media.anchors = true;
+        caller_invites();
+        phone_answers(p1002, status);
+        EXPECT_TRUE(media.saw(tone));
+        const std::string final_line = "SIP/2.0 " + std::to_string(to_caller);
+        EXPECT_EQ(count_to(a.address, final_line), 0u) << "the tone first";
+        run_until(now_ms() + 3000);
+        EXPECT_EQ(count_to(a.address, final_line), 1u);
+    }
+};
+
+TEST_F(ToneBeforeFailureTest, ABusyCalleeGivesTheBusyTone) {
+    check(486, "play_tone 0 busy", 486);
+}
+
+TEST_F(ToneBeforeFailureTest, AFailedServerGivesTheCongestionTone) {
+    check(503, "play_tone 0 congestion", 500);  // 503 is not passed on (RFC 3261 16.7)
+}
+
 TEST_F(CallTest, BridgeTimeoutCancelsTheCalleeAndTheCallerGets480) {
     script.timeout_s = 5;
     caller_invites();

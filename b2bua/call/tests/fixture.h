@@ -107,8 +107,8 @@ struct FakeMedia final : media::MediaEngine {
             return std::string(kSdpPbx);
         }
         void play_tone(media::LegId leg, media::dsp::Tone tone) override {
-            log("play_tone " + std::to_string(leg) +
-                (tone == media::dsp::Tone::ringback ? " ringback" : " other"));
+            log("play_tone " + std::to_string(leg) + " " +
+                std::string(media::dsp::to_string(tone)));
         }
         void stop_tone(media::LegId leg) override { log("stop_tone " + std::to_string(leg)); }
         Status start_recording(const std::string& path) override {

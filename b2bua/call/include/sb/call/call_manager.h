@@ -50,8 +50,9 @@ struct CallConfig {
     // While a callee rings without early media of its own, the caller hears ringback played by
     // the media engine (a 180 with our SDP answer), when the engine anchors media.
     bool ringback = true;
-    // A busy destination (486): the caller gets 486 at once (0), or first hears the busy tone
-    // this many seconds as early media.
+    // A busy destination (486, 600): the caller gets it at once (0), or first hears the busy
+    // tone this many seconds as early media; a failed one (500, 502, 503, 504) the congestion
+    // tone ("fast busy") likewise.
     std::uint32_t busy_tone_s = 0;
     // Where call:playback() finds prompts (<name>.wav).
     std::string prompts_dir = "prompts";
