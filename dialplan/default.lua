@@ -21,6 +21,13 @@
 --   call:set_header("X-Department", "sales")          a header added to the calls bridge places
 --   call:log("text")                                  a line in the PBX log and the call trace
 --
+--   call:answer()                                     answer the caller ourselves (200 OK)
+--   call:playback("welcome")                          play <prompts>/welcome.wav, then go on
+--   call:collect_digits{max = 4, timeout = 5}         the keys pressed ("" if none in time)
+--   call:play_and_collect("menu", {max = 1})          the same while and after a prompt
+--   call:conference("sales")                          into a conference room until hang-up
+--   call:record()                                     record the call (see [media] recordings)
+--
 -- bridge returns r.result ("answered", "busy", "noanswer", "unavailable", "failed") and r.code,
 -- the SIP status that decided it (200, 486, 480, 404, 503 ...). When route returns without an
 -- answered bridge or a hangup, the PBX ends the call with the last bridge's code (404 if it never
