@@ -785,17 +785,54 @@ void CallManager::Impl::api_playback(Call& c, std::string_view name) {
 bool CallManager::Impl::start_prompt(Call& c, std::shared_ptr<const media::dsp::Prompt> prompt) {
     const auto length =
         std::chrono::milliseconds(static_cast<std::int64_t>(prompt->seconds() * 1000));
-    if (!c.media->play_prompt(0, std::move(prompt))) return false;
+    // The end notice runs on a media thread and may outlive the call: it holds only the inbox
+    // and the numbers that name the prompt, which a later prompt of the call does not share.
+    const std::uint64_t id = next_prompt_++;
+    auto on_end = [inbox = media_inbox_, call = c.id, id] {
+        inbox->push({MediaInbox::Notice::prompt_end, call, id, 0});
+    };
+    Duration wait{};
+    bool reported = c.media->play_prompt_then(0, prompt, std::move(on_end));
+    if (reported) {
+        // The relay plays at its own pace (a frame late, a worker busy): the timer only catches
+        // an engine that never reports.
+        wait = length + std::chrono::seconds(2);
+    } else if (c.media->play_prompt(0, std::move(prompt))) {
+        // An engine that cannot report: done when the prompt's length has passed (plus a frame).
+        wait = length + std::chrono::milliseconds(40);
+    } else {
+        return false;
+    }
     c.ringback_playing = false;
-    c.playing_prompt = true;
-    // Played by the relay at 20 ms a frame: done when its length has passed (plus a frame).
-    wheel_.schedule(c.playback_timer,
-                    services_.clock.now() + length + std::chrono::milliseconds(40));
+    c.prompt = Call::Prompt{true, id, reported};
+    if (reported) {
+        ++prompt_waiters_;
+        poll_media();
+    }
+    wheel_.schedule(c.playback_timer, services_.clock.now() + wait);
     return true;
 }
 
+void CallManager::Impl::stop_prompt(Call& c, bool stop) {
+    if (!c.prompt.playing) return;
+    if (stop && c.media) c.media->stop_tone(0);
+    if (c.prompt.reported && prompt_waiters_ > 0) --prompt_waiters_;
+    c.prompt.playing = false;
+    wheel_.cancel(c.playback_timer);
+}
+
+void CallManager::Impl::on_playback_timeout(Call& c) {
+    if (!c.prompt.playing) return;
+    if (c.prompt.reported) {
+        SB_WARN("call", "call {}: the media engine did not report the prompt's end; going on",
+                c.id);
+        stop_prompt(c, true);  // whatever it still plays must not run into what comes next
+    }
+    on_playback_done(c);
+}
+
 void CallManager::Impl::on_playback_done(Call& c) {
-    c.playing_prompt = false;
+    stop_prompt(c, false);
     if (c.ended) return;
     if (c.collect.active) {  // play_and_collect: the wait for the first key begins now
         wheel_.schedule(
@@ -811,7 +848,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
     if (c.ended) return;
     c.ended = true;
     wheel_.cancel(c.busy_timer);
-    wheel_.cancel(c.playback_timer);
+    stop_prompt(c, false);  // the caller's port goes with the call
     stop_collect(c);
     c.record.end_reason = std::move(reason);
     if (c.media) c.media->stop_recording();  // the file is complete when the call is over

@@ -1,6 +1,7 @@
 // Keys the caller presses: collect_digits() and play_and_collect() of the dialplan (Asterisk's
 // Read(), FreeSWITCH's play_and_get_digits). The media engine reports RFC 4733 events and in-band
-// DTMF on its own threads through the DigitInbox. Keys signalled in SIP INFO (on_dtmf_info, from
+// DTMF on its own threads through the MediaInbox (which also brings the ends of prompts that
+// playback and play_and_collect wait for). Keys signalled in SIP INFO (on_dtmf_info, from
 // relay.cpp) are collected too, and sent on to a bridged leg through the media engine, so that
 // a phone that signals keys by INFO reaches one that takes RFC 4733 or in-band tones.
 #include <algorithm>
@@ -14,9 +15,10 @@ namespace sb::call {
 
 namespace {
 
-// How often the shard takes the keys the media threads reported, while any call collects: a
-// key press lasts at least 40 ms, so none waits long, and an idle shard polls nothing.
-constexpr Duration kDigitPoll{20};
+// How often the shard takes what the media threads reported, while any call collects or waits
+// for a prompt's end: a key press lasts at least 40 ms and a frame 20, so none waits long, and an
+// idle shard polls nothing.
+constexpr Duration kMediaPoll{20};
 
 constexpr int kInfoDefaultDuration = 250;  // ms, when an INFO names none
 constexpr std::size_t kMaxInfoBody = 512;
@@ -124,8 +126,8 @@ void CallManager::Impl::api_collect_digits(Call& c, std::string_view prompt,
     // The sink runs on a media thread and may outlive the call by a packet: it holds only the
     // inbox and the numbers that name the collection.
     const std::uint64_t collection = next_collection_++;
-    auto sink = [inbox = digit_inbox_, call = c.id, collection](char key) {
-        inbox->push({call, collection, key});
+    auto sink = [inbox = media_inbox_, call = c.id, collection](char key) {
+        inbox->push({MediaInbox::Notice::key_press, call, collection, key});
     };
     if (!c.media->watch_digits(0, std::move(sink)))
         return failed("the media engine cannot watch the caller's keys");
@@ -137,8 +139,7 @@ void CallManager::Impl::api_collect_digits(Call& c, std::string_view prompt,
     if (!valid_dtmf_key(r.terminator)) r.terminator = 0;
     c.collect = Call::Collect{true, collection, r, {}};
     ++collecting_;
-    if (!digit_timer_.scheduled())
-        wheel_.schedule(digit_timer_, services_.clock.now() + kDigitPoll);
+    poll_media();
     if (early) respond_a(c, 183, "Session Progress", {}, "application/sdp", *early);
     if (sound) {
         // The wait for the first key begins when the prompt ends (on_playback_done).
@@ -154,11 +155,7 @@ void CallManager::Impl::api_collect_digits(Call& c, std::string_view prompt,
 
 void CallManager::Impl::on_caller_key(Call& c, char key) {
     if (!c.collect.active || c.ended || !valid_dtmf_key(key)) return;
-    if (c.playing_prompt) {  // a key pressed during the prompt stops it, and counts
-        c.media->stop_tone(0);
-        c.playing_prompt = false;
-        wheel_.cancel(c.playback_timer);
-    }
+    if (c.prompt.playing) stop_prompt(c, true);  // a key pressed during the prompt stops it
     const CollectRequest& r = c.collect.request;
     if (r.terminator != 0 && key == r.terminator) return finish_collect(c);
     c.collect.digits += key;
@@ -186,15 +183,28 @@ void CallManager::Impl::stop_collect(Call& c) {
     if (collecting_ > 0) --collecting_;
 }
 
-void CallManager::Impl::drain_digits() {
-    for (const DigitInbox::Press& p : digit_inbox_->take()) {
-        auto it = calls_.find(p.call);
+void CallManager::Impl::poll_media() {
+    if (!media_timer_.scheduled())
+        wheel_.schedule(media_timer_, services_.clock.now() + kMediaPoll);
+}
+
+void CallManager::Impl::drain_media() {
+    for (const MediaInbox::Notice& n : media_inbox_->take()) {
+        auto it = calls_.find(n.call);
         if (it == calls_.end()) continue;
         Call& c = *it->second;
-        // A key for a collection that has ended (pressed as it ended) is nobody's.
-        if (c.collect.active && c.collect.id == p.collection) on_caller_key(c, p.key);
+        // A notice for a wait that has ended (a key pressed as the collection ended, the end of
+        // a prompt that a key stopped or a timer gave up on) is nobody's.
+        switch (n.kind) {
+            case MediaInbox::Notice::key_press:
+                if (c.collect.active && c.collect.id == n.wait) on_caller_key(c, n.key);
+                break;
+            case MediaInbox::Notice::prompt_end:
+                if (c.prompt.playing && c.prompt.id == n.wait) on_playback_done(c);
+                break;
+        }
     }
-    if (collecting_ > 0) wheel_.schedule(digit_timer_, services_.clock.now() + kDigitPoll);
+    if (collecting_ > 0 || prompt_waiters_ > 0) poll_media();
 }
 
 }  // namespace sb::call

@@ -92,24 +92,26 @@ struct ServerRef {
     enum Kind : std::uint8_t { a_invite, relay } kind = a_invite;
 };
 
-// Key presses the media engine reports on its own threads (MediaSession::watch_digits), handed
-// over to the shard's thread, which drains them on a timer while any call collects digits. A
-// press carries its call and the collection that asked for it, so that one arriving after that
-// collection ended is dropped, as is anything beyond kMaxPending (a flood).
-class DigitInbox {
+// What the media engine reports on its own threads, handed over to the shard's thread, which
+// drains it on a timer while any call collects digits or waits for a prompt's end: a key press
+// (MediaSession::watch_digits) or a prompt that played to its end (play_prompt_then). A notice
+// carries its call and the wait that asked for it (the collection, or the prompt), so that one
+// arriving after that wait ended is dropped, as is anything beyond kMaxPending (a flood).
+class MediaInbox {
   public:
-    struct Press {
+    struct Notice {
+        enum Kind : std::uint8_t { key_press, prompt_end } kind = key_press;
         std::uint64_t call = 0;
-        std::uint64_t collection = 0;
+        std::uint64_t wait = 0;  // Call::Collect::id, or Call::Prompt::id
         char key = 0;
     };
     static constexpr std::size_t kMaxPending = 256;
-    void push(Press p) {
+    void push(Notice n) {
         std::lock_guard lock(mutex_);
-        if (pending_.size() < kMaxPending) pending_.push_back(p);
+        if (pending_.size() < kMaxPending) pending_.push_back(n);
     }
-    std::vector<Press> take() {
-        std::vector<Press> out;
+    std::vector<Notice> take() {
+        std::vector<Notice> out;
         std::lock_guard lock(mutex_);
         out.swap(pending_);
         return out;
@@ -117,7 +119,7 @@ class DigitInbox {
 
   private:
     std::mutex mutex_;
-    std::vector<Press> pending_;
+    std::vector<Notice> pending_;
 };
 
 // A key press signalled in SIP INFO (application/dtmf-relay, application/dtmf).
@@ -156,7 +158,6 @@ class CallManager::Impl {
     void on_collect_timeout(Call& c);
     void finish_collect(Call& c);
     void stop_collect(Call& c);  // unwatches; no outcome
-    void drain_digits();
     // An INFO carrying a key press from `leg`: answered here (sent on to the bridged leg,
     // collected from the caller); false when it is not one, or must be relayed as it is.
     bool on_dtmf_info(Call& c, Leg& leg, txn::ServerTxnId id, const sip::Message& req,
@@ -170,9 +171,16 @@ class CallManager::Impl {
     // the media engine does not anchor media or the caller made no offer.
     std::optional<std::string> early_media(Call& c);
     void api_playback(Call& c, std::string_view name);
-    // Plays the prompt to the caller; the playback timer fires at its end. False if it cannot.
+    // Plays the prompt to the caller; on_playback_done follows its end, as the media engine
+    // reports it (or, failing that, the playback timer). False if it cannot.
     bool start_prompt(Call& c, std::shared_ptr<const media::dsp::Prompt> prompt);
+    // The wait for the prompt's end is over (it ended, a key stopped it, the call ended): no
+    // notice or timer of it counts any more. `stop`: silence the prompt too.
+    void stop_prompt(Call& c, bool stop);
+    void on_playback_timeout(Call& c);
     void on_playback_done(Call& c);
+    void drain_media();  // the MediaInbox, every kMediaPoll while any call waits on it
+    void poll_media();   // arms the drain if it is not armed
     void maybe_destroy(Call& c);
     void destroy(Call& c);
     void on_max_duration(Call& c);
@@ -256,11 +264,14 @@ class CallManager::Impl {
     std::unordered_map<txn::ClientTxnId, ClientRef> client_txns_;
     std::unordered_map<std::string, Endpoint> source_cache_;  // remote IP -> our address towards it
 
-    // Keys pressed on calls that collect digits; drained every kDigitPoll while any does.
-    std::shared_ptr<DigitInbox> digit_inbox_ = std::make_shared<DigitInbox>();
-    std::size_t collecting_ = 0;  // calls collecting digits now
+    // Keys pressed on calls that collect digits, and the ends of prompts that calls wait for;
+    // drained every kMediaPoll while any call collects or waits.
+    std::shared_ptr<MediaInbox> media_inbox_ = std::make_shared<MediaInbox>();
+    std::size_t collecting_ = 0;      // calls collecting digits now
+    std::size_t prompt_waiters_ = 0;  // calls waiting for the media engine's word of a prompt's end
     std::uint64_t next_collection_ = 1;
-    MemberTimer<Impl, &Impl::drain_digits> digit_timer_{this};
+    std::uint64_t next_prompt_ = 1;
+    MemberTimer<Impl, &Impl::drain_media> media_timer_{this};
 };
 
 // A call: the A-leg's INVITE, its legs, the state of routing and bridging. Implements the CallApi
@@ -321,7 +332,7 @@ struct Call final : CallApi {
     void on_bridge_timer() { impl.on_bridge_timeout(*this); }
     void on_outcome_timer() { impl.on_deferred_outcome(*this); }
     void on_duration_timer() { impl.on_max_duration(*this); }
-    void on_playback_timer() { impl.on_playback_done(*this); }
+    void on_playback_timer() { impl.on_playback_timeout(*this); }
     void on_busy_timer() {
         impl.end_call(*this,
                       tone_status == 486 || tone_status == 600
@@ -336,13 +347,21 @@ struct Call final : CallApi {
     MemberTimer<Call, &Call::on_duration_timer> duration_timer{this};
     MemberTimer<Call, &Call::on_destroy_timer> destroy_timer{this};
     MemberTimer<Call, &Call::on_busy_timer> busy_timer{this};
+    // The prompt the caller hears (playback, play_and_collect). Its end comes from the media
+    // engine as a MediaInbox notice naming `id`; the playback timer is the safety net for an
+    // engine that never says (prompt length and a margin), or the only word for one that cannot
+    // (play_prompt_then false: the prompt's length).
+    struct Prompt {
+        bool playing = false;
+        std::uint64_t id = 0;   // MediaInbox::Notice::wait of its end
+        bool reported = false;  // the media engine reports its end
+    } prompt;
     MemberTimer<Call, &Call::on_playback_timer> playback_timer{this};
-    bool playing_prompt = false;
 
     // collect_digits(): the keys so far and when to stop.
     struct Collect {
         bool active = false;
-        std::uint64_t id = 0;  // the collection (DigitInbox::Press::collection)
+        std::uint64_t id = 0;  // the collection (MediaInbox::Notice::wait)
         CollectRequest request;
         std::string digits;
     } collect;

@@ -757,6 +757,15 @@ std::filesystem::path prompt_dir() {
     return dir;
 }
 
+CollectRequest collect_request(int max, int timeout_s, int first_timeout_s, char terminator = '#') {
+    CollectRequest r;
+    r.max_digits = max;
+    r.timeout_s = timeout_s;
+    r.first_timeout_s = first_timeout_s;
+    r.terminator = terminator;
+    return r;
+}
+
 class LocalAnswerTest : public CallTest {
   protected:
     void SetUp() override {
@@ -904,10 +913,101 @@ TEST_F(LocalAnswerTest, PlaybackAfterAnswerSendsNo183) {
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200})) << "no 183 after the answer";
     EXPECT_TRUE(media.saw("play_prompt 0"));
     EXPECT_TRUE(script.outcomes.empty());
-    run_for(200ms);
+    media.end_prompt();
+    run_for(20ms);
     EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}))
         << "the prompt played to its end";
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{200}));
+}
+
+// --- The end of a prompt: the media engine's word (play_prompt_then), a timer as a safety net --
+
+TEST_F(LocalAnswerTest, PlaybackResumesTheScriptWhenTheMediaEngineSaysThePromptEnded) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {{Action::answer}, {Action::playback, "hold"}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    ASSERT_TRUE(media.prompt_ends[0]) << "played with play_prompt_then";
+    run_for(1s);  // longer than the prompt (0.1 s): the relay's word counts, not its length
+    EXPECT_TRUE(script.outcomes.empty());
+    media.end_prompt();  // on a media thread: the shard takes it on its next drain
+    EXPECT_TRUE(script.outcomes.empty());
+    run_for(20ms);
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}));
+    run_for(10s);
+    EXPECT_EQ(script.outcomes.size(), 1u) << "the safety timer was cancelled";
+    EXPECT_FALSE(media.saw("stop_tone 0"));
+}
+
+TEST_F(LocalAnswerTest, AStaleEndOfAnEarlierPromptDoesNotEndTheNextOne) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {{Action::answer},
+                      {Action::playback, "hold"},
+                      {Action::collect, "hold", collect_request(1, 5, 5)},
+                      {Action::playback, "hold"},
+                      {Action::wait}};
+    caller_invites();
+    caller_acks();
+    auto first = media.prompt_ends[0];
+    first();
+    first();  // reported twice (a media thread's retry, say): one end, one outcome
+    run_for(20ms);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+
+    // play_and_collect: a key stops its prompt, whose end a media thread reports anyway (it
+    // played to its end as the key came); then the next playback starts.
+    auto stopped = media.prompt_ends[0];
+    media.press("5");
+    run_for(20ms);
+    ASSERT_EQ(script.outcomes.size(), 2u);
+    EXPECT_EQ(script.outcomes[1].digits, "5");
+    ASSERT_TRUE(media.prompt_ends[0]) << "the last playback plays";
+    stopped();
+    first();
+    run_for(20ms);
+    EXPECT_EQ(script.outcomes.size(), 2u) << "neither names the prompt playing now";
+    media.end_prompt();
+    run_for(20ms);
+    EXPECT_EQ(script.outcomes.size(), 3u);
+}
+
+TEST_F(LocalAnswerTest, WithoutWordFromTheMediaEngineTheSafetyTimerEndsThePrompt) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {{Action::answer}, {Action::playback, "hold"}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    // The prompt's 0.1 s and a 2 s margin: the engine is late, not silent, until then.
+    run_for(2050ms);
+    EXPECT_TRUE(script.outcomes.empty());
+    run_for(100ms);
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}));
+    EXPECT_TRUE(media.saw("stop_tone 0")) << "whatever still plays is stopped";
+    media.end_prompt();  // too late: nobody waits for it
+    run_for(20ms);
+    EXPECT_EQ(script.outcomes.size(), 1u);
+}
+
+TEST_F(LocalAnswerTest, AnEngineThatCannotReportEndsThePromptByItsLength) {
+    media.reports_prompt_end = false;  // play_prompt_then false: play_prompt and a timer
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {{Action::answer}, {Action::playback, "hold"}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    EXPECT_TRUE(media.saw("play_prompt 0"));
+    EXPECT_FALSE(media.prompt_ends[0]);
+    run_for(100ms);
+    EXPECT_TRUE(script.outcomes.empty());
+    run_for(100ms);  // 0.1 s and a frame
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::answered, 200}}));
+    EXPECT_FALSE(media.saw("stop_tone 0"));
 }
 
 TEST_F(LocalAnswerTest, BridgeAfterAnswerSendsNoSecondTwoHundredToTheCaller) {
@@ -1094,15 +1194,6 @@ TEST_F(LocalAnswerTest, ConferenceRefusesABadRoomName) {
 
 // --- Keys the caller presses: collect_digits(), play_and_collect() ----------------------------
 
-CollectRequest collect_request(int max, int timeout_s, int first_timeout_s, char terminator = '#') {
-    CollectRequest r;
-    r.max_digits = max;
-    r.timeout_s = timeout_s;
-    r.first_timeout_s = first_timeout_s;
-    r.terminator = terminator;
-    return r;
-}
-
 TEST_F(LocalAnswerTest, CollectDigitsEndsAtTheTerminatorWithTheKeysBeforeIt) {
     script.actions = {
         {Action::answer}, {Action::collect, "", collect_request(4, 5, 10)}, {Action::wait}};
@@ -1194,15 +1285,37 @@ TEST_F(LocalAnswerTest, PlayAndCollectBeforeAnswerIsEarlyMediaAndAKeyStopsThePro
     ASSERT_EQ(script.outcomes.size(), 1u);
     EXPECT_EQ(script.outcomes[0].digits, "42");
 
-    // The second prompt plays to its end (0.1 s); the first timeout (2 s) runs from there.
+    // The second prompt plays to its end; the first timeout (2 s) runs from there.
+    media.end_prompt();
+    run_for(20ms);
     const auto since = now_ms();
-    run_for(2050ms);
+    run_for(1950ms);
     EXPECT_EQ(script.outcomes.size(), 1u);
-    run_for(200ms);
+    run_for(100ms);
     ASSERT_EQ(script.outcomes.size(), 2u);
     EXPECT_EQ(script.outcomes[1].digits, "");
-    EXPECT_GE(now_ms() - since, 2100);
+    EXPECT_GE(now_ms() - since, 2000);
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{183})) << "still not answered";
+}
+
+TEST_F(LocalAnswerTest, PlayAndCollectWaitsForTheFirstKeyFromThePromptsReportedEnd) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {
+        {Action::answer}, {Action::collect, "hold", collect_request(1, 2, 2)}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    run_for(1s);  // the relay is still playing it, whatever the file's length says
+    media.end_prompt();
+    run_for(20ms);
+    const auto ended = now_ms();
+    run_for(1950ms);
+    EXPECT_TRUE(script.outcomes.empty()) << "2 s from the end, not from the start";
+    run_for(100ms);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0].digits, "");
+    EXPECT_GE(now_ms() - ended, 2000);
 }
 
 TEST_F(LocalAnswerTest, CollectDigitsThatCannotStartFailsWithWhy) {
@@ -1356,6 +1469,26 @@ TEST_F(InfoTest, KeysByInfoAreCollected) {
     const sip::HeaderField* accept = refused->find("Accept");
     ASSERT_NE(accept, nullptr) << "RFC 3261 21.4.13";
     EXPECT_EQ(accept->value, "application/dtmf-relay, application/dtmf");
+}
+
+TEST_F(InfoTest, AKeyByInfoStopsThePromptOfPlayAndCollectAndCounts) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    build(config);
+    script.actions = {
+        {Action::answer}, {Action::collect, "hold", collect_request(2, 5, 5)}, {Action::wait}};
+    caller_invites();
+    caller_acks();
+    auto prompt_end = media.prompt_ends[0];
+    caller_info("Signal=3\r\nDuration=100\r\n");
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+    EXPECT_TRUE(media.saw("stop_tone 0")) << "a key during the prompt stops it";
+    prompt_end();  // the stopped prompt's end, reported anyway: nobody's
+    run_for(20ms);
+    EXPECT_TRUE(script.outcomes.empty());
+    caller_info("4", "application/dtmf");
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    EXPECT_EQ(script.outcomes[0].digits, "34");
 }
 
 TEST_F(InfoTest, KeysByInfoAreCollectedBeforeTheAnswer) {

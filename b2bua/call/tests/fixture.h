@@ -60,7 +60,8 @@ inline constexpr std::string_view kSdpPbxLocal =
 // The media engine as the B2BUA sees it. SDP passes through as with DirectMedia; with `anchors`
 // it also makes our own answers (kSdpPbx, kSdpPbxLocal), plays, joins rooms and watches keys.
 // Every call the B2BUA makes on it beyond offer/answer is recorded as a line: "early_answer 0",
-// "play_tone 0 ringback", "stop_tone 0", "play_prompt 0", "play_music 1", "local_answer 0",
+// "play_tone 0 ringback", "stop_tone 0", "play_prompt 0" (play_prompt_then too), "play_music 1",
+// "local_answer 0",
 // "join 0 sales muted=0 key=* chimes=1", "leave 0", "release 1", "watch 0", "unwatch 0",
 // "send_digit 1 5 160".
 struct FakeMedia final : media::MediaEngine {
@@ -70,6 +71,15 @@ struct FakeMedia final : media::MediaEngine {
     // What watch_digits was given, per leg (empty: unwatched). press() calls it as a media
     // thread would; a test may keep a copy to press after the B2BUA unwatched.
     std::map<media::LegId, std::function<void(char)>> digit_sinks;
+    // play_prompt_then reports a prompt's end (false: it returns false, as an engine that cannot
+    // say, and the B2BUA falls back to play_prompt). What it was given, per leg, until the next
+    // prompt: end_prompt() calls it as a media thread would; a test may keep a copy.
+    bool reports_prompt_end = true;
+    std::map<media::LegId, std::function<void()>> prompt_ends;
+
+    void end_prompt(media::LegId leg = 0) {
+        if (auto it = prompt_ends.find(leg); it != prompt_ends.end() && it->second) it->second();
+    }
 
     void press(std::string_view keys, media::LegId leg = 0) {
         for (char k : keys)
@@ -123,7 +133,15 @@ struct FakeMedia final : media::MediaEngine {
         }
         bool play_prompt(media::LegId leg, std::shared_ptr<const media::dsp::Prompt>) override {
             log("play_prompt " + std::to_string(leg));
+            m.prompt_ends.erase(leg);  // a prompt that says nothing replaces one that would
             return m.anchors;
+        }
+        bool play_prompt_then(media::LegId leg, std::shared_ptr<const media::dsp::Prompt> prompt,
+                              std::function<void()> on_end) override {
+            if (!m.anchors || !m.reports_prompt_end) return false;
+            play_prompt(leg, std::move(prompt));
+            m.prompt_ends[leg] = std::move(on_end);
+            return true;
         }
         Result<std::string> local_answer(media::LegId leg, std::string_view offer) override {
             if (!m.anchors) return fail("not anchored");
