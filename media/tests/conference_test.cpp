@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sb/media/codec/codec.h"
+#include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/telephone_event.h"
 #include "sb/media/rtp/relay.h"
 #include "sb/media/rtp/rtp_header.h"
@@ -263,6 +264,46 @@ TEST(Conference, AParticipantJoiningMutedIsNotHeardAndOneWhoLeftIsGone) {
     const int before = bob.received();
     talk({&alice, &bob}, 15);
     EXPECT_EQ(bob.received(), before);
+}
+
+// A prompt of `seconds` of a tone at 16 kHz.
+std::shared_ptr<const dsp::Prompt> tone_prompt(double hz, double seconds) {
+    auto p = std::make_shared<dsp::Prompt>();
+    p->rate = 16000;
+    p->samples.resize(static_cast<std::size_t>(seconds * p->rate));
+    for (std::size_t i = 0; i < p->samples.size(); ++i)
+        p->samples[i] = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * hz * i / p->rate));
+    return p;
+}
+
+TEST(Conference, TheFirstToJoinHearsTheAlonePromptThenMusicUntilSomeoneComes) {
+    auto relay = start_relay();
+    Participant alice(*relay, 1, CodecId::pcmu, 500);
+    Participant bob(*relay, 2, CodecId::pcmu, 1100);
+    ConferenceOptions options;
+    options.alone_prompt = tone_prompt(700, 0.4);
+    options.music_when_alone = tone_prompt(1300, 1.0);
+    ASSERT_TRUE(alice.port().join_conference("lonely", options));
+    talk({&alice}, 15, {true});  // 0.3 s: inside the prompt
+    EXPECT_GT(tone_share(alice.heard_last(0.2), 700, 8000), 0.5) << "no alone prompt";
+    alice.forget();
+    talk({&alice}, 40, {true});  // the prompt ended: music, over and over
+    EXPECT_GT(tone_share(alice.heard_last(0.5), 1300, 8000), 0.5) << "no music while alone";
+    EXPECT_LT(tone_share(alice.heard_last(0.5), 700, 8000), 0.02) << "the prompt played again";
+
+    ASSERT_TRUE(bob.port().join_conference("lonely", options));
+    alice.forget();
+    bob.forget();
+    talk({&alice, &bob}, 40, {true, false});
+    EXPECT_LT(tone_share(alice.heard_last(0.4), 1300, 8000), 0.02) << "music with company";
+    EXPECT_GT(tone_share(alice.heard_last(0.4), 1100, 8000), 0.5) << "does not hear bob";
+    EXPECT_LT(tone_share(bob.heard_last(0.4), 700, 8000), 0.02) << "bob was not alone";
+    EXPECT_LT(tone_share(bob.heard_last(0.4), 1300, 8000), 0.02) << "bob hears the music";
+
+    bob.hang_up();  // alone again: the music comes back
+    alice.forget();
+    talk({&alice}, 40, {true});
+    EXPECT_GT(tone_share(alice.heard_last(0.4), 1300, 8000), 0.5) << "no music once alone again";
 }
 
 TEST(Conference, RejectsBadRoomNames) {

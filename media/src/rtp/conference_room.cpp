@@ -8,6 +8,7 @@
 #include <array>
 #include <random>
 
+#include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/telephone_event.h"
 #include "sb/media/dsp/tone_generator.h"
 #include "sb/media/rtp/rtp_header.h"
@@ -57,9 +58,12 @@ struct ConferenceRoom::Participant {
     std::optional<codec::Resampler> to_8k;
     std::array<std::int16_t, kFrame> detector_frame{};
 
-    // Sending: its own encoder (while it talks, or hears a beep), our own stream.
+    // Sending: its own encoder (while it talks, or hears something of its own), our own stream.
     Encoding encoding;
     std::optional<dsp::ToneGenerator> beep;
+    // What it alone hears besides the mix: the alone prompt, then music while it is alone.
+    std::unique_ptr<dsp::PromptSource> announcement;
+    bool music = false;  // `announcement` is the looping music_when_alone
     std::uint32_t out_ssrc = 0;
     std::uint16_t out_sequence = 0;
     std::uint32_t out_timestamp = 0;
@@ -193,6 +197,8 @@ void ConferenceRoom::apply(Control& c) {
             p->out_timestamp = random();
             if (c.options.chimes && !participants_.empty())
                 mixer_.play_to_all(dsp::ChimeKind::join);
+            if (participants_.empty() && c.options.alone_prompt)
+                p->announcement = std::make_unique<dsp::PromptSource>(c.options.alone_prompt);
             participants_.push_back(std::move(p));
             break;
         }
@@ -244,6 +250,39 @@ void ConferenceRoom::on_digit(Participant& p, char digit) {
     p.muted = !p.muted;
     mixer_.set_muted(p.id, p.muted);
     p.beep.emplace(mute_beep(p.muted), kSampleRate);
+}
+
+void ConferenceRoom::update_music() {
+    const bool alone = participants_.size() == 1;
+    for (auto& p : participants_) {
+        if (p->music && !alone) {
+            p->announcement.reset();  // company came: the music stops
+            p->music = false;
+        } else if (alone && !p->announcement && p->options.music_when_alone) {
+            p->announcement =
+                std::make_unique<dsp::PromptSource>(p->options.music_when_alone, /*loop=*/true);
+            p->music = true;
+        }
+    }
+}
+
+void ConferenceRoom::add_private_audio(Participant& p, std::span<std::int16_t> frame) {
+    std::array<std::int16_t, kFrame> extra;
+    auto add = [&] {
+        for (std::size_t i = 0; i < kFrame; ++i)
+            frame[i] = static_cast<std::int16_t>(std::clamp(frame[i] + extra[i], -32768, 32767));
+    };
+    if (p.announcement) {
+        if (p.announcement->read(extra, kSampleRate))
+            add();
+        else
+            p.announcement.reset();  // ended: music (if any) starts at the next tick
+    }
+    if (p.beep) {
+        p.beep->generate(extra);
+        add();
+        if (p.beep->finished()) p.beep.reset();
+    }
 }
 
 void ConferenceRoom::decode_frame(Participant& p, std::int64_t now_ms) {
@@ -311,7 +350,7 @@ std::span<const std::uint8_t> ConferenceRoom::encode_for(Participant& p, std::ui
     // format plus once per active speaker rather than once per participant. An encoder's state
     // follows the stream it made; a listener who starts talking switches to its own encoder,
     // which its decoder conceals like a lost frame at worst.
-    if (!p.beep && !mixer_.speaking(p.id)) {
+    if (!p.beep && !p.announcement && !mixer_.speaking(p.id)) {
         auto shared = std::find_if(shared_.begin(), shared_.end(), [&](const SharedEncoding& e) {
             return e.encoding.format && same_format(*e.encoding.format, f);
         });
@@ -335,13 +374,7 @@ std::span<const std::uint8_t> ConferenceRoom::encode_for(Participant& p, std::ui
     if (!p.encoding.prepare(f)) return {};
     std::array<std::int16_t, kFrame> frame;
     std::copy(mixed.begin(), mixed.end(), frame.begin());
-    if (p.beep) {
-        std::array<std::int16_t, kFrame> tone;
-        p.beep->generate(tone);
-        for (std::size_t i = 0; i < kFrame; ++i)
-            frame[i] = static_cast<std::int16_t>(std::clamp(frame[i] + tone[i], -32768, 32767));
-        if (p.beep->finished()) p.beep.reset();
-    }
+    add_private_audio(p, frame);
     const int bytes = p.encoding.encode(frame, {scratch, kMaxPayload});
     if (bytes <= 0) return {};
     return {scratch, static_cast<std::size_t>(bytes)};
@@ -374,6 +407,7 @@ bool ConferenceRoom::tick(std::int64_t now_ms, const Send& send) {
     }
     for (auto& c : applying_controls_) apply(c);
     applying_controls_.clear();
+    update_music();
     for (const Packet& packet : applying_packets_)
         if (Participant* p = find(packet.member)) {
             ++counters_.packets_in;

@@ -17,6 +17,8 @@
 // its decoder, resamplers to and from the room's 16 kHz, its encoder and an outgoing RTP stream
 // of its own. The mute key (RFC 4733 event, or in-band DTMF for a leg without telephone-event)
 // toggles mute; the participant alone hears a low beep when muted, a high one when unmuted.
+// A participant who joins an empty room hears its alone prompt, and then its music until
+// someone else joins (ConferenceOptions).
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -140,6 +142,10 @@ class ConferenceRoom {
     void on_digit(Participant& p, char digit);
     void decode_frame(Participant& p, std::int64_t now_ms);
     void send_frame(Participant& p, const Send& send);
+    // Starts music_when_alone for a participant left alone, stops it when company comes.
+    void update_music();
+    // Adds what the participant alone hears (a beep, a prompt, music) to its frame.
+    void add_private_audio(Participant& p, std::span<std::int16_t> frame);
 
     const std::string name_;
     std::atomic<std::uint32_t> next_member_{1};
