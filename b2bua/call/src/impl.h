@@ -69,6 +69,9 @@ struct Leg {
     std::uint32_t session_expires_s = 0;
     bool we_refresh = false;
     std::string last_sdp_sent;  // for a refreshing re-INVITE when the peer lacks UPDATE
+    // Our 2xx to its offer-less re-INVITE, which we answered ourselves, carried our offer: the
+    // ACK of that 2xx carries its answer (RFC 3261 14.2), for the media engine.
+    bool answer_in_ack = false;
     bool peer_allows_update = false;
     // Its last offer put the other leg on hold, which we answered ourselves and which plays the
     // other leg music (CallConfig::music_on_hold).
@@ -215,6 +218,8 @@ class CallManager::Impl {
     void on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id, const sip::Message& resp);
     void on_relay_failure(Call& c, Leg& out_leg, int status);
     void on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack);
+    // The ACK of our 2xx that carried our offer (Leg::answer_in_ack): its answer.
+    void take_ack_answer(Call& c, Leg& leg, const sip::Message& ack);
     void on_local_request(Call& c, Leg& a, txn::ServerTxnId id, const sip::Message& req,
                           const Flow& flow);
     // A re-INVITE or UPDATE of a bridged leg that holds, or resumes, or comes while either leg
@@ -307,7 +312,9 @@ struct Call final : CallApi {
     // We answered the caller ourselves (answer(), conference()) with early_sdp: a bridge that
     // follows answers only towards its callee, and until one does we are the caller's only peer.
     bool answered_locally = false;
-    std::string latest_offer;     // the caller's offer we last answered locally ("": the INVITE's)
+    // The caller's SDP the media engine last took from it locally: an offer we answered, or its
+    // answer (in an ACK) to ours ("": the INVITE's). A bridge offers the callee from it.
+    std::string latest_offer;
     std::string conference_room;  // the room the caller is in ("" if none)
     bool ended = false;
     bool routing = false;    // the Router has the call (started, not finished)

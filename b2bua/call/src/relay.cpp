@@ -212,8 +212,10 @@ void CallManager::Impl::reply_local_2xx(Leg& leg, txn::ServerTxnId id, const sip
     std::string bytes = make_reply(req, flow, 200, "OK", {}, extra,
                                    body.empty() ? std::string_view{} : "application/sdp", body);
     txns_.respond(id, bytes, 200);
-    if (req.method() == sip::Method::INVITE)
+    if (req.method() == sip::Method::INVITE) {
+        leg.answer_in_ack = req.body().empty() && !body.empty();
         start_2xx_retransmission(leg, id, std::move(bytes), req.cseq());
+    }
 }
 
 // Music on hold, as Asterisk does it: a leg that puts the other on hold gets our own answer
@@ -337,12 +339,17 @@ void CallManager::Impl::on_relay_failure(Call& c, Leg& out_leg, int status) {
 
 void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack) {
     if (leg.pending_2xx && ack.cseq() == leg.pending_2xx->cseq) {
+        // The first ACK only: the caller resends it for each retransmitted 2xx.
         leg.pending_2xx.reset();
         wheel_.cancel(leg.retransmit_timer);
         if (leg.bye_after_ack) {
             leg.bye_after_ack = false;
             send_in_dialog(c, leg, "BYE", ClientRef::bye, {}, {}, {});
             return;
+        }
+        if (leg.answer_in_ack) {
+            leg.answer_in_ack = false;
+            take_ack_answer(c, leg, ack);
         }
     }
     // A late offer: the other leg's 2xx carried the offer, and this ACK carries the answer.
@@ -358,6 +365,28 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
         }
         send_ack(*other, other->ack_cseq, type, body);
     }
+}
+
+// RFC 3261 14.2: a re-INVITE without an offer got ours (the last SDP we sent, in our 2xx) and
+// its ACK brings the answer: a new address, a direction, the codecs the leg accepted. The media
+// seam has no call for "the answer to our own offer", so the engine takes it as local_answer
+// takes a new offer: an answer holds a subset of our offer's codecs and mirrors its direction,
+// so our answer to it is the session both sides now have. What the engine would send back
+// becomes the SDP we last sent (it counts as sent for the o= version, RFC 3264 8).
+void CallManager::Impl::take_ack_answer(Call& c, Leg& leg, const sip::Message& ack) {
+    if (ack.body().empty()) {
+        // 13.2.1 says the answer MUST be in the ACK: keep the media as it was.
+        SB_INFO("call", "call {}: leg {}'s ACK to our offer carries no answer", c.id, leg.index);
+        return;
+    }
+    auto ours = c.media->local_answer(leg.index, ack.body());
+    if (!ours) {
+        SB_INFO("call", "call {}: leg {}'s answer in its ACK is refused: {}", c.id, leg.index,
+                ours.error().message);
+        return;
+    }
+    leg.last_sdp_sent = std::move(*ours);
+    if (leg.index == 0) c.latest_offer = std::string(ack.body());
 }
 
 // --- RFC 4028 session timers -----------------------------------------------------------------

@@ -1131,6 +1131,47 @@ TEST_F(LocalAnswerTest, CallerRequestsWithoutABridgeAreAnsweredLocally) {
     EXPECT_EQ(calls->active_calls(), 1u);
 }
 
+TEST_F(LocalAnswerTest, TheAnswerInTheAckToOurOfferReachesTheMediaEngine) {
+    // Answered, then collecting keys until a bridge: the callee is offered what the caller has.
+    script.actions = {{Action::answer},
+                      {Action::collect, "", collect_request(1, 5, 5)},
+                      {Action::bridge, "1002"}};
+    caller_invites();
+    caller_acks();
+
+    // An ACK with SDP to a 2xx that answered an offer is no answer to anything.
+    caller_reinvites(kSdpA);
+    caller_acks(a.cseq, kSdpB);
+    EXPECT_EQ(media.local_offers, (std::vector<std::string>{std::string(kSdpA)}));
+
+    // RFC 3261 14.2: a re-INVITE without an offer gets ours; the caller answers in the ACK
+    // (here from a new port: what a phone may change in an answer).
+    caller_reinvites("");
+    const sip::Message* ok = last_response_for_cseq(a.cseq);
+    ASSERT_NE(ok, nullptr);
+    EXPECT_EQ(ok->body(), kSdpPbxLocal) << "our offer: the last SDP we sent";
+    EXPECT_EQ(media.local_offers.size(), 1u) << "nothing for the engine before the answer";
+    const std::string answer = sdp_with(kSdpA, "m=audio 4000", "m=audio 4002");
+    run_for(600ms);  // our 2xx is retransmitted, and the caller ACKs each one
+    caller_acks(a.cseq, answer);
+    caller_acks(a.cseq, answer);
+    EXPECT_EQ(media.local_offers, (std::vector<std::string>{std::string(kSdpA), answer}))
+        << "taken once";
+
+    // An ACK that lacks the answer (RFC 3261 13.2.1: it MUST carry it): the media stays.
+    caller_reinvites("");
+    caller_acks(a.cseq);
+    EXPECT_EQ(media.local_offers.size(), 2u);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u);
+
+    // The bridge offers the callee the caller's SDP as the engine last took it.
+    run_for(5s);
+    ASSERT_EQ(script.outcomes.size(), 1u);
+    const sip::Message* inv = invite_to(p1002);
+    ASSERT_NE(inv, nullptr);
+    EXPECT_EQ(inv->body(), answer);
+}
+
 TEST_F(LocalAnswerTest, ConferenceJoinsTheRoomAndTheCallersByeLeavesIt) {
     ConferenceRequest options;
     options.muted = true;
@@ -1633,4 +1674,19 @@ TEST_F(MusicOnHoldTest, WithDirectMediaTheHoldIsRelayed) {
 }
 
 }  // namespace
+TEST_F(MusicOnHoldTest, WhileOnHoldTheAnswerInTheAckToOurOfferReachesTheMediaEngine) {
+    established_call();
+    caller_reinvites(sdp_with(kSdpA, "a=sendrecv", "a=sendonly"));
+    caller_acks(a.cseq);
+    ASSERT_TRUE(media.saw("play_music 1"));
+    caller_reinvites("");  // answered by us while the callee hears music: our last SDP
+    EXPECT_EQ(caller_response(a.cseq)->body(), kSdpPbxLocal);
+    const std::string answer = sdp_with(kSdpA, "a=sendrecv", "a=recvonly");
+    caller_acks(a.cseq, answer);
+    ASSERT_EQ(media.local_offers.size(), 2u);
+    EXPECT_EQ(media.local_offers[1], answer);
+    EXPECT_EQ(requests_to(p1002.address, "INVITE"), 1u) << "the held callee hears nothing of it";
+    EXPECT_EQ(count_to(p1002.address, "ACK "), 1u);
+}
+
 }  // namespace sb::call::testing

@@ -75,6 +75,7 @@ struct FakeMedia final : media::MediaEngine {
     // say, and the B2BUA falls back to play_prompt). What it was given, per leg, until the next
     // prompt: end_prompt() calls it as a media thread would; a test may keep a copy.
     bool reports_prompt_end = true;
+    std::vector<std::string> local_offers;  // the SDP local_answer was given, in order
     std::map<media::LegId, std::function<void()>> prompt_ends;
 
     void end_prompt(media::LegId leg = 0) {
@@ -147,6 +148,7 @@ struct FakeMedia final : media::MediaEngine {
             if (!m.anchors) return fail("not anchored");
             if (offer.find("m=audio") == std::string_view::npos) return fail("no audio");
             log("local_answer " + std::to_string(leg));
+            m.local_offers.emplace_back(offer);
             return std::string(kSdpPbxLocal);
         }
         bool join_conference(media::LegId leg, std::string_view room,
