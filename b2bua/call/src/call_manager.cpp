@@ -538,9 +538,13 @@ void CallManager::Impl::on_client_response(txn::ClientTxnId id, const sip::Messa
             break;
         case ClientRef::refresh:
             if (resp.status() >= 200 && resp.status() < 300 &&
-                resp.cseq_method() == sip::Method::INVITE)
+                resp.cseq_method() == sip::Method::INVITE) {
                 send_ack(*leg, resp.cseq(), {}, {});
-            else if (first_final && (resp.status() == 481 || resp.status() == 408))
+                // Our refresh offered the last SDP we sent; a caller we answered ourselves, with
+                // no callee's answer paired to it, answers it to us alone.
+                if (first_final && leg->index == 0 && c.answered_locally && !c.winner)
+                    take_answer_to_our_offer(c, *leg, resp.body(), "its 2xx to our refresh");
+            } else if (first_final && (resp.status() == 481 || resp.status() == 408))
                 end_call(c, "session refresh failed", leg);
             break;
         case ClientRef::cancel:

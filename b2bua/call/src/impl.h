@@ -218,8 +218,9 @@ class CallManager::Impl {
     void on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnId id, const sip::Message& resp);
     void on_relay_failure(Call& c, Leg& out_leg, int status);
     void on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& ack);
-    // The ACK of our 2xx that carried our offer (Leg::answer_in_ack): its answer.
-    void take_ack_answer(Call& c, Leg& leg, const sip::Message& ack);
+    // The leg's SDP answer to an offer of our own (the last SDP we sent it): in the ACK of our
+    // 2xx to its offer-less re-INVITE, or in its 2xx to our session refresh.
+    void take_answer_to_our_offer(Call& c, Leg& leg, std::string_view sdp, std::string_view in);
     void on_local_request(Call& c, Leg& a, txn::ServerTxnId id, const sip::Message& req,
                           const Flow& flow);
     // A re-INVITE or UPDATE of a bridged leg that holds, or resumes, or comes while either leg

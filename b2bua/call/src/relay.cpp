@@ -349,7 +349,7 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
         }
         if (leg.answer_in_ack) {
             leg.answer_in_ack = false;
-            take_ack_answer(c, leg, ack);
+            take_answer_to_our_offer(c, leg, ack.body(), "its ACK");
         }
     }
     // A late offer: the other leg's 2xx carried the offer, and this ACK carries the answer.
@@ -361,6 +361,9 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
             if (auto sdp = c.media->answer(leg.index, other->index, ack.body())) {
                 body = std::move(*sdp);
                 type = ack.value(sip::HeaderId::content_type);
+                // A session refresh re-offers it (else the refresh has no offer, and the ACK
+                // of the 2xx that then carries one would lack its answer: 13.2.1).
+                other->last_sdp_sent = body;
             }
         }
         send_ack(*other, other->ack_cseq, type, body);
@@ -368,25 +371,27 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
 }
 
 // RFC 3261 14.2: a re-INVITE without an offer got ours (the last SDP we sent, in our 2xx) and
-// its ACK brings the answer: a new address, a direction, the codecs the leg accepted. The media
+// its ACK brings the answer; a session refresh of ours (an offer, the last SDP again) gets it in
+// the 2xx. Either may bring a new address, a direction, the codecs the leg accepted. The media
 // seam has no call for "the answer to our own offer", so the engine takes it as local_answer
 // takes a new offer: an answer holds a subset of our offer's codecs and mirrors its direction,
 // so our answer to it is the session both sides now have. What the engine would send back
 // becomes the SDP we last sent (it counts as sent for the o= version, RFC 3264 8).
-void CallManager::Impl::take_ack_answer(Call& c, Leg& leg, const sip::Message& ack) {
-    if (ack.body().empty()) {
-        // 13.2.1 says the answer MUST be in the ACK: keep the media as it was.
-        SB_INFO("call", "call {}: leg {}'s ACK to our offer carries no answer", c.id, leg.index);
+void CallManager::Impl::take_answer_to_our_offer(Call& c, Leg& leg, std::string_view sdp,
+                                                 std::string_view in) {
+    if (sdp.empty()) {
+        // 13.2.1: the answer MUST be there; keep the media as it was.
+        SB_INFO("call", "call {}: leg {}: {} carries no answer to our offer", c.id, leg.index, in);
         return;
     }
-    auto ours = c.media->local_answer(leg.index, ack.body());
+    auto ours = c.media->local_answer(leg.index, sdp);
     if (!ours) {
-        SB_INFO("call", "call {}: leg {}'s answer in its ACK is refused: {}", c.id, leg.index,
+        SB_INFO("call", "call {}: leg {}: the answer in {} is refused: {}", c.id, leg.index, in,
                 ours.error().message);
         return;
     }
     leg.last_sdp_sent = std::move(*ours);
-    if (leg.index == 0) c.latest_offer = std::string(ack.body());
+    if (leg.index == 0) c.latest_offer = std::string(sdp);
 }
 
 // --- RFC 4028 session timers -----------------------------------------------------------------

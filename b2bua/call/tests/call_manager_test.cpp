@@ -625,6 +625,17 @@ TEST_F(CallTest, LateOfferCalleesOfferGoesToCallerAndTheAckCarriesTheCallersAnsw
     EXPECT_EQ(ack->to_tag(), p1002.tag);
 }
 
+TEST_F(CallTest, LateOfferTheCalleesRefreshOffersTheAnswerItGotInTheAck) {
+    caller_invites("");
+    phone_answers(p1002, 200, kSdpB, "Session-Expires: 90;refresher=uac\r\nRequire: timer\r\n");
+    caller_acks(1, kSdpA);
+    ASSERT_EQ(last_to(p1002.address, "ACK ")->body(), kSdpA);
+    run_until(45'000);
+    const sip::Message* re = invite_to(p1002, 2);
+    ASSERT_NE(re, nullptr);
+    EXPECT_EQ(re->body(), kSdpA) << "an offer, so that its 2xx needs no answer in our ACK";
+}
+
 // --- Timers of an established call ----------------------------------------------------------
 
 TEST_F(CallTest, SessionTimerWithoutRefreshFromCalleeEndsTheCall) {
@@ -1674,6 +1685,27 @@ TEST_F(MusicOnHoldTest, WithDirectMediaTheHoldIsRelayed) {
 }
 
 }  // namespace
+TEST_F(LocalAnswerTest, TheAnswerInTheTwoHundredToOurRefreshReachesTheMediaEngine) {
+    script.actions = {{Action::answer}, {Action::wait}};
+    caller_invites(kSdpA, "Session-Expires: 90\r\n");  // no timer support: we refresh
+    caller_acks();
+    run_until(45'000);
+    const sip::Message* re = last_to(a.address, "INVITE ");
+    ASSERT_NE(re, nullptr) << "RFC 4028 10: the refresher refreshes at half the interval";
+    EXPECT_EQ(re->body(), kSdpPbx) << "our last SDP, offered again";
+    const std::string answer = sdp_with(kSdpA, "m=audio 4000", "m=audio 4002");
+    Phone caller{"1001", a.address, a.from_tag};
+    receive(response_text(*re, caller, 200, answer), caller.flow());
+    EXPECT_EQ(count_to(a.address, "ACK "), 1u);
+    receive(response_text(*re, caller, 200, answer), caller.flow());  // retransmitted
+    EXPECT_EQ(count_to(a.address, "ACK "), 2u);
+    EXPECT_EQ(media.local_offers, (std::vector<std::string>{answer})) << "taken once";
+    run_until(90'500);
+    const sip::Message* next = last_to(a.address, "INVITE ");
+    ASSERT_NE(next, re);
+    EXPECT_EQ(next->body(), kSdpPbxLocal) << "the SDP the engine made of the answer";
+}
+
 TEST_F(MusicOnHoldTest, WhileOnHoldTheAnswerInTheAckToOurOfferReachesTheMediaEngine) {
     established_call();
     caller_reinvites(sdp_with(kSdpA, "a=sendrecv", "a=sendonly"));
