@@ -1543,6 +1543,17 @@ TEST_F(InfoTest, AKeyByInfoStopsThePromptOfPlayAndCollectAndCounts) {
     EXPECT_EQ(script.outcomes[0].digits, "34");
 }
 
+TEST_F(InfoTest, AKeyByInfoInAConferenceIsAnsweredAndLeavesTheCallInTheRoom) {
+    script.actions = {{Action::conference, "sales"}};
+    caller_invites();
+    caller_acks();
+    caller_info("Signal=*\r\n");  // the mute key: the media seam cannot hand it to the room yet
+    EXPECT_EQ(caller_response(a.cseq), "200 OK");
+    EXPECT_FALSE(media.saw("leave 0"));
+    EXPECT_FALSE(media.saw("send_digit 0 * 250")) << "never played back to the caller";
+    EXPECT_EQ(calls->active_calls(), 1u);
+}
+
 TEST_F(InfoTest, KeysByInfoAreCollectedBeforeTheAnswer) {
     script.actions = {{Action::collect, "", collect_request(1, 5, 5)}, {Action::wait}};
     caller_invites();
