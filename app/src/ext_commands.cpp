@@ -95,7 +95,12 @@ int ext_show(const Config& config, const std::string& number) {
         std::printf("name:     %s\n", e.display_name.c_str());
         std::printf("realm:    %s\n", e.realm.c_str());
         std::printf("enabled:  %s\n", e.enabled ? "yes" : "no");
-        std::printf("tones:    %s\n", e.tones ? e.tones->c_str() : system_tones(config).c_str());
+        std::string tones = e.tones ? *e.tones : system_tones(config);
+        // Only the shape is checked by the database (a plan could also be gone after a
+        // downgrade): say when calls hear the system's plan instead.
+        if (e.tones && !media::dsp::find_tone_plan(*e.tones))
+            tones += " (no such plan here: its calls hear " + system_tones(config) + ")";
+        std::printf("tones:    %s\n", tones.c_str());
         return 0;
     });
 }

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "database.h"
 #include "dialplan_loader.h"
+#include "extension_credential.h"
 #include "sb/common/log.h"
 #include "sb/db/extensions.h"
 #include "sb/db/listener.h"
@@ -23,14 +24,6 @@
 #include "sb/registrar/credential_cache.h"
 
 namespace sb::app {
-
-namespace {
-
-registrar::Credential to_credential(const db::Extension& e) {
-    return {e.number, e.display_name, e.realm, e.ha1_md5, e.ha1_sha256, e.enabled, e.tones};
-}
-
-}  // namespace
 
 int run_server(Config config) {
     // Signals are taken synchronously by this thread; block them before any thread starts.
@@ -52,6 +45,7 @@ int run_server(Config config) {
 
     const Clock& clock = SystemClock::instance();
     registrar::CredentialCache credentials;
+    ToneWarnings tone_warnings;  // outlives the pool, whose reloads use it
     registrar::LocationService locations;
     std::string secret;
     try {
@@ -68,7 +62,7 @@ int run_server(Config config) {
             return 1;
         }
         std::vector<registrar::Credential> creds;
-        for (const auto& e : *exts) creds.push_back(to_credential(e));
+        for (const auto& e : *exts) creds.push_back(to_credential(e, tone_warnings));
         credentials.replace_all(std::move(creds));
         std::vector<registrar::Binding> loaded;
         for (const auto& b : *bindings) loaded.push_back(from_db(b));
@@ -89,22 +83,24 @@ int run_server(Config config) {
 
     // Credential changes made by `switchboard ext ...` (or the web admin) reach us by NOTIFY.
     auto reload_one = [&](const std::string& number) {
-        (void)pool.submit([&credentials, number](pqxx::connection& conn) {
+        (void)pool.submit([&credentials, &tone_warnings, number](pqxx::connection& conn) {
             auto e = db::get_extension(conn, number);
             if (!e) return;
-            if (*e)
-                credentials.upsert(to_credential(**e));
-            else
+            if (*e) {
+                credentials.upsert(to_credential(**e, tone_warnings));
+            } else {
                 credentials.erase(number);
+                tone_warnings.forget(number);
+            }
             SB_INFO("app", "extension {} {}", number, *e ? "reloaded" : "removed");
         });
     };
     auto reload_all = [&] {
-        (void)pool.submit([&credentials](pqxx::connection& conn) {
+        (void)pool.submit([&credentials, &tone_warnings](pqxx::connection& conn) {
             auto exts = db::load_credentials(conn);
             if (!exts) return;
             std::vector<registrar::Credential> creds;
-            for (const auto& e : *exts) creds.push_back(to_credential(e));
+            for (const auto& e : *exts) creds.push_back(to_credential(e, tone_warnings));
             credentials.replace_all(std::move(creds));
         });
     };
