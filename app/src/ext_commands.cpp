@@ -1,7 +1,12 @@
 // `switchboard ext ...` and `switchboard db migrate`: administration from the command line.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <pqxx/pqxx>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "database.h"
@@ -30,23 +35,112 @@ int with_connection(const Config& config, Fn&& fn) {
     }
 }
 
-// The value of `--tones`: "system" is the system's plan ([media] tones), stored as NULL; anything
-// else must name one of the media engine's plans and is stored as its code ("uk" -> "GB"), so
-// an extension can never hold a plan the PBX cannot play.
-Result<std::optional<std::string>> parse_tones(std::string_view given) {
+// A tone plan given by an administrator (`--tones`, an import's tones column): "system" is the
+// system's plan ([media] tones), stored as NULL; anything else must name one of the media
+// engine's plans and is stored as its code ("uk" -> "GB"), so an extension can never hold a plan
+// the PBX cannot play. `what` names the value in the error, `system_hint` says how to ask for
+// the system's plan.
+Result<std::optional<std::string>> parse_tones(std::string_view given, std::string_view what,
+                                               std::string_view system_hint) {
     if (given == "system") return std::optional<std::string>{};
     auto plan = media::dsp::find_tone_plan(given);
     if (!plan) {
-        return Unexpected<Error>{
-            Error{0, "--tones: " + plan.error().message + "; or 'system' for [media] tones"}};
+        return Unexpected<Error>{Error{0, std::string(what) + ": " + plan.error().message + "; " +
+                                              std::string(system_hint) + " for [media] tones"}};
     }
     return std::optional<std::string>{std::string((*plan)->country)};
+}
+
+Result<std::optional<std::string>> parse_tones(std::string_view given) {
+    return parse_tones(given, "--tones", "or 'system'");
 }
 
 // The system's plan as configured, by its code ("uk" in the file shows as GB).
 std::string system_tones(const Config& config) {
     auto plan = media::dsp::find_tone_plan(config.media.tones);
     return "system (" + (plan ? std::string((*plan)->country) : config.media.tones) + ")";
+}
+
+// One line of CSV split into its fields (RFC 4180: a field in double quotes may hold commas, and
+// "" in it is one quote). A quoted field does not span lines: no value of an extension holds a
+// line break. nullopt: a quote is not closed, or text follows a closing quote.
+std::optional<std::vector<std::string>> split_csv(std::string_view line) {
+    std::vector<std::string> fields;
+    std::size_t i = 0;
+    for (;;) {
+        std::string field;
+        if (i < line.size() && line[i] == '"') {
+            for (++i;; ++i) {
+                if (i >= line.size()) return std::nullopt;
+                if (line[i] != '"') {
+                    field += line[i];
+                } else if (i + 1 < line.size() && line[i + 1] == '"') {
+                    field += '"';
+                    ++i;
+                } else {
+                    ++i;
+                    break;
+                }
+            }
+            if (i < line.size() && line[i] != ',') return std::nullopt;
+        } else {
+            std::size_t end = std::min(line.find(',', i), line.size());
+            field = line.substr(i, end - i);
+            i = end;
+        }
+        fields.push_back(std::move(field));
+        if (i >= line.size()) return fields;
+        ++i;  // past the comma
+    }
+}
+
+constexpr const char* kKnownColumns = "number, password, name, tones";
+
+// Where each column of an import is, by the file's header line.
+struct ImportColumns {
+    std::vector<std::string> names;  // as the header has them, lower case
+    std::optional<std::size_t> number, password, name, tones;
+
+    // Where the column named `n` goes; nullptr for no column we know.
+    std::optional<std::size_t>* slot(std::string_view n) {
+        return n == "number"     ? &number
+               : n == "password" ? &password
+               : n == "name"     ? &name
+               : n == "tones"    ? &tones
+                                 : nullptr;
+    }
+};
+
+// The header of an import: a first line that starts with a column name (any case, spaces around
+// it ignored), which no extension number of a headerless file does in practice. nullopt: the line
+// is no header but a headerless file's first extension. An error: a header with an unknown,
+// repeated or missing column.
+std::optional<Result<ImportColumns>> parse_header(std::string_view line) {
+    auto fields = split_csv(line);
+    if (!fields) return std::nullopt;
+    ImportColumns c;
+    for (std::string f : *fields) {
+        std::size_t b = f.find_first_not_of(' '), e = f.find_last_not_of(' ');
+        f = b == std::string::npos ? std::string() : f.substr(b, e - b + 1);
+        for (char& ch : f) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        c.names.push_back(std::move(f));
+    }
+    if (!c.slot(c.names.front())) return std::nullopt;
+    auto error = [](std::string message) {
+        return std::optional<Result<ImportColumns>>{
+            Unexpected<Error>{Error{0, std::move(message)}}};
+    };
+    for (std::size_t i = 0; i < c.names.size(); ++i) {
+        const std::string& n = c.names[i];
+        std::optional<std::size_t>* slot = c.slot(n);
+        if (!slot)
+            return error("header: unknown column '" + n + "' (known: " + kKnownColumns + ")");
+        if (*slot) return error("header: column '" + n + "' appears twice");
+        *slot = i;
+    }
+    if (!c.number) return error("header: no 'number' column");
+    if (!c.password) return error("header: no 'password' column");
+    return std::optional<Result<ImportColumns>>{std::move(c)};
 }
 
 }  // namespace
@@ -142,32 +236,88 @@ int ext_del(const Config& config, const std::string& number) {
 }
 
 int ext_import(const Config& config, const std::string& file) {
-    // CSV lines "number,password[,display name]"; '#' starts a comment. Every line is checked
-    // before anything is written, so a bad file adds nothing.
+    // Two forms (see split_csv and ImportColumns): a first line naming the columns, in any order
+    // ("number,password,name,tones"), or none and "number,password[,display name]" per line,
+    // the name being the rest of the line (commas and all, as before there were headers). '#'
+    // starts a comment. Every line is checked before anything is written, so a bad file adds
+    // nothing.
     std::ifstream in(file);
     if (!in) return report(Error{0, "cannot read " + file});
     struct Row {
+        int line_no = 0;
         std::string number, password, name;
+        std::optional<std::string> tones;  // nullopt: the system's plan
     };
     std::vector<Row> rows;
+    std::optional<ImportColumns> columns;  // nullopt: the headerless form
     std::string line;
     int line_no = 0, bad = 0;
+    bool first = true;
+    auto bad_line = [&](int n, const std::string& message) {
+        std::fprintf(stderr, "%s:%d: %s\n", file.c_str(), n, message.c_str());
+        ++bad;
+    };
     while (std::getline(in, line)) {
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        // Spreadsheets saving "CSV UTF-8" start the file with a byte order mark.
+        if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
         if (line.empty() || line[0] == '#') continue;
+        if (first) {
+            first = false;
+            if (auto header = parse_header(line)) {
+                if (!*header)
+                    return report(Error{
+                        0, file + ":" + std::to_string(line_no) + ": " + header->error().message});
+                columns = **header;
+                continue;
+            }
+        }
         Row r;
-        std::size_t c1 = line.find(',');
-        std::size_t c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
-        r.number = line.substr(0, c1);
-        if (c1 != std::string::npos) r.password = line.substr(c1 + 1, c2 == std::string::npos ? c2 : c2 - c1 - 1);
-        if (c2 != std::string::npos) r.name = line.substr(c2 + 1);
+        r.line_no = line_no;
+        if (!columns) {
+            std::size_t c1 = line.find(',');
+            std::size_t c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+            r.number = line.substr(0, c1);
+            if (c1 != std::string::npos)
+                r.password = line.substr(c1 + 1, c2 == std::string::npos ? c2 : c2 - c1 - 1);
+            if (c2 != std::string::npos) r.name = line.substr(c2 + 1);
+        } else {
+            auto fields = split_csv(line);
+            if (!fields) {
+                bad_line(line_no,
+                         "a quoted field is not closed, or text follows its closing quote");
+                continue;
+            }
+            if (fields->size() > columns->names.size()) {
+                bad_line(line_no,
+                         std::to_string(fields->size()) + " fields, but the header names " +
+                             std::to_string(columns->names.size()) +
+                             " columns (a value with a comma in it goes in double quotes)");
+                continue;
+            }
+            // A short line leaves its last columns empty.
+            fields->resize(columns->names.size());
+            auto field = [&](std::optional<std::size_t> at) {
+                return at ? std::move((*fields)[*at]) : std::string();
+            };
+            r.number = field(columns->number);
+            r.password = field(columns->password);
+            r.name = field(columns->name);
+            if (std::string t = field(columns->tones); !t.empty()) {
+                auto tones = parse_tones(t, "tones", "empty or 'system'");
+                if (!tones) {
+                    bad_line(line_no, tones.error().message);
+                    continue;
+                }
+                r.tones = *tones;
+            }
+        }
         Status st = db::validate_number(r.number);
         if (st) st = db::validate_password(r.password);
         if (st) st = db::validate_display_name(r.name);
         if (!st) {
-            std::fprintf(stderr, "%s:%d: %s\n", file.c_str(), line_no, st.error().message.c_str());
-            ++bad;
+            bad_line(line_no, st.error().message);
             continue;
         }
         rows.push_back(std::move(r));
@@ -176,10 +326,10 @@ int ext_import(const Config& config, const std::string& file) {
     return with_connection(config, [&](pqxx::connection& conn) {
         std::size_t added = 0;
         for (const Row& r : rows) {
-            auto e = db::add_extension(conn, r.number, r.password, r.name, config.realm);
+            auto e = db::add_extension(conn, r.number, r.password, r.name, config.realm, r.tones);
             if (!e) {
-                std::fprintf(stderr, "error: %s (%zu of %zu imported before it)\n", e.error().message.c_str(), added,
-                             rows.size());
+                std::fprintf(stderr, "%s:%d: %s (%zu of %zu imported before it)\n", file.c_str(),
+                             r.line_no, e.error().message.c_str(), added, rows.size());
                 return 1;
             }
             ++added;

@@ -71,7 +71,11 @@ int main(int argc, char** argv) {
     ext_del->add_option("number", ext_args.number, "extension number")->required();
 
     std::string import_file;
-    CLI::App* ext_import = ext->add_subcommand("import", "add many extensions from a CSV file: number,password[,name]");
+    CLI::App* ext_import = ext->add_subcommand(
+        "import",
+        "add many extensions from a CSV file: a header naming the columns "
+        "(number,password,name,tones), or none and number,password[,name] per line; "
+        "a file with a bad line adds nothing");
     add_common(ext_import);
     ext_import->add_option("file", import_file, "CSV file")->required()->check(CLI::ExistingFile);
 

@@ -1,5 +1,6 @@
 # `switchboard ext ... --tones` against a throwaway embedded database, for ctest (app/CMakeLists.txt).
-# cmake -DSB=<switchboard> -DDATA=<data dir> -DCASE=<setup|cleanup|set|clear|refused> -P ext_tones.cmake
+# cmake -DSB=<switchboard> -DDATA=<data dir> -DCASE=<case> -P ext_tones.cmake, CASE one of setup,
+# cleanup, set, clear, refused, import, import_headerless, import_refused, import_bad_header.
 # Each case that changes an extension has one of its own, so the cases pass in any order.
 cmake_minimum_required(VERSION 3.25)
 
@@ -18,6 +19,13 @@ function(sb expect match)
   endif()
 endfunction()
 
+# Writes CONTENT to the CSV file NAME (next to DATA, which the embedded database owns) and sets
+# `csv` to its path.
+function(write_csv name content)
+  set(csv ${DATA}-csv/${name}.csv PARENT_SCOPE)
+  file(WRITE ${DATA}-csv/${name}.csv "${content}")
+endfunction()
+
 set(pw a-long-secret)
 if(CASE STREQUAL "setup")
   file(REMOVE_RECURSE ${DATA})
@@ -26,7 +34,7 @@ if(CASE STREQUAL "setup")
   sb(ok "added" ext add 1003 --password ${pw} --tones FR)        # for the set case
   sb(ok "added" ext add 1004 --password ${pw} --tones gb)        # for the clear case
 elseif(CASE STREQUAL "cleanup")
-  file(REMOVE_RECURSE ${DATA})
+  file(REMOVE_RECURSE ${DATA} ${DATA}-csv)
 elseif(CASE STREQUAL "set")
   sb(ok "tones: +FR\n" ext show 1003)
   sb(ok "updated" ext set 1003 --tones de)
@@ -47,6 +55,45 @@ elseif(CASE STREQUAL "refused")
   if(EXISTS ${DATA})
     message(FATAL_ERROR "a refused --tones opened the database in ${DATA}")
   endif()
+elseif(CASE STREQUAL "import")
+  # A header names the columns, in any order and case; tones as --tones takes them, empty or
+  # 'system' for the system's plan; a quoted name keeps its comma. A spreadsheet's byte order
+  # mark and CRLF line ends are fine.
+  string(ASCII 239 187 191 bom)
+  write_csv(import "${bom}# exported from the office sheet\r\nNumber, tones ,password,name\r\n2001,uk,${pw},\"Smith, John\"\r\n2002,,${pw},Front desk\r\n2003,system,${pw},\"The \"\"Annex\"\"\"\r\n2004,de,${pw}\r\n")
+  sb(ok "4 extensions imported" ext import ${csv})
+  sb(ok "name: +Smith, John\n.*tones: +GB\n" ext show 2001)
+  sb(ok "name: +Front desk\n.*tones: +system \\(US\\)\n" ext show 2002)
+  sb(ok "name: +The \"Annex\"\n.*tones: +system \\(US\\)\n" ext show 2003)
+  sb(ok "name: +\n.*tones: +DE\n" ext show 2004)
+  sb(ok "2001 +yes +switchboard +GB +Smith, John\n2002 +yes +switchboard +system +Front desk\n" ext list)
+elseif(CASE STREQUAL "import_headerless")
+  # Without a header, as before there were headers: number,password[,name], the name being the
+  # rest of the line; every extension has the system's plan.
+  write_csv(headerless "2101,${pw},Smith, John\n2102,${pw}\n")
+  sb(ok "2 extensions imported" ext import ${csv})
+  sb(ok "name: +Smith, John\n.*tones: +system \\(US\\)\n" ext show 2101)
+  sb(ok "tones: +system \\(US\\)\n" ext show 2102)
+elseif(CASE STREQUAL "import_refused")
+  # A tone plan the media engine lacks is a bad line like any other: named with its line and
+  # value, and nothing of the file is imported, not even the good lines before it.
+  write_csv(refused "number,password,name,tones\n2201,${pw},Good,GB\n2202,${pw},Bad,XX\n2203,${pw},Alpha-3,GBR\n2204,${pw},Good too,\n")
+  sb(fail "refused.csv:3: tones: no tone plan for country 'XX' \\(known: [^\n]*\\); empty or 'system' for \\[media\\] tones\n.*refused.csv:4: tones: no tone plan for country 'GBR'.*error: 2 bad line\\(s\\); nothing imported"
+     ext import ${csv})
+  foreach(n 2201 2202 2203 2204)
+    sb(fail "extension ${n} does not exist" ext show ${n})
+  endforeach()
+  # Too many fields (an unquoted comma) is refused too, with its line.
+  write_csv(fields "number,password,tones\n2205,${pw},GB,extra\n")
+  sb(fail "fields.csv:2: 4 fields, but the header names 3 columns" ext import ${csv})
+  sb(fail "extension 2205 does not exist" ext show 2205)
+elseif(CASE STREQUAL "import_bad_header")
+  write_csv(header "number,password,tone\n2301,${pw},GB\n")
+  sb(fail "header.csv:1: header: unknown column 'tone' \\(known: number, password, name, tones\\)"
+     ext import ${csv})
+  write_csv(header "number,name,tones\n2301,Desk,GB\n")
+  sb(fail "header.csv:1: header: no 'password' column" ext import ${csv})
+  sb(fail "extension 2301 does not exist" ext show 2301)
 else()
   message(FATAL_ERROR "ext_tones.cmake: unknown CASE '${CASE}'")
 endif()
