@@ -396,6 +396,13 @@ class AnchoredSession final : public MediaSession {
         return true;
     }
 
+    bool conference_key(LegId id, char digit) override {
+        Leg* l = find(id);
+        if (!l || !l->in_room) return false;
+        l->port->conference_key(digit);
+        return true;
+    }
+
     void leave_conference(LegId id) override {
         Leg* l = find(id);
         if (!l || !l->in_room) return;

@@ -238,6 +238,26 @@ TEST(Conference, TheMuteKeyTogglesWhetherTheOthersHearAParticipant) {
     EXPECT_GT(tone_share(bob.heard_last(0.3), 500, 8000), 0.5);
 }
 
+TEST(Conference, AMuteKeyPressedOutOfBandTogglesMuteToo) {
+    auto relay = start_relay();
+    Participant alice(*relay, 1, CodecId::pcmu, 500);
+    Participant bob(*relay, 2, CodecId::pcmu, 1100);
+    ASSERT_TRUE(alice.port().join_conference("info-keys", {}));
+    ASSERT_TRUE(bob.port().join_conference("info-keys", {}));
+    talk({&alice, &bob}, 25);
+    EXPECT_GT(tone_share(bob.heard_last(0.3), 500, 8000), 0.5);
+
+    alice.port().conference_key('5');  // not the mute key: nothing changes
+    bob.forget();
+    talk({&alice, &bob}, 25);
+    EXPECT_GT(tone_share(bob.heard_last(0.3), 500, 8000), 0.5);
+
+    alice.port().conference_key('*');  // as SIP INFO would bring it
+    bob.forget();
+    talk({&alice, &bob}, 25);
+    EXPECT_LT(tone_share(bob.heard_last(0.3), 500, 8000), 0.02) << "a muted participant is heard";
+}
+
 TEST(Conference, AParticipantJoiningMutedIsNotHeardAndOneWhoLeftIsGone) {
     auto relay = start_relay();
     Participant alice(*relay, 1, CodecId::pcmu, 500);

@@ -98,8 +98,8 @@ bool CallManager::Impl::on_dtmf_info(Call& c, Leg& leg, txn::ServerTxnId id,
     reply(id, req, flow, 200, "OK");
     SB_DEBUG("call", "call {}: key {} ({} ms) by INFO on leg {}", c.id, key->key, key->duration_ms,
              leg.index);
-    // In a conference the room's mute key is taken from the caller's RTP (RFC 4733 or in-band)
-    // only: the media seam has no call yet to hand the room a key that came by INFO.
+    // In a conference the room takes it as a key from the caller's media (its mute key).
+    if (leg.index == 0 && !c.conference_room.empty()) c.media->conference_key(0, key->key);
     if (leg.index == 0) on_caller_key(c, key->key);
     return true;
 }

@@ -1213,6 +1213,40 @@ TEST_F(LocalAnswerTest, ConferenceJoinsTheRoomAndTheCallersByeLeavesIt) {
     EXPECT_EQ(records.records[0].end_reason, "caller hung up");
 }
 
+TEST_F(LocalAnswerTest, ConferenceTakesTheAlonePromptAndTheMusicFromThePromptDirectory) {
+    CallConfig config = default_config();
+    config.prompts_dir = prompt_dir().string();
+    config.music_on_hold = "hold";
+    build(config);
+    // The default alone prompt is missing here: the caller joins without one.
+    script.actions = {{Action::conference, "sales"}};
+    caller_invites();
+    EXPECT_TRUE(media.saw("join 0 sales muted=0 key=* chimes=1"));
+
+    // A named prompt (hold.wav: 800 samples), and music while alone.
+    ConferenceRequest options;
+    options.alone_prompt = "hold";
+    options.music_when_alone = true;
+    script.actions = {{Action::conference, "sales", options}};
+    script.next_action = 0;
+    a.call_id = "acall-alone-2@192.0.2.10";
+    a.branch = "z9hG4bKa-alone-2";
+    caller_invites();
+    EXPECT_TRUE(media.saw("join 0 sales muted=0 key=* chimes=1 alone=800 music"));
+
+    // A named prompt that is missing keeps nobody out of the room.
+    options.alone_prompt = "no-such-prompt";
+    options.music_when_alone = false;
+    script.actions = {{Action::conference, "sales", options}};
+    script.next_action = 0;
+    a.call_id = "acall-alone-3@192.0.2.10";
+    a.branch = "z9hG4bKa-alone-3";
+    caller_invites();
+    EXPECT_EQ(
+        std::count(media.events.begin(), media.events.end(), "join 0 sales muted=0 key=* chimes=1"),
+        2);
+}
+
 TEST_F(LocalAnswerTest, ConferenceThatCannotJoinResumesTheScriptWithFailure) {
     media.join_ok = false;
     script.actions = {{Action::conference, "sales"}, {Action::wait}};
@@ -1543,12 +1577,14 @@ TEST_F(InfoTest, AKeyByInfoStopsThePromptOfPlayAndCollectAndCounts) {
     EXPECT_EQ(script.outcomes[0].digits, "34");
 }
 
-TEST_F(InfoTest, AKeyByInfoInAConferenceIsAnsweredAndLeavesTheCallInTheRoom) {
+TEST_F(InfoTest, AKeyByInfoInAConferenceGoesToTheRoomAndLeavesTheCallInIt) {
     script.actions = {{Action::conference, "sales"}};
     caller_invites();
     caller_acks();
-    caller_info("Signal=*\r\n");  // the mute key: the media seam cannot hand it to the room yet
+    EXPECT_FALSE(media.saw("conference_key 0 *"));
+    caller_info("Signal=*\r\n");  // the mute key, as the room takes it from RTP
     EXPECT_EQ(caller_response(a.cseq), "200 OK");
+    EXPECT_TRUE(media.saw("conference_key 0 *"));
     EXPECT_FALSE(media.saw("leave 0"));
     EXPECT_FALSE(media.saw("send_digit 0 * 250")) << "never played back to the caller";
     EXPECT_EQ(calls->active_calls(), 1u);

@@ -155,10 +155,16 @@ struct FakeMedia final : media::MediaEngine {
                              const media::ConferenceOptions& o) override {
             log("join " + std::to_string(leg) + " " + std::string(room) +
                 " muted=" + (o.muted ? "1" : "0") + " key=" + (o.mute_key ? o.mute_key : '-') +
-                " chimes=" + (o.chimes ? "1" : "0"));
+                " chimes=" + (o.chimes ? "1" : "0") +
+                (o.alone_prompt ? " alone=" + std::to_string(o.alone_prompt->samples.size()) : "") +
+                (o.music_when_alone ? " music" : ""));
             return m.anchors && m.join_ok;
         }
         void leave_conference(media::LegId leg) override { log("leave " + std::to_string(leg)); }
+        bool conference_key(media::LegId leg, char digit) override {
+            log("conference_key " + std::to_string(leg) + " " + digit);
+            return m.anchors;
+        }
         bool play_music(media::LegId leg, std::shared_ptr<const media::dsp::Prompt>) override {
             log("play_music " + std::to_string(leg));
             return m.anchors;

@@ -137,6 +137,15 @@ void ConferenceRoom::post_leave(std::uint32_t member) {
     controls_.push_back(std::move(c));
 }
 
+void ConferenceRoom::post_key(std::uint32_t member, char digit) {
+    Control c;
+    c.kind = Control::Kind::key;
+    c.member = member;
+    c.digit = digit;
+    std::lock_guard lock(mu_);
+    controls_.push_back(std::move(c));
+}
+
 void ConferenceRoom::post_packet(std::uint32_t member, std::uint32_t ssrc, std::uint16_t sequence,
                                  std::uint32_t timestamp, std::uint8_t payload_type, bool marker,
                                  std::span<const std::uint8_t> payload, std::int64_t arrival_ms) {
@@ -207,6 +216,9 @@ void ConferenceRoom::apply(Control& c) {
                 p->to = c.to;
                 p->codecs = std::move(c.codecs);
             }
+            break;
+        case Control::Kind::key:
+            if (Participant* p = find(c.member)) on_digit(*p, c.digit);
             break;
         case Control::Kind::leave: {
             auto it = std::find_if(participants_.begin(), participants_.end(),

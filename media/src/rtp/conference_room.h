@@ -85,6 +85,8 @@ class ConferenceRoom {
                    const ConferenceOptions& options);
     void post_update(std::uint32_t member, const PortCodecs& codecs, const SockAddr& to);
     void post_leave(std::uint32_t member);
+    // A key the member pressed out of band (SIP INFO): taken as one from its media.
+    void post_key(std::uint32_t member, char digit);
     void post_packet(std::uint32_t member, std::uint32_t ssrc, std::uint16_t sequence,
                      std::uint32_t timestamp, std::uint8_t payload_type, bool marker,
                      std::span<const std::uint8_t> payload, std::int64_t arrival_ms);
@@ -98,12 +100,13 @@ class ConferenceRoom {
   private:
     struct Participant;
     struct Control {
-        enum class Kind : std::uint8_t { join, update, leave } kind = Kind::join;
+        enum class Kind : std::uint8_t { join, update, leave, key } kind = Kind::join;
         std::uint32_t member = 0;
         int fd = -1;
         PortCodecs codecs;
         SockAddr to;
         ConferenceOptions options;
+        char digit = 0;  // key
     };
     struct Packet {
         std::uint32_t member = 0;

@@ -159,6 +159,11 @@ class RelayPort final : public MediaPort {
     void leave_conference() override {
         worker_.post(WorkerCommand(WorkerCommand::Kind::leave_room, &state_));
     }
+    void conference_key(char digit) override {
+        WorkerCommand c(WorkerCommand::Kind::room_key, &state_);
+        c.digit = digit;
+        worker_.post(std::move(c));
+    }
     void record(Recording* recording, int channel) override {
         WorkerCommand c(WorkerCommand::Kind::record, &state_);
         if (auto* r = dynamic_cast<RelayRecording*>(recording)) c.recording = r->file();

@@ -349,6 +349,9 @@ void RelayWorker::apply(WorkerCommand& c) {
         case WorkerCommand::Kind::leave_room:
             leave_room(*c.port);
             break;
+        case WorkerCommand::Kind::room_key:
+            if (c.port->room) c.port->room->post_key(c.port->member, c.digit);
+            break;
         case WorkerCommand::Kind::record:
             c.port->recording = std::move(c.recording);
             c.port->recording_channel = c.channel;

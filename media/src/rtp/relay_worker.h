@@ -146,6 +146,7 @@ struct WorkerCommand {
         watch_digits,
         send_digit,
         record,
+        room_key,  // a key pressed out of band, for the port's room
     };
     WorkerCommand(Kind k, PortState* p) : kind(k), port(p) {}
     Kind kind;
@@ -159,7 +160,7 @@ struct WorkerCommand {
     ConferenceOptions conference;              // join_room
     std::function<void(char)> digit_sink;      // watch_digits
     std::function<void()> on_end;              // play: called when the source ends
-    char digit = 0;                            // send_digit
+    char digit = 0;                            // send_digit, room_key
     int duration_ms = 0;                       // send_digit
     std::shared_ptr<RecordingFile> recording;  // record (nullptr: stop)
     int channel = 0;                           // record

@@ -86,6 +86,10 @@ class MediaSession {
         return false;
     }
     virtual void leave_conference(LegId /*leg*/) {}
+    // A key the leg pressed that came by SIP INFO rather than in its media: the leg's room takes
+    // it as one from its RTP (the mute key toggles mute, with the beep). False when the leg is
+    // in no room.
+    virtual bool conference_key(LegId /*leg*/, char /*digit*/) { return false; }
 
     // Calls `on_digit` once per key the leg presses from now on (RFC 4733 events, or in-band
     // DTMF when it negotiated no telephone-event), ON A MEDIA THREAD: the callee hands the digit

@@ -116,6 +116,9 @@ class MediaPort {
         return false;
     }
     virtual void leave_conference() {}
+    // A key the far end pressed out of band (SIP INFO): the port's room, if any, takes it as
+    // one from its media (ConferenceOptions::mute_key).
+    virtual void conference_key(char /*digit*/) {}
     // Calls `sink` on the relay's thread once per key the far end presses (RFC 4733 events, or
     // in-band DTMF when set_codecs gave no telephone-event); nullptr stops.
     virtual void watch_digits(std::function<void(char)> /*sink*/) {}
