@@ -740,7 +740,9 @@ void conference_options(lua_State* L, int index, ConferenceRequest& req) {
     lua_pushnil(L);
     while (lua_next(L, index) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING)
-            luaL_error(L, "conference: options are named (muted, mute_key, chimes)");
+            luaL_error(L,
+                       "conference: options are named (muted, mute_key, chimes, alone_prompt, "
+                       "music_when_alone)");
         const char* key = lua_tostring(L, -2);
         if (std::strcmp(key, "muted") == 0) {
             if (!lua_isboolean(L, -1)) luaL_error(L, "conference: muted must be true or false");
@@ -748,6 +750,20 @@ void conference_options(lua_State* L, int index, ConferenceRequest& req) {
         } else if (std::strcmp(key, "chimes") == 0) {
             if (!lua_isboolean(L, -1)) luaL_error(L, "conference: chimes must be true or false");
             req.chimes = lua_toboolean(L, -1) != 0;
+        } else if (std::strcmp(key, "music_when_alone") == 0) {
+            if (!lua_isboolean(L, -1))
+                luaL_error(L, "conference: music_when_alone must be true or false");
+            req.music_when_alone = lua_toboolean(L, -1) != 0;
+        } else if (std::strcmp(key, "alone_prompt") == 0) {
+            // A prompt's name, or false for none.
+            std::size_t len = 0;
+            if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+                req.alone_prompt.clear();
+            else if (lua_type(L, -1) == LUA_TSTRING && (lua_tolstring(L, -1, &len), len > 0) &&
+                     len <= 64)
+                req.alone_prompt = lua_tostring(L, -1);
+            else
+                luaL_error(L, "conference: alone_prompt must be a prompt name or false");
         } else if (std::strcmp(key, "mute_key") == 0) {
             // One DTMF key (RFC 4733 events 0-15), or false for none.
             std::size_t len = 0;
@@ -763,7 +779,10 @@ void conference_options(lua_State* L, int index, ConferenceRequest& req) {
                 luaL_error(L, "conference: mute_key must be one key of 0-9, *, #, A-D, or false");
             }
         } else {
-            luaL_error(L, "conference: unknown option '%s' (muted, mute_key, chimes)", key);
+            luaL_error(L,
+                       "conference: unknown option '%s' (muted, mute_key, chimes, alone_prompt, "
+                       "music_when_alone)",
+                       key);
         }
         lua_pop(L, 1);
     }

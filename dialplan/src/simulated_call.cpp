@@ -112,6 +112,11 @@ void SimulatedCall::conference(std::string_view room, const ConferenceRequest& r
     if (request.mute_key != '*')
         line += request.mute_key ? fmt::format(" mute_key={}", request.mute_key) : " no mute_key";
     if (!request.chimes) line += " no chimes";
+    if (request.alone_prompt != ConferenceRequest::kDefaultAlonePrompt)
+        line += request.alone_prompt.empty()
+                    ? std::string(" no alone_prompt")
+                    : fmt::format(" alone_prompt={}", request.alone_prompt);
+    if (request.music_when_alone) line += " music_when_alone";
     steps_.push_back(std::move(line));
     waiting_ = true;
     in_conference_ = true;

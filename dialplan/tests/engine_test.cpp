@@ -183,6 +183,10 @@ TEST(DialplanEngine, ConferenceOptions) {
         {"call:conference('board', {mute_key = 'a', muted = false, chimes = true})",
          "conference board mute_key=A"},
         {"call:conference('board', {mute_key = false})", "conference board no mute_key"},
+        {"call:conference('board', {alone_prompt = false, music_when_alone = true})",
+         "conference board no alone_prompt music_when_alone"},
+        {"call:conference('board', {alone_prompt = 'only-you'})",
+         "conference board alone_prompt=only-you"},
         {"call:conference('Team_2.west')", "conference Team_2.west"},
     };
     std::uint64_t id = 0;
@@ -448,9 +452,17 @@ TEST(DialplanEngine, ArgumentMistakesAreClearErrors) {
         {"call:conference('sales', true)",
          "x.lua:1: conference: the options must be a table (got boolean)"},
         {"call:conference('sales', {mute = true})",
-         "x.lua:1: conference: unknown option 'mute' (muted, mute_key, chimes)"},
+         "x.lua:1: conference: unknown option 'mute' (muted, mute_key, chimes, alone_prompt, "
+         "music_when_alone)"},
         {"call:conference('sales', {'muted'})",
-         "x.lua:1: conference: options are named (muted, mute_key, chimes)"},
+         "x.lua:1: conference: options are named (muted, mute_key, chimes, alone_prompt, "
+         "music_when_alone)"},
+        {"call:conference('sales', {alone_prompt = true})",
+         "x.lua:1: conference: alone_prompt must be a prompt name or false"},
+        {"call:conference('sales', {alone_prompt = ''})",
+         "x.lua:1: conference: alone_prompt must be a prompt name or false"},
+        {"call:conference('sales', {music_when_alone = 'yes'})",
+         "x.lua:1: conference: music_when_alone must be true or false"},
         {"call:conference('sales', {muted = 'yes'})",
          "x.lua:1: conference: muted must be true or false"},
         {"call:conference('sales', {chimes = 1})",

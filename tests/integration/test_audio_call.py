@@ -436,6 +436,8 @@ class AudioCall(unittest.TestCase):
         write_tone(os.path.join(cls.prompts, "tone700.wav"), 700, seconds=2.0, rate=16000)
         # music on hold ([calls] music_on_hold = "moh", the default): a tone of its own
         write_tone(os.path.join(cls.prompts, "moh.wav"), MUSIC_HZ, seconds=3.0, rate=16000)
+        # the conference's alone prompt (call:conference's default "conf-alone"): 700 Hz, 1 s
+        write_tone(os.path.join(cls.prompts, "conf-alone.wav"), 700, seconds=1.0, rate=16000)
         cls.sb = h.Switchboard(SWITCHBOARD, config=(
             "[calls]\nbusy_tone_seconds = 3\n"
             f"[media]\nprompts = \"{cls.prompts}\"\n"
@@ -904,7 +906,8 @@ class AudioCall(unittest.TestCase):
     def test_three_phones_in_a_conference_each_hear_the_other_two(self):
         """1001 (Opus), 1002 (PCMU) and 1003 (G.722) dial 3000, which the dialplan sends into
         conference room "standup": each phone must hear the other two phones' tones at once
-        and never its own (mix-minus), across three codecs."""
+        and never its own (mix-minus), across three codecs; the first one, alone in the room,
+        hears the alone prompt first, and the others do not."""
         self.phones = []
         people = [self.phone("opus-phone", "1001", 1, answer_auto=False, codec="opus"),
                   self.phone("pcmu-phone", "1002", 2, answer_auto=False, codec="pcmu"),
@@ -948,6 +951,15 @@ class AudioCall(unittest.TestCase):
             if echo > 3:
                 self.fail_with(f"{phone.name} heard its own tone ({own} Hz) in {echo} windows: "
                                "the room sends a participant its own voice")
+            alone = sum(1 for level, shares in windows if level >= MIN_RMS and shares[700] > 0.2)
+            print(f"[audio] conference: {phone.name} heard the alone prompt (700 Hz) in {alone} "
+                  f"windows", file=sys.stderr)
+            if phone is people[0] and not 5 <= alone <= 13:
+                self.fail_with(f"{phone.name}, first in the room, heard the 1 s alone prompt in "
+                               f"{alone} windows of 100 ms")
+            if phone is not people[0] and alone > 1:
+                self.fail_with(f"{phone.name} joined a room with someone in it and heard the "
+                               f"alone prompt in {alone} windows")
 
     def call_and_listen(self, caller_codec, callee_codec):
         self.phones = []

@@ -761,7 +761,27 @@ void CallManager::Impl::api_conference(Call& c, std::string_view room,
     if (c.ended || c.winner || c.bridging.active || !c.conference_room.empty())
         return fail_wait(c, what, "the call is bridged, in a room, or over");
     if (!api_answer(c)) return fail_wait(c, what, "the call cannot be answered");
-    const media::ConferenceOptions options{req.muted, req.mute_key, req.chimes};
+    media::ConferenceOptions options;
+    options.muted = req.muted;
+    options.mute_key = req.mute_key;
+    options.chimes = req.chimes;
+    if (!req.alone_prompt.empty()) {
+        // A missing announcement keeps nobody out of the room; one the script named is worth
+        // a warning, the default one (deleted by the administrator) is not.
+        auto prompt = media::dsp::load_prompt(config_.prompts_dir, req.alone_prompt);
+        if (prompt)
+            options.alone_prompt = std::move(*prompt);
+        else if (req.alone_prompt != ConferenceRequest::kDefaultAlonePrompt)
+            SB_WARN("call", "call {}: conference alone_prompt: {}", c.id, prompt.error().message);
+    }
+    if (req.music_when_alone && !config_.music_on_hold.empty()) {
+        auto music = media::dsp::load_prompt(config_.prompts_dir, config_.music_on_hold);
+        if (music)
+            options.music_when_alone = std::move(*music);
+        else
+            SB_WARN("call", "call {}: conference music_when_alone: {}", c.id,
+                    music.error().message);
+    }
     if (!c.media->join_conference(0, room, options))
         return fail_wait(c, what, "the media engine could not join the room (full?)");
     c.conference_room = std::string(room);

@@ -46,6 +46,11 @@ struct ConferenceRequest {
     bool muted = false;   // joins listening only; the mute key still toggles it
     char mute_key = '*';  // the DTMF key (0-9, *, #, A-D) that toggles mute; 0: none
     bool chimes = true;   // the room hears a chime when the caller joins and leaves
+    // The prompt the caller hears on joining an empty room ("" for none; a default prompt
+    // that is missing is left out quietly).
+    std::string alone_prompt = std::string(kDefaultAlonePrompt);
+    bool music_when_alone = false;  // [calls] music_on_hold while nobody else is in the room
+    static constexpr std::string_view kDefaultAlonePrompt = "conf-alone";
 };
 // What collect_digits() asks for (as Asterisk's Read() and FreeSWITCH's play_and_get_digits).
 struct CollectRequest {
