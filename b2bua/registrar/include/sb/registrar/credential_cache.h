@@ -21,6 +21,10 @@ struct Credential {
     // The country code of the extension's call progress tones ("GB"), for the calls it makes;
     // nullopt: the system's plan ([media] tones).
     std::optional<std::string> tones;
+    // Where the media of its calls goes: "direct" (RTP straight between the phones, when the
+    // other party allows it too and the call needs nothing of the PBX's media) or "anchor"
+    // (through the PBX's relay); nullopt: the system's [media] mode.
+    std::optional<std::string> media;
 };
 
 class CredentialCache {
