@@ -102,11 +102,17 @@ int run_server(Config config) {
             std::vector<registrar::Credential> creds;
             for (const auto& e : *exts) creds.push_back(to_credential(e, tone_warnings));
             credentials.replace_all(std::move(creds));
+            SB_INFO("app", "credentials reloaded: {} extensions", credentials.size());
         });
     };
+    // The empty payload asks for everything: a TRUNCATE, or a batch (`ext import`) that
+    // notifies once instead of once per number.
     db::Listener listener(
         {database->conninfo, {db::kExtensionsChannel}},
-        [&](const std::string&, const std::string& payload) { reload_one(payload); }, reload_all);
+        [&](const std::string&, const std::string& payload) {
+            payload.empty() ? reload_all() : reload_one(payload);
+        },
+        reload_all);
 
     // The dialplan new calls start with: the active version (on first start the shipped default),
     // swapped at once when another version is activated (NOTIFY sb_dialplan).
