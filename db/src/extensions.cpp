@@ -8,6 +8,7 @@
 #include <pqxx/transaction>
 
 #include <memory>
+#include <unordered_map>
 
 namespace sb::db {
 namespace {
@@ -60,6 +61,38 @@ Extension from_row(const pqxx::row& r) {
 
 std::string not_found(std::string_view number) {
     return "extension " + std::string(number) + " does not exist";
+}
+
+std::string exists(std::string_view number) {
+    return "extension " + std::string(number) + " already exists";
+}
+
+// A checked extension with its digests, ready to insert. The realm is the caller's to check
+// (once, for a batch).
+Result<Extension> new_extension(std::string_view number, std::string_view password,
+                                std::string_view display_name, std::string_view realm,
+                                std::optional<std::string_view> tones) {
+    for (const Status& st :
+         {validate_number(number), validate_password(password), validate_display_name(display_name),
+          tones ? validate_tones(*tones) : Status{}}) {
+        if (!st) return Unexpected<Error>{st.error()};
+    }
+    return Extension{std::string(number),
+                     std::string(display_name),
+                     std::string(realm),
+                     compute_ha1(DigestAlgorithm::md5, number, realm, password),
+                     compute_ha1(DigestAlgorithm::sha256, number, realm, password),
+                     true,
+                     tones ? std::optional<std::string>(*tones) : std::nullopt};
+}
+
+// Inserts `ext` in `tx`; false when its number exists already (which leaves `tx` usable).
+bool insert(pqxx::work& tx, const Extension& ext) {
+    auto r = tx.exec_params(
+        "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, tones) "
+        "values ($1, $2, $3, $4, $5, $6) on conflict (number) do nothing returning number",
+        ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256, ext.tones);
+    return !r.empty();
 }
 
 }  // namespace
@@ -156,29 +189,75 @@ Status validate_tones(std::string_view tones) {
 Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                                 std::string_view password, std::string_view display_name,
                                 std::string_view realm, std::optional<std::string_view> tones) {
-    for (const Status& st :
-         {validate_number(number), validate_password(password), validate_display_name(display_name),
-          validate_realm(realm), tones ? validate_tones(*tones) : Status{}}) {
-        if (!st) return Unexpected<Error>{st.error()};
-    }
-    Extension ext{std::string(number),
-                  std::string(display_name),
-                  std::string(realm),
-                  compute_ha1(DigestAlgorithm::md5, number, realm, password),
-                  compute_ha1(DigestAlgorithm::sha256, number, realm, password),
-                  true,
-                  tones ? std::optional<std::string>(*tones) : std::nullopt};
-    return detail::guarded("add extension " + ext.number, [&]() -> Result<Extension> {
+    auto ext = new_extension(number, password, display_name, realm, tones);
+    if (!ext) return Unexpected<Error>{ext.error()};
+    if (auto st = validate_realm(realm); !st) return Unexpected<Error>{st.error()};
+    return detail::guarded("add extension " + ext->number, [&]() -> Result<Extension> {
         pqxx::work tx(conn);
-        auto r = tx.exec_params(
-            "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, tones) "
-            "values ($1, $2, $3, $4, $5, $6) on conflict (number) do nothing returning number",
-            ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256, ext.tones);
-        if (r.empty())
-            return fail(Errc::already_exists, "extension " + ext.number + " already exists");
+        if (!insert(tx, *ext)) return fail(Errc::already_exists, exists(ext->number));
         tx.commit();
-        return ext;
+        return *ext;
     });
+}
+
+Result<std::vector<Extension>, BatchError> add_extensions(pqxx::connection& conn,
+                                                          std::span<const NewExtension> batch,
+                                                          std::string_view realm) {
+    if (auto st = validate_realm(realm); !st) return Unexpected<BatchError>{{{}, st.error()}};
+    BatchError refused;
+    auto refuse = [&](std::size_t index, Error e) {
+        if (refused.rows.empty()) refused.error = e;
+        refused.rows.push_back({index, std::move(e)});
+    };
+    // Every row is checked before the database is asked anything, and every bad one reported.
+    std::vector<Extension> out;
+    out.reserve(batch.size());
+    std::unordered_map<std::string_view, std::size_t> seen;  // number -> its first row
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const NewExtension& n = batch[i];
+        auto ext = new_extension(n.number, n.password, n.display_name, realm, n.tones);
+        if (!ext) {
+            refuse(i, ext.error());
+            continue;
+        }
+        if (auto [first, fresh] = seen.emplace(n.number, i); !fresh) {
+            refuse(i, Error{code(Errc::invalid_argument),
+                            "extension " + n.number + " is given twice in the batch (rows " +
+                                std::to_string(first->second + 1) + " and " +
+                                std::to_string(i + 1) + ")"});
+            continue;
+        }
+        out.push_back(std::move(*ext));
+    }
+    if (!refused.rows.empty()) return Unexpected<BatchError>{std::move(refused)};
+
+    // A number that exists is no error to PostgreSQL (on conflict do nothing), so the
+    // transaction goes on and every such row is reported; any other failure ends it. Nothing
+    // is committed unless every row went in. Every row is valid here, so out[i] is batch[i].
+    std::optional<std::size_t> at;  // the row being inserted, for an exception
+    try {
+        pqxx::work tx(conn);
+        // One notification for the whole batch (migration 004), not one per row.
+        tx.exec("select set_config('sb.extensions_batch', 'on', true)");
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            at = i;
+            if (!insert(tx, out[i]))
+                refuse(i, Error{code(Errc::already_exists), exists(out[i].number)});
+        }
+        at.reset();
+        if (!refused.rows.empty()) return Unexpected<BatchError>{std::move(refused)};
+        if (!out.empty()) tx.exec_params("select pg_notify($1, '')", kExtensionsChannel);
+        tx.commit();
+        return out;
+    } catch (...) {
+        if (at) {
+            refuse(*at, detail::current_exception_error("add extension " + out[*at].number));
+        } else {
+            refused.rows.clear();
+            refused.error = detail::current_exception_error("add extensions");
+        }
+        return Unexpected<BatchError>{std::move(refused)};
+    }
 }
 
 Result<std::vector<Extension>> list_extensions(pqxx::connection& conn) {

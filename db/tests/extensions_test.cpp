@@ -127,6 +127,105 @@ TEST_F(DbTest, DuplicateIsAClearError) {
     EXPECT_EQ(dup.error().message, "extension 1001 already exists");
 }
 
+std::vector<std::string> numbers(pqxx::connection& conn) {
+    std::vector<std::string> out;
+    auto list = list_extensions(conn);
+    EXPECT_TRUE(list) << list.error().message;
+    if (list)
+        for (const auto& e : *list) out.push_back(e.number);
+    return out;
+}
+
+using Numbers = std::vector<std::string>;
+
+TEST_F(DbTest, BatchAddsEveryRow) {
+    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "Front Desk", std::nullopt},
+                                    {"1002", "another-pass", "", std::string("GB")}};
+    auto added = add_extensions(conn(), batch, kRealm);
+    ASSERT_TRUE(added) << added.error().error.message;
+    ASSERT_EQ(added->size(), 2u);
+    EXPECT_EQ((*added)[0].ha1_md5, "fdc99d734db4c3b2163d8497bea660ad");
+    EXPECT_EQ(numbers(conn()), (Numbers{"1001", "1002"}));
+    auto desk = get_extension(conn(), "1001");
+    ASSERT_TRUE(desk && *desk);
+    EXPECT_EQ((*desk)->display_name, "Front Desk");
+    EXPECT_EQ((*desk)->tones, std::nullopt);
+    auto uk = get_extension(conn(), "1002");
+    ASSERT_TRUE(uk && *uk);
+    EXPECT_EQ((*uk)->tones, "GB");
+
+    auto empty = add_extensions(conn(), {}, kRealm);
+    ASSERT_TRUE(empty);
+    EXPECT_TRUE(empty->empty());
+}
+
+TEST_F(DbTest, BatchWithAnExistingNumberAddsNothing) {
+    ASSERT_TRUE(add_extension(conn(), "1003", "s3cret-pass", "", kRealm));
+    ASSERT_TRUE(add_extension(conn(), "1005", "s3cret-pass", "", kRealm));
+    std::vector<NewExtension> batch;
+    for (const char* n : {"1001", "1002", "1003", "1004", "1005"})
+        batch.push_back({n, "another-pass", "", std::nullopt});
+    auto added = add_extensions(conn(), batch, kRealm);
+    ASSERT_FALSE(added);
+    // Every existing number, not just the first, so one correction is enough.
+    ASSERT_EQ(added.error().rows.size(), 2u);
+    EXPECT_EQ(added.error().rows[0].index, 2u);
+    EXPECT_EQ(added.error().rows[0].error.code, code(Errc::already_exists));
+    EXPECT_EQ(added.error().rows[0].error.message, "extension 1003 already exists");
+    EXPECT_EQ(added.error().rows[1].index, 4u);
+    EXPECT_EQ(added.error().error.message, "extension 1003 already exists");
+    EXPECT_EQ(numbers(conn()), (Numbers{"1003", "1005"})) << "1001, 1002 and 1004 rolled back";
+    // The existing ones are untouched.
+    auto kept = get_extension(conn(), "1003");
+    ASSERT_TRUE(kept && *kept);
+    EXPECT_EQ((*kept)->ha1_md5, compute_ha1(DigestAlgorithm::md5, "1003", kRealm, "s3cret-pass"));
+    // The connection is usable afterwards: the same batch without the existing numbers goes in.
+    batch.erase(batch.begin() + 4);
+    batch.erase(batch.begin() + 2);
+    ASSERT_TRUE(add_extensions(conn(), batch, kRealm));
+    EXPECT_EQ(numbers(conn()), (Numbers{"1001", "1002", "1003", "1004", "1005"}));
+}
+
+TEST_F(DbTest, BatchRefusesBadRowsBeforeTheDatabase) {
+    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "", std::nullopt},
+                                    {"10 02", "s3cret-pass", "", std::nullopt},
+                                    {"1003", "short", "", std::nullopt},
+                                    {"1001", "s3cret-pass", "", std::nullopt},
+                                    {"1004", "s3cret-pass", "", std::string("gb")}};
+    auto added = add_extensions(conn(), batch, kRealm);
+    ASSERT_FALSE(added);
+    const auto& rows = added.error().rows;
+    ASSERT_EQ(rows.size(), 4u);
+    EXPECT_EQ(rows[0].index, 1u);
+    EXPECT_NE(rows[0].error.message.find("10 02"), std::string::npos);
+    EXPECT_EQ(rows[1].index, 2u);
+    EXPECT_NE(rows[1].error.message.find("too short"), std::string::npos);
+    EXPECT_EQ(rows[2].index, 3u);
+    EXPECT_EQ(rows[2].error.code, code(Errc::invalid_argument));
+    EXPECT_EQ(rows[2].error.message, "extension 1001 is given twice in the batch (rows 1 and 4)");
+    EXPECT_EQ(rows[3].index, 4u);
+    EXPECT_EQ(added.error().error.message, rows[0].error.message);
+    EXPECT_TRUE(numbers(conn()).empty());
+
+    auto bad_realm = add_extensions(conn(), std::span(batch).first(1), "");
+    ASSERT_FALSE(bad_realm);
+    EXPECT_TRUE(bad_realm.error().rows.empty()) << "no row's fault";
+    EXPECT_EQ(bad_realm.error().error.code, code(Errc::invalid_argument));
+}
+
+TEST_F(DbTest, BatchOnABrokenConnectionIsNoRowsFault) {
+    {
+        pqxx::connection killer(shared_conninfo());
+        pqxx::nontransaction tx(killer);
+        tx.exec_params("select pg_terminate_backend($1)", conn().backendpid());
+    }
+    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "", std::nullopt}};
+    auto added = add_extensions(conn(), batch, kRealm);
+    ASSERT_FALSE(added);
+    EXPECT_TRUE(added.error().rows.empty());
+    EXPECT_EQ(added.error().error.code, code(Errc::unavailable)) << added.error().error.message;
+}
+
 TEST_F(DbTest, BadInputIsRejectedBeforeTheDatabase) {
     auto bad_number = add_extension(conn(), "10 01", "s3cret-pass", "", kRealm);
     ASSERT_FALSE(bad_number);

@@ -86,6 +86,34 @@ TEST_F(DbTest, ListenerReceivesExtensionChanges) {
     EXPECT_EQ(inbox.next(), (Note{"sb_other", "hello"}));
 }
 
+TEST_F(DbTest, ListenerHearsABatchOnceAtItsCommitOnly) {
+    Inbox inbox;
+    Listener listener({shared_conninfo(), {kExtensionsChannel}},
+                      [&](const std::string& c, const std::string& p) { inbox.push(c, p); });
+    ASSERT_TRUE(listener.wait_listening(Duration(30000)));
+    ASSERT_TRUE(add_extension(conn(), "2003", "s3cret-pass", "", "pbx.example"));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2003"}));
+
+    // Refused (2003 exists): rolled back, so nothing is announced.
+    std::vector<NewExtension> batch;
+    for (const char* n : {"2001", "2002", "2003"})
+        batch.push_back({n, "s3cret-pass", "", std::nullopt});
+    ASSERT_FALSE(add_extensions(conn(), batch, "pbx.example"));
+    // Committed: one "reload all" for the batch, not one per row (migration 004), which a
+    // large import would otherwise pour into the PBX's bounded job queue at once.
+    batch.pop_back();
+    ASSERT_TRUE(add_extensions(conn(), batch, "pbx.example"));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, ""}))
+        << "nothing from the refused batch, and no per-row notes";
+    // The batch's setting ended with its transaction: single changes notify per number again.
+    ASSERT_TRUE(delete_extension(conn(), "2001"));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
+    // An empty batch changes nothing and says nothing.
+    ASSERT_TRUE(add_extensions(conn(), {}, "pbx.example"));
+    ASSERT_TRUE(delete_extension(conn(), "2002"));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2002"}));
+}
+
 TEST_F(DbTest, ListenerReconnectsAndAsksForAReload) {
     Inbox inbox;
     Listener listener(

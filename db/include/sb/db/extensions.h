@@ -9,7 +9,9 @@
 
 #include <pqxx/connection>
 
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +49,41 @@ Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                                 std::string_view password, std::string_view display_name,
                                 std::string_view realm,
                                 std::optional<std::string_view> tones = std::nullopt);
+// One extension of a batch for add_extensions: what add_extension takes.
+struct NewExtension {
+    std::string number;
+    std::string password;
+    std::string display_name;
+    std::optional<std::string> tones;  // nullopt: the system's plan
+};
+
+// One row of a batch at fault: its index in the batch and why.
+struct BatchRowError {
+    std::size_t index = 0;
+    Error error;
+};
+
+// Why add_extensions added nothing.
+struct BatchError {
+    // Every row at fault, in batch order: each invalid row (nothing is then asked of the
+    // database), else each whose number exists already (Errc::already_exists), or the row whose
+    // insert the database refused. Empty when the fault is no row's: a bad realm, a lost
+    // connection, a failed commit (`error` then says so, "outcome unknown" when the commit's
+    // result was lost).
+    std::vector<BatchRowError> rows;
+    // The first row's error, or the one that is no row's.
+    Error error;
+};
+
+// Adds every extension of `batch` in one transaction, all or none: a single row at fault adds
+// nothing. A number given twice in the batch is an invalid row (the second, naming the first).
+// A committed batch notifies kExtensionsChannel once, with the empty payload ("reload all"),
+// instead of once per row (migration 004): PostgreSQL delivers a transaction's notifications
+// together at its commit, and thousands of per-number reloads at once would overrun a running
+// PBX's bounded job queue. A refused batch notifies nothing.
+Result<std::vector<Extension>, BatchError> add_extensions(pqxx::connection& conn,
+                                                          std::span<const NewExtension> batch,
+                                                          std::string_view realm);
 // Ordered by number.
 Result<std::vector<Extension>> list_extensions(pqxx::connection& conn);
 // nullopt when there is no such extension.
