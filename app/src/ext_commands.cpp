@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -240,16 +241,15 @@ int ext_import(const Config& config, const std::string& file) {
     // ("number,password,name,tones"), or none and "number,password[,display name]" per line,
     // the name being the rest of the line (commas and all, as before there were headers). '#'
     // starts a comment. Every line is checked before anything is written, so a bad file adds
-    // nothing.
+    // nothing; then the file goes in as one transaction (db::add_extensions), so a number that
+    // exists already (named with its line) adds nothing either, and the corrected file can
+    // simply be run again.
     std::ifstream in(file);
     if (!in) return report(Error{0, "cannot read " + file});
-    struct Row {
-        int line_no = 0;
-        std::string number, password, name;
-        std::optional<std::string> tones;  // nullopt: the system's plan
-    };
-    std::vector<Row> rows;
-    std::optional<ImportColumns> columns;  // nullopt: the headerless form
+    std::vector<db::NewExtension> rows;
+    std::vector<int> row_lines;               // the line of each row
+    std::map<std::string, int> number_lines;  // a number -> the line that has it
+    std::optional<ImportColumns> columns;     // nullopt: the headerless form
     std::string line;
     int line_no = 0, bad = 0;
     bool first = true;
@@ -273,15 +273,14 @@ int ext_import(const Config& config, const std::string& file) {
                 continue;
             }
         }
-        Row r;
-        r.line_no = line_no;
+        db::NewExtension r;
         if (!columns) {
             std::size_t c1 = line.find(',');
             std::size_t c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
             r.number = line.substr(0, c1);
             if (c1 != std::string::npos)
                 r.password = line.substr(c1 + 1, c2 == std::string::npos ? c2 : c2 - c1 - 1);
-            if (c2 != std::string::npos) r.name = line.substr(c2 + 1);
+            if (c2 != std::string::npos) r.display_name = line.substr(c2 + 1);
         } else {
             auto fields = split_csv(line);
             if (!fields) {
@@ -303,7 +302,7 @@ int ext_import(const Config& config, const std::string& file) {
             };
             r.number = field(columns->number);
             r.password = field(columns->password);
-            r.name = field(columns->name);
+            r.display_name = field(columns->name);
             if (std::string t = field(columns->tones); !t.empty()) {
                 auto tones = parse_tones(t, "tones", "empty or 'system'");
                 if (!tones) {
@@ -315,26 +314,34 @@ int ext_import(const Config& config, const std::string& file) {
         }
         Status st = db::validate_number(r.number);
         if (st) st = db::validate_password(r.password);
-        if (st) st = db::validate_display_name(r.name);
+        if (st) st = db::validate_display_name(r.display_name);
         if (!st) {
             bad_line(line_no, st.error().message);
             continue;
         }
+        // A number twice is a mistake in the file (which line was meant?), never "the last
+        // one wins": both lines are named.
+        if (auto [earlier, fresh] = number_lines.emplace(r.number, line_no); !fresh) {
+            bad_line(line_no, "extension " + r.number + " is on line " +
+                                  std::to_string(earlier->second) + " too");
+            continue;
+        }
         rows.push_back(std::move(r));
+        row_lines.push_back(line_no);
     }
     if (bad) return report(Error{0, std::to_string(bad) + " bad line(s); nothing imported"});
     return with_connection(config, [&](pqxx::connection& conn) {
-        std::size_t added = 0;
-        for (const Row& r : rows) {
-            auto e = db::add_extension(conn, r.number, r.password, r.name, config.realm, r.tones);
-            if (!e) {
-                std::fprintf(stderr, "%s:%d: %s (%zu of %zu imported before it)\n", file.c_str(),
-                             r.line_no, e.error().message.c_str(), added, rows.size());
-                return 1;
-            }
-            ++added;
+        auto added = db::add_extensions(conn, rows, config.realm);
+        if (!added) {
+            const db::BatchError& e = added.error();
+            // Rows at fault were rolled back before any commit: nothing is in. Otherwise the
+            // message says what is known (a commit whose outcome was lost says so).
+            if (e.rows.empty()) return report(e.error);
+            for (const db::BatchRowError& r : e.rows) bad_line(row_lines[r.index], r.error.message);
+            return report(Error{0, std::to_string(e.rows.size()) +
+                                       " line(s) refused by the database; nothing imported"});
         }
-        std::printf("%zu extensions imported\n", added);
+        std::printf("%zu extensions imported\n", added->size());
         return 0;
     });
 }

@@ -1,11 +1,12 @@
 # `switchboard ext ... --tones` against a throwaway embedded database, for ctest (app/CMakeLists.txt).
 # cmake -DSB=<switchboard> -DDATA=<data dir> -DCASE=<case> -P ext_tones.cmake, CASE one of setup,
-# cleanup, set, clear, refused, import, import_headerless, import_refused, import_bad_header.
+# cleanup, set, clear, refused, import, import_headerless, import_refused, import_bad_header,
+# import_exists, import_repeated.
 # Each case that changes an extension has one of its own, so the cases pass in any order.
 cmake_minimum_required(VERSION 3.25)
 
 # Runs `switchboard ARGS... --data-dir DATA`; EXPECT is "ok" or "fail" (exit code), MATCH a regex
-# its output (stdout and stderr together) must match.
+# its output (stdout and stderr together) must match, which is left in `sb_out`.
 function(sb expect match)
   execute_process(COMMAND ${SB} ${ARGN} --data-dir ${DATA} --log-level warn
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
@@ -17,6 +18,7 @@ function(sb expect match)
   if(NOT out MATCHES "${match}")
     message(FATAL_ERROR "switchboard ${ARGN}: output does not match '${match}':\n${out}")
   endif()
+  set(sb_out "${out}" PARENT_SCOPE)
 endfunction()
 
 # Writes CONTENT to the CSV file NAME (next to DATA, which the embedded database owns) and sets
@@ -94,6 +96,35 @@ elseif(CASE STREQUAL "import_bad_header")
   write_csv(header "number,name,tones\n2301,Desk,GB\n")
   sb(fail "header.csv:1: header: no 'password' column" ext import ${csv})
   sb(fail "extension 2301 does not exist" ext show 2301)
+elseif(CASE STREQUAL "import_exists")
+  # The third line's number exists already (1001, from the setup): the file goes in as one
+  # transaction, so the two lines before it are not imported either, and the corrected file
+  # simply runs again. Every existing number is named, not just the first.
+  write_csv(exists "number,password,name\n2401,${pw},First\n2402,${pw},Second\n1001,${pw},Taken\n2403,${pw}\n1002,${pw}\n")
+  sb(fail "exists.csv:4: extension 1001 already exists\n[^\n]*/exists.csv:6: extension 1002 already exists\nerror: 2 line\\(s\\) refused by the database; nothing imported"
+     ext import ${csv})
+  sb(ok "NUMBER" ext list)
+  if(sb_out MATCHES "\n24")
+    message(FATAL_ERROR "a refused import left extensions behind:\n${sb_out}")
+  endif()
+  foreach(n 2401 2402 2403)
+    sb(fail "extension ${n} does not exist" ext show ${n})
+  endforeach()
+  sb(ok "name: +\n" ext show 1001)  # untouched
+  write_csv(exists "number,password,name\n2401,${pw},First\n2402,${pw},Second\n2403,${pw}\n")
+  sb(ok "3 extensions imported" ext import ${csv})
+  sb(ok "2401 +yes +switchboard +system +First\n2402 +yes +switchboard +system +Second\n2403 " ext list)
+elseif(CASE STREQUAL "import_repeated")
+  # A number twice in the file is a bad line naming both lines (which one was meant is for the
+  # administrator to say), in either form; nothing is imported.
+  write_csv(repeated "number,password\n2501,${pw}\n2502,${pw}\n2501,${pw}\n")
+  sb(fail "repeated.csv:4: extension 2501 is on line 2 too\nerror: 1 bad line\\(s\\); nothing imported"
+     ext import ${csv})
+  write_csv(repeated "2503,${pw},Desk\n# a comment\n2503,${pw},Desk\n")
+  sb(fail "repeated.csv:3: extension 2503 is on line 1 too" ext import ${csv})
+  foreach(n 2501 2502 2503)
+    sb(fail "extension ${n} does not exist" ext show ${n})
+  endforeach()
 else()
   message(FATAL_ERROR "ext_tones.cmake: unknown CASE '${CASE}'")
 endif()
