@@ -20,7 +20,8 @@ constexpr std::size_t kMaxPassword = 128;
 constexpr std::size_t kMaxDisplayName = 128;
 constexpr std::size_t kMaxRealm = 255;
 
-constexpr const char* kColumns = "number, display_name, realm, ha1_md5, ha1_sha256, enabled, tones";
+constexpr const char* kColumns =
+    "number, display_name, realm, ha1_md5, ha1_sha256, enabled, tones, media";
 
 bool has_control(std::string_view s) {
     for (unsigned char c : s) {
@@ -49,14 +50,18 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
     return count;
 }
 
+std::optional<std::string> optional_text(const pqxx::field& f) {
+    return f.is_null() ? std::nullopt : std::optional(f.as<std::string>());
+}
+
 Extension from_row(const pqxx::row& r) {
-    return Extension{r[0].as<std::string>(),
-                     r[1].as<std::string>(),
-                     r[2].as<std::string>(),
-                     r[3].as<std::string>(),
-                     r[4].as<std::string>(),
-                     r[5].as<bool>(),
-                     r[6].is_null() ? std::nullopt : std::optional(r[6].as<std::string>())};
+    return Extension{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                     r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<bool>(),
+                     optional_text(r[6]),    optional_text(r[7])};
+}
+
+std::optional<std::string> owned(std::optional<std::string_view> v) {
+    return v ? std::optional<std::string>(*v) : std::nullopt;
 }
 
 std::string not_found(std::string_view number) {
@@ -71,10 +76,11 @@ std::string exists(std::string_view number) {
 // (once, for a batch).
 Result<Extension> new_extension(std::string_view number, std::string_view password,
                                 std::string_view display_name, std::string_view realm,
-                                std::optional<std::string_view> tones) {
+                                std::optional<std::string_view> tones,
+                                std::optional<std::string_view> media) {
     for (const Status& st :
          {validate_number(number), validate_password(password), validate_display_name(display_name),
-          tones ? validate_tones(*tones) : Status{}}) {
+          tones ? validate_tones(*tones) : Status{}, media ? validate_media(*media) : Status{}}) {
         if (!st) return Unexpected<Error>{st.error()};
     }
     return Extension{std::string(number),
@@ -83,15 +89,16 @@ Result<Extension> new_extension(std::string_view number, std::string_view passwo
                      compute_ha1(DigestAlgorithm::md5, number, realm, password),
                      compute_ha1(DigestAlgorithm::sha256, number, realm, password),
                      true,
-                     tones ? std::optional<std::string>(*tones) : std::nullopt};
+                     owned(tones),
+                     owned(media)};
 }
 
 // Inserts `ext` in `tx`; false when its number exists already (which leaves `tx` usable).
 bool insert(pqxx::work& tx, const Extension& ext) {
     auto r = tx.exec_params(
-        "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, tones) "
-        "values ($1, $2, $3, $4, $5, $6) on conflict (number) do nothing returning number",
-        ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256, ext.tones);
+        "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, tones, media) "
+        "values ($1, $2, $3, $4, $5, $6, $7) on conflict (number) do nothing returning number",
+        ext.number, ext.display_name, ext.realm, ext.ha1_md5, ext.ha1_sha256, ext.tones, ext.media);
     return !r.empty();
 }
 
@@ -186,10 +193,19 @@ Status validate_tones(std::string_view tones) {
     return {};
 }
 
+Status validate_media(std::string_view media) {
+    if (media != "direct" && media != "anchor") {
+        return fail(Errc::invalid_argument,
+                    "media '" + std::string(media) + "' must be \"direct\" or \"anchor\"");
+    }
+    return {};
+}
+
 Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                                 std::string_view password, std::string_view display_name,
-                                std::string_view realm, std::optional<std::string_view> tones) {
-    auto ext = new_extension(number, password, display_name, realm, tones);
+                                std::string_view realm, std::optional<std::string_view> tones,
+                                std::optional<std::string_view> media) {
+    auto ext = new_extension(number, password, display_name, realm, tones, media);
     if (!ext) return Unexpected<Error>{ext.error()};
     if (auto st = validate_realm(realm); !st) return Unexpected<Error>{st.error()};
     return detail::guarded("add extension " + ext->number, [&]() -> Result<Extension> {
@@ -215,7 +231,7 @@ Result<std::vector<Extension>, BatchError> add_extensions(pqxx::connection& conn
     std::unordered_map<std::string_view, std::size_t> seen;  // number -> its first row
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const NewExtension& n = batch[i];
-        auto ext = new_extension(n.number, n.password, n.display_name, realm, n.tones);
+        auto ext = new_extension(n.number, n.password, n.display_name, realm, n.tones, n.media);
         if (!ext) {
             refuse(i, ext.error());
             continue;
@@ -287,7 +303,8 @@ Result<Extension> update_extension(pqxx::connection& conn, std::string_view numb
                                    std::optional<std::string_view> password,
                                    std::optional<std::string_view> display_name,
                                    std::optional<bool> enabled, std::string_view realm,
-                                   std::optional<std::optional<std::string_view>> tones) {
+                                   std::optional<std::optional<std::string_view>> tones,
+                                   std::optional<std::optional<std::string_view>> media) {
     if (auto st = validate_number(number); !st) return Unexpected<Error>{st.error()};
     std::optional<std::string> md5, sha256, new_realm, name;
     if (password) {
@@ -302,12 +319,19 @@ Result<Extension> update_extension(pqxx::connection& conn, std::string_view numb
             return Unexpected<Error>{st.error()};
         name = std::string(*display_name);
     }
-    // COALESCE cannot tell "keep" from "set NULL", so the tones change is a flag and a value.
+    // COALESCE cannot tell "keep" from "set NULL", so a tones or media change is a flag and a
+    // value.
     const bool set_tones = tones.has_value();
     std::optional<std::string> new_tones;
     if (tones && *tones) {
         if (auto st = validate_tones(**tones); !st) return Unexpected<Error>{st.error()};
         new_tones = std::string(**tones);
+    }
+    const bool set_media = media.has_value();
+    std::optional<std::string> new_media;
+    if (media && *media) {
+        if (auto st = validate_media(**media); !st) return Unexpected<Error>{st.error()};
+        new_media = std::string(**media);
     }
     const std::string num(number);
     return detail::guarded("update extension " + num, [&]() -> Result<Extension> {
@@ -319,10 +343,12 @@ Result<Extension> update_extension(pqxx::connection& conn, std::string_view numb
                                             "realm = coalesce($4, realm), "
                                             "ha1_md5 = coalesce($5, ha1_md5), "
                                             "ha1_sha256 = coalesce($6, ha1_sha256), "
-                                            "tones = case when $7 then $8 else tones end "
+                                            "tones = case when $7 then $8 else tones end, "
+                                            "media = case when $9 then $10 else media end "
                                             "where number = $1 returning ") +
                                     kColumns,
-                                num, name, enabled, new_realm, md5, sha256, set_tones, new_tones);
+                                num, name, enabled, new_realm, md5, sha256, set_tones, new_tones,
+                                set_media, new_media);
         if (r.empty()) return fail(Errc::not_found, not_found(num));
         tx.commit();
         return from_row(r[0]);

@@ -139,8 +139,9 @@ std::vector<std::string> numbers(pqxx::connection& conn) {
 using Numbers = std::vector<std::string>;
 
 TEST_F(DbTest, BatchAddsEveryRow) {
-    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "Front Desk", std::nullopt},
-                                    {"1002", "another-pass", "", std::string("GB")}};
+    std::vector<NewExtension> batch{
+        {"1001", "s3cret-pass", "Front Desk", std::nullopt, std::nullopt},
+        {"1002", "another-pass", "", std::string("GB"), std::string("direct")}};
     auto added = add_extensions(conn(), batch, kRealm);
     ASSERT_TRUE(added) << added.error().error.message;
     ASSERT_EQ(added->size(), 2u);
@@ -150,9 +151,11 @@ TEST_F(DbTest, BatchAddsEveryRow) {
     ASSERT_TRUE(desk && *desk);
     EXPECT_EQ((*desk)->display_name, "Front Desk");
     EXPECT_EQ((*desk)->tones, std::nullopt);
+    EXPECT_EQ((*desk)->media, std::nullopt);
     auto uk = get_extension(conn(), "1002");
     ASSERT_TRUE(uk && *uk);
     EXPECT_EQ((*uk)->tones, "GB");
+    EXPECT_EQ((*uk)->media, "direct");
 
     auto empty = add_extensions(conn(), {}, kRealm);
     ASSERT_TRUE(empty);
@@ -164,7 +167,7 @@ TEST_F(DbTest, BatchWithAnExistingNumberAddsNothing) {
     ASSERT_TRUE(add_extension(conn(), "1005", "s3cret-pass", "", kRealm));
     std::vector<NewExtension> batch;
     for (const char* n : {"1001", "1002", "1003", "1004", "1005"})
-        batch.push_back({n, "another-pass", "", std::nullopt});
+        batch.push_back({n, "another-pass", "", std::nullopt, std::nullopt});
     auto added = add_extensions(conn(), batch, kRealm);
     ASSERT_FALSE(added);
     // Every existing number, not just the first, so one correction is enough.
@@ -187,15 +190,17 @@ TEST_F(DbTest, BatchWithAnExistingNumberAddsNothing) {
 }
 
 TEST_F(DbTest, BatchRefusesBadRowsBeforeTheDatabase) {
-    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "", std::nullopt},
-                                    {"10 02", "s3cret-pass", "", std::nullopt},
-                                    {"1003", "short", "", std::nullopt},
-                                    {"1001", "s3cret-pass", "", std::nullopt},
-                                    {"1004", "s3cret-pass", "", std::string("gb")}};
+    std::vector<NewExtension> batch{
+        {"1001", "s3cret-pass", "", std::nullopt, std::nullopt},
+        {"10 02", "s3cret-pass", "", std::nullopt, std::nullopt},
+        {"1003", "short", "", std::nullopt, std::nullopt},
+        {"1001", "s3cret-pass", "", std::nullopt, std::nullopt},
+        {"1004", "s3cret-pass", "", std::string("gb"), std::nullopt},
+        {"1005", "s3cret-pass", "", std::nullopt, std::string("relay")}};
     auto added = add_extensions(conn(), batch, kRealm);
     ASSERT_FALSE(added);
     const auto& rows = added.error().rows;
-    ASSERT_EQ(rows.size(), 4u);
+    ASSERT_EQ(rows.size(), 5u);
     EXPECT_EQ(rows[0].index, 1u);
     EXPECT_NE(rows[0].error.message.find("10 02"), std::string::npos);
     EXPECT_EQ(rows[1].index, 2u);
@@ -204,6 +209,8 @@ TEST_F(DbTest, BatchRefusesBadRowsBeforeTheDatabase) {
     EXPECT_EQ(rows[2].error.code, code(Errc::invalid_argument));
     EXPECT_EQ(rows[2].error.message, "extension 1001 is given twice in the batch (rows 1 and 4)");
     EXPECT_EQ(rows[3].index, 4u);
+    EXPECT_EQ(rows[4].index, 5u);
+    EXPECT_NE(rows[4].error.message.find("relay"), std::string::npos) << rows[4].error.message;
     EXPECT_EQ(added.error().error.message, rows[0].error.message);
     EXPECT_TRUE(numbers(conn()).empty());
 
@@ -219,7 +226,7 @@ TEST_F(DbTest, BatchOnABrokenConnectionIsNoRowsFault) {
         pqxx::nontransaction tx(killer);
         tx.exec_params("select pg_terminate_backend($1)", conn().backendpid());
     }
-    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "", std::nullopt}};
+    std::vector<NewExtension> batch{{"1001", "s3cret-pass", "", std::nullopt, std::nullopt}};
     auto added = add_extensions(conn(), batch, kRealm);
     ASSERT_FALSE(added);
     EXPECT_TRUE(added.error().rows.empty());
@@ -340,6 +347,105 @@ TEST_F(DbTest, BadTonesAreRejected) {
     pqxx::nontransaction tx(conn());
     for (const char* bad : {"gb;drop", "gb", "GBR", "", "G1"}) {
         EXPECT_THROW(tx.exec_params("update extensions set tones = $1 where number = '1001'", bad),
+                     pqxx::check_violation)
+            << bad;
+    }
+}
+
+TEST(Validation, Media) {
+    EXPECT_TRUE(validate_media("direct"));
+    EXPECT_TRUE(validate_media("anchor"));
+    EXPECT_FALSE(validate_media("system")) << "the CLI's word for NULL, never stored";
+    EXPECT_FALSE(validate_media("Direct")) << "stored lower case; callers normalize first";
+    EXPECT_FALSE(validate_media(""));
+    EXPECT_FALSE(validate_media("relay"));
+    EXPECT_FALSE(validate_media("direct;drop"));
+}
+
+TEST_F(DbTest, MediaIsTheSystemsModeByDefault) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "", kRealm);
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->media, std::nullopt);
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got && got->has_value());
+    EXPECT_EQ((*got)->media, std::nullopt);
+    pqxx::nontransaction tx(conn());
+    EXPECT_TRUE(tx.exec("select media is null from extensions")[0][0].as<bool>());
+}
+
+TEST_F(DbTest, MediaRoundTrip) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "", kRealm, std::nullopt, "direct");
+    ASSERT_TRUE(added) << added.error().message;
+    EXPECT_EQ(added->media, "direct");
+    EXPECT_EQ(added->tones, std::nullopt);
+    ASSERT_TRUE(add_extension(conn(), "1002", "s3cret-pass", "", kRealm, "GB", "anchor"));
+    ASSERT_TRUE(add_extension(conn(), "1003", "s3cret-pass", "", kRealm));
+
+    auto list = list_extensions(conn());
+    ASSERT_TRUE(list) << list.error().message;
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_EQ((*list)[0].media, "direct");
+    EXPECT_EQ((*list)[1].media, "anchor");
+    EXPECT_EQ((*list)[1].tones, "GB");
+    EXPECT_EQ((*list)[2].media, std::nullopt);
+    auto creds = load_credentials(conn());
+    ASSERT_TRUE(creds) << creds.error().message;
+    ASSERT_EQ(creds->size(), 3u);
+    EXPECT_EQ((*creds)[0].media, "direct");
+    EXPECT_EQ((*creds)[1].media, "anchor");
+    EXPECT_EQ((*creds)[2].media, std::nullopt);
+
+    // Another change, the tones' included, keeps the media; the media's keeps the tones.
+    auto renamed = update_extension(conn(), "1001", std::nullopt, "Desk", std::nullopt, kRealm,
+                                    std::optional<std::string_view>("DE"));
+    ASSERT_TRUE(renamed) << renamed.error().message;
+    EXPECT_EQ(renamed->media, "direct");
+    EXPECT_EQ(renamed->tones, "DE");
+    auto set = update_extension(conn(), "1003", std::nullopt, std::nullopt, std::nullopt, kRealm,
+                                std::nullopt, std::optional<std::string_view>("anchor"));
+    ASSERT_TRUE(set) << set.error().message;
+    EXPECT_EQ(set->media, "anchor");
+    EXPECT_EQ(set->tones, std::nullopt);
+    auto switched =
+        update_extension(conn(), "1002", std::nullopt, std::nullopt, std::nullopt, kRealm,
+                         std::nullopt, std::optional<std::string_view>("direct"));
+    ASSERT_TRUE(switched) << switched.error().message;
+    EXPECT_EQ(switched->media, "direct");
+    EXPECT_EQ(switched->tones, "GB");
+
+    // An empty inner optional goes back to the system's mode.
+    auto cleared = update_extension(conn(), "1001", std::nullopt, std::nullopt, std::nullopt,
+                                    kRealm, std::nullopt, std::optional<std::string_view>());
+    ASSERT_TRUE(cleared) << cleared.error().message;
+    EXPECT_EQ(cleared->media, std::nullopt);
+    EXPECT_EQ(cleared->tones, "DE");
+    EXPECT_EQ(cleared->display_name, "Desk");
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got && got->has_value());
+    EXPECT_EQ((*got)->media, std::nullopt);
+}
+
+TEST_F(DbTest, BadMediaIsRejected) {
+    auto added = add_extension(conn(), "1001", "s3cret-pass", "", kRealm, std::nullopt, "relay");
+    ASSERT_FALSE(added);
+    EXPECT_EQ(added.error().code, code(Errc::invalid_argument));
+    EXPECT_NE(added.error().message.find("relay"), std::string::npos) << added.error().message;
+    EXPECT_TRUE(numbers(conn()).empty());
+
+    ASSERT_TRUE(add_extension(conn(), "1001", "s3cret-pass", "", kRealm, std::nullopt, "direct"));
+    auto updated =
+        update_extension(conn(), "1001", std::nullopt, std::nullopt, std::nullopt, kRealm,
+                         std::nullopt, std::optional<std::string_view>("system"));
+    ASSERT_FALSE(updated);
+    EXPECT_EQ(updated.error().code, code(Errc::invalid_argument));
+    auto got = get_extension(conn(), "1001");
+    ASSERT_TRUE(got && got->has_value());
+    EXPECT_EQ((*got)->media, "direct");
+
+    // The constraint holds for writers that skip the validation (psql, the web admin).
+    pqxx::nontransaction tx(conn());
+    for (const char* bad : {"relay", "Direct", "ANCHOR", "", "system", "direct "}) {
+        EXPECT_THROW(tx.exec_params("update extensions set media = $1 where number = '1001'", bad),
                      pqxx::check_violation)
             << bad;
     }

@@ -72,6 +72,14 @@ TEST_F(DbTest, ListenerReceivesExtensionChanges) {
     ASSERT_TRUE(update_extension(conn(), "2001", std::nullopt, std::nullopt, std::nullopt,
                                  "pbx.example", std::optional<std::string_view>("GB")));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
+    // So does a media mode change alone (migration 005's column, under 001's row trigger).
+    ASSERT_TRUE(update_extension(conn(), "2001", std::nullopt, std::nullopt, std::nullopt,
+                                 "pbx.example", std::nullopt,
+                                 std::optional<std::string_view>("direct")));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
+    ASSERT_TRUE(update_extension(conn(), "2001", std::nullopt, std::nullopt, std::nullopt,
+                                 "pbx.example", std::nullopt, std::optional<std::string_view>()));
+    EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
     ASSERT_TRUE(delete_extension(conn(), "2001"));
     EXPECT_EQ(inbox.next(), (Note{kExtensionsChannel, "2001"}));
     {
@@ -97,7 +105,7 @@ TEST_F(DbTest, ListenerHearsABatchOnceAtItsCommitOnly) {
     // Refused (2003 exists): rolled back, so nothing is announced.
     std::vector<NewExtension> batch;
     for (const char* n : {"2001", "2002", "2003"})
-        batch.push_back({n, "s3cret-pass", "", std::nullopt});
+        batch.push_back({n, "s3cret-pass", "", std::nullopt, std::nullopt});
     ASSERT_FALSE(add_extensions(conn(), batch, "pbx.example"));
     // Committed: one "reload all" for the batch, not one per row (migration 004), which a
     // large import would otherwise pour into the PBX's bounded job queue at once.

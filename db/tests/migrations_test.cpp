@@ -112,6 +112,46 @@ TEST_F(ScratchDbTest, ExtensionTonesMigrationKeepsExistingRows) {
     EXPECT_THROW(tx.exec("update extensions set tones = 'gb;drop'"), pqxx::check_violation);
 }
 
+// 005 adds extensions.media to a database with extensions (tones and all): they keep everything
+// and get the system's mode (NULL); the column takes only 'direct' and 'anchor', and a change of
+// it alone still notifies sb_extensions (the row trigger of 001, whose function 004 replaced).
+TEST_F(ScratchDbTest, ExtensionMediaMigrationKeepsExistingRows) {
+    const auto& all = builtin_migrations();
+    ASSERT_GE(all.size(), 5u);
+    ASSERT_EQ(all[4].version, 5);
+    std::vector<Migration> up_to_004(all.begin(), all.begin() + 4);
+    ASSERT_EQ(up_to_004.back().version, 4);
+    auto first = migrate(scratch(), up_to_004);
+    ASSERT_TRUE(first) << first.error().message;
+    {
+        pqxx::nontransaction tx(scratch());
+        tx.exec(
+            "insert into extensions (number, display_name, realm, ha1_md5, ha1_sha256, tones) "
+            "values ('1001', 'Front Desk', 'pbx.example', repeat('a', 32), repeat('b', 64), "
+            "'GB')");
+    }
+
+    auto rest = migrate(scratch());
+    ASSERT_TRUE(rest) << rest.error().message;
+    ASSERT_FALSE(rest->empty());
+    EXPECT_EQ(rest->front(), 5);
+    {
+        pqxx::nontransaction tx(scratch());
+        auto r = tx.exec(
+            "select display_name, tones, media is null from extensions where number = '1001'");
+        ASSERT_EQ(r.size(), 1u);
+        EXPECT_EQ(r[0][0].as<std::string>(), "Front Desk");
+        EXPECT_EQ(r[0][1].as<std::string>(), "GB");
+        EXPECT_TRUE(r[0][2].as<bool>());
+        EXPECT_THROW(tx.exec("update extensions set media = 'relay'"), pqxx::check_violation);
+        EXPECT_THROW(tx.exec("update extensions set media = 'Direct'"), pqxx::check_violation);
+        // A session hears its own notifications; libpqxx hands them out outside a transaction.
+        tx.exec("listen sb_extensions");
+        tx.exec("update extensions set media = 'direct' where number = '1001'");
+    }
+    EXPECT_EQ(scratch().get_notifs(), 1) << "a media change alone notifies";
+}
+
 TEST_F(ScratchDbTest, AppliedMigrationsIsEmptyOnFreshDatabase) {
     auto applied = applied_migrations(scratch());
     ASSERT_TRUE(applied) << applied.error().message;

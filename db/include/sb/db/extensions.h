@@ -29,6 +29,10 @@ struct Extension {
     bool enabled = true;
     // The country code of its call progress tone plan ("GB"); nullopt: the system's plan.
     std::optional<std::string> tones;
+    // Where the media of its calls goes: "direct" (straight between the phones when the other
+    // party is direct too and the call needs nothing of the PBX's media) or "anchor" (through the
+    // PBX's relay); nullopt: the system's [media] mode.
+    std::optional<std::string> media;
 };
 
 // Lower-case hex of H(user ":" realm ":" password).
@@ -43,18 +47,22 @@ Status validate_realm(std::string_view realm);        // non-empty, no control c
 // Two upper-case ASCII letters (an ISO 3166-1 alpha-2 code, as the media engine's tone plans are
 // named). Only the shape: whether a plan exists is for callers that know the media engine.
 Status validate_tones(std::string_view tones);
+// "direct" or "anchor" (lower case, as the column's CHECK has them).
+Status validate_media(std::string_view media);
 
-// `tones`: nullopt for the system's plan.
+// `tones`: nullopt for the system's plan; `media`: nullopt for the system's mode.
 Result<Extension> add_extension(pqxx::connection& conn, std::string_view number,
                                 std::string_view password, std::string_view display_name,
                                 std::string_view realm,
-                                std::optional<std::string_view> tones = std::nullopt);
+                                std::optional<std::string_view> tones = std::nullopt,
+                                std::optional<std::string_view> media = std::nullopt);
 // One extension of a batch for add_extensions: what add_extension takes.
 struct NewExtension {
     std::string number;
     std::string password;
     std::string display_name;
     std::optional<std::string> tones;  // nullopt: the system's plan
+    std::optional<std::string> media;  // nullopt: the system's mode
 };
 
 // One row of a batch at fault: its index in the batch and why.
@@ -90,14 +98,16 @@ Result<std::vector<Extension>> list_extensions(pqxx::connection& conn);
 Result<std::optional<Extension>> get_extension(pqxx::connection& conn, std::string_view number);
 // Changes only what is given. `realm` is used with a new password: both HA1 values are
 // recomputed for that realm (HA1 depends on it, so a realm change needs the password).
-// `tones`: nullopt keeps it; an empty inner optional sets the system's plan (NULL).
+// `tones` and `media`: nullopt keeps it; an empty inner optional sets the system's plan or mode
+// (NULL).
 Result<Extension> update_extension(
     pqxx::connection& conn, std::string_view number, std::optional<std::string_view> password,
     std::optional<std::string_view> display_name, std::optional<bool> enabled,
-    std::string_view realm, std::optional<std::optional<std::string_view>> tones = std::nullopt);
+    std::string_view realm, std::optional<std::optional<std::string_view>> tones = std::nullopt,
+    std::optional<std::optional<std::string_view>> media = std::nullopt);
 // Errc::not_found when absent.
 Status delete_extension(pqxx::connection& conn, std::string_view number);
-// Every enabled extension, for the credential cache (tones included).
+// Every enabled extension, for the credential cache (tones and media included).
 Result<std::vector<Extension>> load_credentials(pqxx::connection& conn);
 
 // NOTIFY channel for changes to extensions; payload is the number, or empty for "reload all".
