@@ -2,6 +2,7 @@
 // SIGINT or SIGTERM.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <pqxx/pqxx>
 
@@ -82,21 +83,12 @@ int run_server(Config config) {
     BindingWriter writer(pool);
 
     // Credential changes made by `switchboard ext ...` (or the web admin) reach us by NOTIFY.
-    auto reload_one = [&](const std::string& number) {
-        (void)pool.submit([&credentials, &tone_warnings, number](pqxx::connection& conn) {
-            auto e = db::get_extension(conn, number);
-            if (!e) return;
-            if (*e) {
-                credentials.upsert(to_credential(**e, tone_warnings));
-            } else {
-                credentials.erase(number);
-                tone_warnings.forget(number);
-            }
-            SB_INFO("app", "extension {} {}", number, *e ? "reloaded" : "removed");
-        });
-    };
+    // A reload that finds the DB job queue full (a burst of NOTIFYs from a bulk change) is not
+    // dropped: everything is reloaded instead, at once or from the wait loop below.
+    std::atomic<bool> reload_all_due{false};
     auto reload_all = [&] {
-        (void)pool.submit([&credentials, &tone_warnings](pqxx::connection& conn) {
+        reload_all_due = false;
+        const bool queued = pool.submit([&credentials, &tone_warnings](pqxx::connection& conn) {
             auto exts = db::load_credentials(conn);
             if (!exts) return;
             std::vector<registrar::Credential> creds;
@@ -104,6 +96,29 @@ int run_server(Config config) {
             credentials.replace_all(std::move(creds));
             SB_INFO("app", "credentials reloaded: {} extensions", credentials.size());
         });
+        if (!queued) reload_all_due = true;
+    };
+    auto reload_one = [&](const std::string& number) {
+        if (reload_all_due) return reload_all();
+        const bool queued =
+            pool.submit([&credentials, &tone_warnings, number](pqxx::connection& conn) {
+                auto e = db::get_extension(conn, number);
+                if (!e) return;
+                if (*e) {
+                    credentials.upsert(to_credential(**e, tone_warnings));
+                } else {
+                    credentials.erase(number);
+                    tone_warnings.forget(number);
+                }
+                SB_INFO("app", "extension {} {}", number, *e ? "reloaded" : "removed");
+            });
+        if (!queued) {
+            SB_WARN("app",
+                    "extension {}: the database queue is full; reloading every extension "
+                    "once it has room",
+                    number);
+            reload_all_due = true;
+        }
     };
     // The empty payload asks for everything: a TRUNCATE, or a batch (`ext import`) that
     // notifies once instead of once per number.
@@ -145,9 +160,11 @@ int run_server(Config config) {
                                              : config.media.recordings;
     // Music on hold is loaded at each hold (so a new file takes effect at once): say now when
     // it cannot be, since holds then reach the other phone as re-INVITEs instead.
-    if (const std::string& moh = config.server.calls.music_on_hold; config.media.anchor && !moh.empty())
+    if (const std::string& moh = config.server.calls.music_on_hold;
+        config.media.anchor && !moh.empty())
         if (auto music = media::dsp::load_prompt(config.server.calls.prompts_dir, moh); !music)
-            SB_WARN("app", "[calls] music_on_hold: {}; holds are relayed to the other phone", music.error().message);
+            SB_WARN("app", "[calls] music_on_hold: {}; holds are relayed to the other phone",
+                    music.error().message);
     if (config.media.anchor) {
         auto r = media::rtp::Relay::start(relay_config(config));
         if (!r) {
@@ -201,12 +218,13 @@ int run_server(Config config) {
 
     // Wait for a signal; purge expired registrations now and then.
     for (;;) {
-        timespec timeout{30, 0};
+        timespec timeout{reload_all_due ? 1 : 30, 0};
         int sig = sigtimedwait(&signals, nullptr, &timeout);
         if (sig == SIGINT || sig == SIGTERM) {
             SB_INFO("app", "signal {}: shutting down", sig);
             break;
         }
+        if (reload_all_due) reload_all();
         std::int64_t now = clock.unix_seconds();
         locations.purge_expired(now);
         (void)pool.submit([now](pqxx::connection& conn) { (void)db::purge_expired(conn, now); });
