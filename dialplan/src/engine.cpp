@@ -651,31 +651,49 @@ void add_destination(lua_State* L, Run* r, int& count, int value_index) {
     r->destinations[count++] = std::string_view(s, len);
 }
 
-// call:bridge("1001") or call:bridge{"1001", "1002", timeout = 20, sequential = true}
+// The named options of bridge(), as given.
+struct BridgeOptions {
+    lua_Integer timeout = 30;
+    bool sequential = false;
+    BridgeMedia media = BridgeMedia::automatic;
+};
+
+// The bridge option `key`, its value at the top of the stack, into `o`; an unknown option or a
+// value of the wrong type is an error naming it.
+void bridge_option(lua_State* L, const char* key, BridgeOptions& o) {
+    if (std::strcmp(key, "timeout") == 0) {
+        if (!lua_isinteger(L, -1)) luaL_error(L, "bridge: timeout must be whole seconds");
+        o.timeout = lua_tointeger(L, -1);
+    } else if (std::strcmp(key, "sequential") == 0) {
+        if (!lua_isboolean(L, -1)) luaL_error(L, "bridge: sequential must be true or false");
+        o.sequential = lua_toboolean(L, -1) != 0;
+    } else if (std::strcmp(key, "media") == 0) {
+        const char* m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        if (std::strcmp(m, "direct") == 0)
+            o.media = BridgeMedia::direct;
+        else if (std::strcmp(m, "anchor") == 0)
+            o.media = BridgeMedia::anchor;
+        else
+            luaL_error(L, "bridge: media must be \"direct\" or \"anchor\"");
+    } else {
+        luaL_error(L, "bridge: unknown option '%s' (timeout, sequential, media)", key);
+    }
+}
+
+// call:bridge("1001"), call:bridge("1001", 20), call:bridge("1001", {media = "direct"}) or
+// call:bridge{"1001", "1002", timeout = 20, sequential = true}
 int call_bridge(lua_State* L) {
     check_self(L, "bridge");
     Run* r = run_of(L);
     int count = 0;
-    lua_Integer timeout = 30;
-    bool sequential = false;
+    BridgeOptions o;
     if (lua_type(L, 2) == LUA_TTABLE) {
         lua_settop(L, 2);
         const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, 2));
         lua_pushnil(L);
         while (lua_next(L, 2) != 0) {  // check every key: a typo in an option is an error
             if (lua_type(L, -2) == LUA_TSTRING) {
-                const char* key = lua_tostring(L, -2);
-                if (std::strcmp(key, "timeout") == 0) {
-                    if (!lua_isinteger(L, -1))
-                        luaL_error(L, "bridge: timeout must be whole seconds");
-                    timeout = lua_tointeger(L, -1);
-                } else if (std::strcmp(key, "sequential") == 0) {
-                    if (!lua_isboolean(L, -1))
-                        luaL_error(L, "bridge: sequential must be true or false");
-                    sequential = lua_toboolean(L, -1) != 0;
-                } else {
-                    luaL_error(L, "bridge: unknown option '%s' (timeout, sequential)", key);
-                }
+                bridge_option(L, lua_tostring(L, -2), o);
             } else if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 ||
                        lua_tointeger(L, -2) > n) {
                 luaL_error(L, "bridge: destinations must be a list");
@@ -688,19 +706,29 @@ int call_bridge(lua_State* L) {
             add_destination(L, r, count, lua_gettop(L));
         }
     } else {
-        if (lua_isinteger(L, 3))
-            timeout = lua_tointeger(L, 3);
-        else if (!lua_isnoneornil(L, 3))
+        if (lua_isinteger(L, 3)) {
+            o.timeout = lua_tointeger(L, 3);
+        } else if (lua_type(L, 3) == LUA_TTABLE) {
+            lua_settop(L, 3);
+            lua_pushnil(L);
+            while (lua_next(L, 3) != 0) {
+                if (lua_type(L, -2) != LUA_TSTRING)
+                    luaL_error(L, "bridge: options are named (timeout, sequential, media)");
+                bridge_option(L, lua_tostring(L, -2), o);
+                lua_pop(L, 1);
+            }
+        } else if (!lua_isnoneornil(L, 3)) {
             luaL_error(L, "bridge: timeout must be whole seconds");
+        }
         add_destination(L, r, count, 2);
     }
     if (count == 0) return luaL_error(L, "bridge: no destination given");
-    if (timeout < 1 || timeout > 3600)
+    if (o.timeout < 1 || o.timeout > 3600)
         return luaL_error(L, "bridge: timeout must be 1 to 3600 seconds");
     if (!lua_isyieldable(L))
         return luaL_error(L, "call:bridge() cannot be used inside this function");
     const BridgeRequest req{std::span<const std::string_view>(r->destinations.data(), count),
-                            static_cast<int>(timeout), sequential};
+                            static_cast<int>(o.timeout), o.sequential, o.media};
     if (!guarded(r, [&] { r->api->bridge(req); })) return raise_api_error(L, r);
     r->waiting = true;
     return lua_yieldk(L, 0, 0, bridge_continue);

@@ -95,6 +95,8 @@ void SimulatedCall::bridge(const BridgeRequest& request) {
     }
     line += fmt::format(" timeout={} {}", request.timeout_s,
                         request.sequential ? "sequential" : "simultaneous");
+    if (request.media != BridgeMedia::automatic)
+        line += fmt::format(" media={}", to_string(request.media));
     steps_.push_back(std::move(line));
     waiting_ = true;
 }

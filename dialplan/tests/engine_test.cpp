@@ -300,6 +300,33 @@ TEST(DialplanEngine, BridgeOutcomesAndFallbacks) {
                             "log info first: answered 200"));
 }
 
+// Where the media goes, per bridge: the request carries it (automatic unless the script says),
+// and simulate shows it when the script chose.
+TEST(DialplanEngine, BridgeMediaOption) {
+    Engine e;
+    auto script = must_check(e, R"(
+function route(call)
+  call:bridge("1002", {media = "direct"})
+  call:bridge{"1003", "1004", timeout = 10, media = "anchor"}
+  call:bridge("1005", {timeout = 20, sequential = true})
+  call:bridge("1006", 15)
+  call:bridge{"1007", media = "direct", sequential = true}
+end
+)");
+    SimulatedCall call({}, {{BridgeResult::busy, 486},
+                            {BridgeResult::noanswer, 480},
+                            {BridgeResult::busy, 486},
+                            {BridgeResult::busy, 486},
+                            {BridgeResult::answered, 200}});
+    EXPECT_EQ(run_call(e, 1, script, call).state, Step::State::finished);
+    EXPECT_THAT(call.steps(),
+                ElementsAre("bridge 1002 timeout=30 simultaneous media=direct -> busy",
+                            "bridge 1003,1004 timeout=10 simultaneous media=anchor -> noanswer",
+                            "bridge 1005 timeout=20 sequential -> busy",
+                            "bridge 1006 timeout=15 simultaneous -> busy",
+                            "bridge 1007 timeout=30 sequential media=direct -> answered"));
+}
+
 TEST(DialplanEngine, ResumingWithAnOutcomeContinuesTheScript) {
     Engine e;
     auto script = must_check(e, kFallbacks);
@@ -381,7 +408,20 @@ TEST(DialplanEngine, ArgumentMistakesAreClearErrors) {
         {"call:hangup(200)",
          "x.lua:1: bad argument #1 to 'hangup' (hangup code must be a SIP failure code (400-699))"},
         {"call:bridge{'1001', timout = 5}",
-         "x.lua:1: bridge: unknown option 'timout' (timeout, sequential)"},
+         "x.lua:1: bridge: unknown option 'timout' (timeout, sequential, media)"},
+        {"call:bridge('1001', {timout = 5})",
+         "x.lua:1: bridge: unknown option 'timout' (timeout, sequential, media)"},
+        {"call:bridge{'1001', media = 'relay'}",
+         "x.lua:1: bridge: media must be \"direct\" or \"anchor\""},
+        {"call:bridge('1001', {media = true})",
+         "x.lua:1: bridge: media must be \"direct\" or \"anchor\""},
+        {"call:bridge('1001', {media = 'auto'})",
+         "x.lua:1: bridge: media must be \"direct\" or \"anchor\""},
+        {"call:bridge('1001', {'1002'})",
+         "x.lua:1: bridge: options are named (timeout, sequential, media)"},
+        {"call:bridge('1001', {timeout = 0})",
+         "x.lua:1: bridge: timeout must be 1 to 3600 seconds"},
+        {"call:bridge('1001', 'soon')", "x.lua:1: bridge: timeout must be whole seconds"},
         {"call:bridge{}", "x.lua:1: bridge: no destination given"},
         {"call:set_header('Via', 'x')",
          "x.lua:1: set_header: Via is set by the PBX, not the dialplan"},

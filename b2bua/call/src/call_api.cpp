@@ -20,6 +20,18 @@ std::string_view to_string(BridgeResult r) {
     return "failed";
 }
 
+std::string_view to_string(BridgeMedia m) {
+    switch (m) {
+        case BridgeMedia::automatic:
+            return "auto";
+        case BridgeMedia::direct:
+            return "direct";
+        case BridgeMedia::anchor:
+            return "anchor";
+    }
+    return "auto";
+}
+
 std::optional<BridgeResult> parse_bridge_result(std::string_view s) {
     for (auto r : {BridgeResult::answered, BridgeResult::busy, BridgeResult::noanswer,
                    BridgeResult::unavailable, BridgeResult::failed})

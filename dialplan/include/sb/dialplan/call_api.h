@@ -5,6 +5,7 @@
 
 namespace sb::dialplan {
 
+using call::BridgeMedia;
 using call::BridgeRequest;
 using call::BridgeResult;
 using call::CallApi;

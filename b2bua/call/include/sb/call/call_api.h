@@ -21,12 +21,21 @@ namespace sb::call {
 
 enum class LogLevel { debug, info, warn, error };
 
+// Where a bridge's media goes. automatic: as the extensions say (direct when the caller and
+// every destination are extensions whose media setting is "direct", else the system's [media]
+// mode); direct: RTP straight between the phones; anchor: through the PBX's media engine. Direct
+// media is taken only while the PBX's media has done nothing for the caller yet (no early answer,
+// prompt, tone, key collection, recording or conference): then the call stays anchored.
+enum class BridgeMedia : std::uint8_t { automatic, direct, anchor };
+std::string_view to_string(BridgeMedia m);  // "auto", "direct", "anchor"
+
 // What a bridge asks for: ring the destinations at once (simultaneous) or one after another
 // (sequential, `timeout_s` each), the first answer wins.
 struct BridgeRequest {
     std::span<const std::string_view> destinations;  // extension numbers or SIP URIs
     int timeout_s = 30;
     bool sequential = false;
+    BridgeMedia media = BridgeMedia::automatic;
 };
 
 // How a wait ended. `code` is the SIP status that decided it (200, 486, 480, 404, 503 ...).
