@@ -43,7 +43,65 @@ void CallManager::Impl::api_bridge(Call& c, const BridgeRequest& req) {
     }
     b.timeout_s = std::clamp(req.timeout_s, 1, 600);
     b.sequential = req.sequential;
+    choose_media(c, req.media);  // before any B-leg's INVITE takes an offer from the session
     start_step(c);
+}
+
+void CallManager::Impl::mark_media_used(Call& c) {
+    c.media_used = true;
+}
+
+bool CallManager::Impl::extensions_want_direct(const Call& c) const {
+    auto direct = [&](std::string_view number) {
+        if (!is_extension_number(number)) return false;
+        auto cred = services_.credentials.find(number);
+        return cred && cred->media == "direct";
+    };
+    if (c.ext_number_.empty() || !direct(c.ext_number_)) return false;  // a trunk, or anchored
+    for (const std::string& d : c.bridging.destinations)
+        if (!direct(d)) return false;  // a SIP URI, an unknown number, an anchored extension
+    return !c.bridging.destinations.empty();
+}
+
+// The media issue: every call's media is anchored on the PBX by default; an extension (its
+// media setting) or the dialplan (bridge's media option) may take a call's media direct, which
+// saves the relay's work and latency when the call needs nothing of the PBX's media.
+void CallManager::Impl::choose_media(Call& c, BridgeMedia asked) {
+    if (system_direct_) {  // every call's media is direct already
+        if (asked == BridgeMedia::anchor)
+            SB_DEBUG("call", "call {}: media stays direct: [media] mode is \"direct\"", c.id);
+        return;
+    }
+    const bool direct = asked == BridgeMedia::direct ||
+                        (asked == BridgeMedia::automatic && extensions_want_direct(c));
+    const char* why = asked == BridgeMedia::direct ? "the dialplan asks for it"
+                                                   : "the caller and callees are direct extensions";
+    if (!direct) {
+        if (c.direct_media)  // the caller has SDP of the direct session (a callee's early media)
+            SB_DEBUG("call", "call {}: media stays direct: the caller already has a phone's SDP",
+                     c.id);
+        return;
+    }
+    if (c.direct_media) return;
+    if (c.media_used) {
+        SB_DEBUG("call",
+                 "call {}: media stays anchored although {}: the call already uses the "
+                 "PBX's media",
+                 c.id, why);
+        return;
+    }
+    switch_media(c, true);
+    c.record.direct_media = true;
+    SB_DEBUG("call", "call {}: direct media: {}", c.id, why);
+}
+
+void CallManager::Impl::switch_media(Call& c, bool direct) {
+    // The old session goes (its destructor frees its ports): nothing of it reached the caller,
+    // and the legs it offered to are over.
+    c.media = (direct ? direct_engine() : services_.media).create_session();
+    c.media->set_signalling(0, c.a_flow.remote);
+    if (!c.tone_country.empty()) c.media->set_tone_country(0, c.tone_country);
+    c.direct_media = direct;
 }
 
 // Starts the next destination (sequential) or all of them (simultaneous). Destinations that cannot
@@ -215,6 +273,7 @@ void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,
             if (auto a = c.media->answer(leg.index, 0, resp.body())) {
                 body = std::move(*a);
                 type = session_type(resp);
+                mark_media_used(c);  // the caller's media now goes where this SDP says
             }
         } else if (status == 180 && config_.ringback && !c.invite.body().empty()) {
             // Ringing without media: we play ringback, in the caller's codec and the tone
@@ -298,6 +357,12 @@ void CallManager::Impl::finish_bridge(Call& c) {
     }
     Outcome outcome = bridge_outcome(best_final_response(b.statuses), b.step_timed_out);
     SB_DEBUG("call", "call {}: bridge ended: {} {}", c.id, to_string(outcome.result), outcome.code);
+    if (c.direct_media && !c.media_used) {
+        // Unanswered, and the caller got no phone's SDP: what follows (a prompt, voicemail, a
+        // busy tone, another bridge) has the PBX's media again.
+        switch_media(c, false);
+        SB_DEBUG("call", "call {}: media anchored again after the direct bridge", c.id);
+    }
     deliver_outcome(c, outcome);
 }
 

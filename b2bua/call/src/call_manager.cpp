@@ -156,7 +156,10 @@ CallManager::Impl::Impl(CallConfig config, CallServices services, txn::Transacti
       sender_(sender),
       wheel_(wheel),
       router_(std::move(router)),
-      shard_(shard_index) {}
+      shard_(shard_index),
+      // The system's engine passes SDP through already: a per-call decision changes nothing.
+      system_direct_(services_.direct_media == &services_.media ||
+                     dynamic_cast<media::DirectMedia*>(&services_.media) != nullptr) {}
 
 CallManager::Impl::~Impl() {
     calls_.clear();
@@ -459,7 +462,10 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
         c.cid_name = !c.ext_name_.empty() ? clean(c.ext_name_, 128) : c.caller_name_;
         // The tones the caller hears (ringback, busy, congestion) in its extension's own plan;
         // an unknown plan leaves the system's.
-        if (auth.credential->tones) c.media->set_tone_country(0, *auth.credential->tones);
+        if (auth.credential->tones) {
+            c.tone_country = *auth.credential->tones;
+            c.media->set_tone_country(0, c.tone_country);
+        }
     } else {
         c.cid_number = clean(c.caller_number_, 64);
         c.cid_name = c.caller_name_;
@@ -667,6 +673,7 @@ std::optional<std::string> CallManager::Impl::early_media(Call& c) {
     if (!c.media || c.invite.body().empty()) return std::nullopt;
     auto sdp = c.media->early_answer(0, c.invite.body());
     if (!sdp) return std::nullopt;  // direct media: the phone plays its own ringback
+    mark_media_used(c);
     c.early_sdp = std::move(*sdp);
     return c.early_sdp;
 }
@@ -720,6 +727,7 @@ bool CallManager::Impl::api_record(Call& c, bool start) {
         SB_WARN("call", "call {}: cannot record: {}", c.id, st.error().message);
         return false;
     }
+    mark_media_used(c);
     c.record.recording = path;
     SB_INFO("call", "call {}: recording to {}", c.id, path);
     return true;
@@ -784,6 +792,7 @@ void CallManager::Impl::api_conference(Call& c, std::string_view room,
     }
     if (!c.media->join_conference(0, room, options))
         return fail_wait(c, what, "the media engine could not join the room (full?)");
+    mark_media_used(c);
     c.conference_room = std::string(room);
     SB_DEBUG("call", "call {}: in conference room {}", c.id, room);
     // No outcome follows: the caller stays until the call ends, which cancels the routing.
@@ -827,6 +836,7 @@ bool CallManager::Impl::start_prompt(Call& c, std::shared_ptr<const media::dsp::
     } else {
         return false;
     }
+    mark_media_used(c);
     c.ringback_playing = false;
     c.prompt = Call::Prompt{true, id, reported};
     if (reported) {

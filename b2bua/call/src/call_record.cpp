@@ -14,6 +14,7 @@ std::string describe(const CallRecord& r) {
             out += fmt::format(" {} {} {}{}", l.destination, l.status, l.reason,
                                &l == &r.legs.back() ? "" : ",");
     }
+    if (r.direct_media) out += "; media: direct";
     if (!r.recording.empty()) out += "; recorded to " + r.recording;
     return out;
 }

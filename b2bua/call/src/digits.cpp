@@ -133,6 +133,7 @@ void CallManager::Impl::api_collect_digits(Call& c, std::string_view prompt,
     };
     if (!c.media->watch_digits(0, std::move(sink)))
         return failed("the media engine cannot watch the caller's keys");
+    mark_media_used(c);
 
     CollectRequest r = req;
     r.max_digits = std::clamp(r.max_digits, 1, CollectRequest::kMaxDigits);

@@ -196,6 +196,20 @@ class CallManager::Impl {
     void retransmit_2xx(Leg& leg);
 
     // bridge.cpp
+    // Per-call direct media. The PBX's media did something for the caller (an SDP of its own or
+    // relayed through it reached the caller, it plays, watches keys, records, holds a room): the
+    // call's session can no longer be swapped (Call::media_used).
+    void mark_media_used(Call& c);
+    // At a bridge's start: the call goes direct when the request says so, or says automatic and
+    // the caller and every destination are extensions whose media setting is "direct"; while the
+    // session is unused, the anchored session gives way to one of the direct engine.
+    void choose_media(Call& c, BridgeMedia asked);
+    bool extensions_want_direct(const Call& c) const;
+    // Replaces the call's unused session with a new one of the direct or the system's engine.
+    void switch_media(Call& c, bool direct);
+    media::MediaEngine& direct_engine() {
+        return services_.direct_media ? *services_.direct_media : own_direct_media_;
+    }
     void start_step(Call& c);
     void step_done(Call& c);
     void finish_bridge(Call& c);
@@ -260,6 +274,8 @@ class CallManager::Impl {
     TimerWheel& wheel_;
     std::unique_ptr<Router> router_;
     std::size_t shard_;
+    media::DirectMedia own_direct_media_;  // CallServices::direct_media when that is null
+    bool system_direct_ = false;           // services_.media itself is direct: nothing to switch
     txn::ClientUser* user_ = nullptr;  // the CallManager: receives our client transactions' results
     std::uint64_t next_call_ = 1;
 
@@ -317,6 +333,13 @@ struct Call final : CallApi {
     // answer (in an ACK) to ours ("": the INVITE's). A bridge offers the callee from it.
     std::string latest_offer;
     std::string conference_room;  // the room the caller is in ("" if none)
+    // The session is in use towards the caller (see Impl::mark_media_used): a bridge can no
+    // longer swap it for direct media (or a failed direct bridge back for the anchored one).
+    bool media_used = false;
+    // `media` is a session of the direct engine, by a bridge's per-call decision.
+    bool direct_media = false;
+    // The caller extension's tone plan ("" for the system's), for a session made anew.
+    std::string tone_country;
     bool ended = false;
     bool routing = false;    // the Router has the call (started, not finished)
     bool in_router = false;  // inside Router::start/resume right now

@@ -64,9 +64,17 @@ inline constexpr std::string_view kSdpPbxLocal =
 // "local_answer 0",
 // "join 0 sales muted=0 key=* chimes=1", "leave 0", "release 1", "watch 0", "unwatch 0",
 // "send_digit 1 5 160".
+//
+// A second FakeMedia stands in as the engine of per-call direct media (CallServices::
+// direct_media); `sessions` and `live_sessions` say which engine made the call's session, and
+// `rewrites` makes an anchoring engine put its own address (kSdpPbx) into what it forwards, so
+// that a test tells an anchored call's SDP from a direct one's.
 struct FakeMedia final : media::MediaEngine {
     bool anchors = false;
+    bool rewrites = false;
     bool join_ok = true;
+    int sessions = 0;       // made so far
+    int live_sessions = 0;  // not destroyed yet
     std::vector<std::string> events;
     // What watch_digits was given, per leg (empty: unwatched). press() calls it as a media
     // thread would; a test may keep a copy to press after the B2BUA unwatched.
@@ -96,20 +104,22 @@ struct FakeMedia final : media::MediaEngine {
     }
 
     std::unique_ptr<media::MediaSession> create_session() override {
+        ++sessions;
         return std::make_unique<Session>(*this);
     }
 
   private:
     struct Session final : media::MediaSession {
-        explicit Session(FakeMedia& m) : m(m) {}
+        explicit Session(FakeMedia& m) : m(m) { ++m.live_sessions; }
+        ~Session() override { --m.live_sessions; }
         FakeMedia& m;
         void log(std::string line) { m.events.push_back(std::move(line)); }
 
         Result<std::string> offer(media::LegId, media::LegId, std::string_view sdp) override {
-            return std::string(sdp);
+            return std::string(m.rewrites ? kSdpPbx : sdp);
         }
         Result<std::string> answer(media::LegId, media::LegId, std::string_view sdp) override {
-            return std::string(sdp);
+            return std::string(m.rewrites ? kSdpPbx : sdp);
         }
         void release_leg(media::LegId leg) override { log("release " + std::to_string(leg)); }
         Result<std::string> early_answer(media::LegId leg, std::string_view offer) override {
@@ -240,6 +250,7 @@ struct RouterScript {
     std::vector<std::vector<std::string>> bridges{{"1002"}};  // one per bridge() call, in order
     int timeout_s = 30;
     bool sequential = false;
+    BridgeMedia media = BridgeMedia::automatic;  // of every bridge
     int hangup_code = 403;
     std::string hangup_reason = "Forbidden";
 
@@ -298,7 +309,7 @@ class FakeRouter final : public Router {
                     return {RouteStep::State::waiting, {}};
                 case A::bridge: {
                     std::string_view dest = a.arg;
-                    api_->bridge(BridgeRequest{{&dest, 1}, s_.timeout_s, false});
+                    api_->bridge(BridgeRequest{{&dest, 1}, s_.timeout_s, false, s_.media});
                     return {RouteStep::State::waiting, {}};
                 }
                 case A::conference:
@@ -323,7 +334,7 @@ class FakeRouter final : public Router {
         if (s_.next_bridge >= s_.bridges.size()) return {RouteStep::State::finished, {}};
         const std::vector<std::string>& dests = s_.bridges[s_.next_bridge++];
         std::vector<std::string_view> views(dests.begin(), dests.end());
-        api_->bridge(BridgeRequest{views, s_.timeout_s, s_.sequential});
+        api_->bridge(BridgeRequest{views, s_.timeout_s, s_.sequential, s_.media});
         return {RouteStep::State::waiting, {}};
     }
     RouterScript& s_;
@@ -374,6 +385,7 @@ class CallTest : public ::testing::Test {
     auth::BanList bans{clock, auth::BanConfig{}};
     registrar::Authenticator authenticator{registrar::AuthConfig{}, credentials, nonces, bans};
     FakeMedia media;
+    FakeMedia direct_media;  // per-call direct media (CallServices::direct_media)
     RecordingSink records;
     RouterScript script;
     std::unique_ptr<CallManager> calls;
@@ -432,7 +444,8 @@ class CallTest : public ::testing::Test {
 
     void build(CallConfig config) {
         calls.reset();
-        CallServices services{clock, authenticator, locations, credentials, media, &records};
+        CallServices services{clock, authenticator, locations,    credentials,
+                              media, &records,      &direct_media};
         calls = std::make_unique<CallManager>(std::move(config), services, txns, sender, wheel,
                                               std::make_unique<FakeRouter>(script), 0);
         dispatch.calls = calls.get();

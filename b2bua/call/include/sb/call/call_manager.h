@@ -75,6 +75,10 @@ struct CallServices {
     const registrar::CredentialCache& credentials;
     media::MediaEngine& media;
     CallRecordSink* records = nullptr;  // optional
+    // The engine of calls whose media goes direct by a per-call decision (an extension's media
+    // setting, the dialplan's bridge option) while `media` anchors; nullptr: a media::DirectMedia
+    // of the CallManager's own. Unused when `media` is a DirectMedia itself.
+    media::MediaEngine* direct_media = nullptr;
 };
 
 // Tags (and B-leg Call-IDs) the B2BUA generates name the shard that owns the dialog:

@@ -26,6 +26,9 @@ struct CallRecord {
     std::string end_reason;  // "caller hung up", "callee hung up", "busy", "dialplan error: ..."
     std::vector<LegRecord> legs;
     std::string recording;  // the WAV file of call:record(), "" if not recorded
+    // A bridge of the call took direct media by a per-call decision (extensions' media setting,
+    // the dialplan's bridge option); with the system's [media] mode = "direct" it stays false.
+    bool direct_media = false;
 };
 
 class CallRecordSink {
