@@ -20,8 +20,10 @@ void ToneWarnings::forget(std::string_view number) {
 }
 
 registrar::Credential to_credential(const db::Extension& e, ToneWarnings& warnings) {
-    registrar::Credential c{e.number,     e.display_name, e.realm,     e.ha1_md5,
-                            e.ha1_sha256, e.enabled,      std::nullopt};
+    // The database's CHECK holds media to "direct" or "anchor" (migration 005), as the B2BUA
+    // takes it; tones are checked below.
+    registrar::Credential c{e.number,     e.display_name, e.realm,      e.ha1_md5,
+                            e.ha1_sha256, e.enabled,      std::nullopt, e.media};
     if (!e.tones) {
         warnings.forget(e.number);
         return c;

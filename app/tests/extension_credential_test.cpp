@@ -10,10 +10,11 @@
 namespace sb::app {
 namespace {
 
-db::Extension row(std::optional<std::string> tones) {
+db::Extension row(std::optional<std::string> tones,
+                  std::optional<std::string> media = std::nullopt) {
     return db::Extension{
-        "1001", "Desk",          "switchboard", std::string(32, 'a'), std::string(64, 'b'),
-        true,   std::move(tones)};
+        "1001", "Desk",           "switchboard",   std::string(32, 'a'), std::string(64, 'b'),
+        true,   std::move(tones), std::move(media)};
 }
 
 TEST(ExtensionCredential, CarriesTheRow) {
@@ -26,6 +27,20 @@ TEST(ExtensionCredential, CarriesTheRow) {
     EXPECT_EQ(c.ha1_sha256, std::string(64, 'b'));
     EXPECT_TRUE(c.enabled);
     EXPECT_EQ(c.tones, "GB");
+    EXPECT_EQ(c.media, std::nullopt) << "the system's mode";
+}
+
+// The media mode goes to the B2BUA as stored (the database allows only these two), whatever the
+// tone plan is.
+TEST(ExtensionCredential, CarriesTheMediaMode) {
+    ToneWarnings warnings;
+    EXPECT_EQ(to_credential(row(std::nullopt, "direct"), warnings).media, "direct");
+    EXPECT_EQ(to_credential(row("GB", "anchor"), warnings).media, "anchor");
+    testing::internal::CaptureStderr();
+    registrar::Credential c = to_credential(row("XX", "direct"), warnings);
+    testing::internal::GetCapturedStderr();
+    EXPECT_EQ(c.tones, std::nullopt);
+    EXPECT_EQ(c.media, "direct") << "a tone plan we lack costs nothing of the media mode";
 }
 
 TEST(ExtensionCredential, SystemPlanStaysTheSystems) {
