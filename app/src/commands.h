@@ -16,6 +16,7 @@ struct ExtArgs {
     std::optional<std::string> name;
     std::optional<bool> enabled;
     std::optional<std::string> tones;  // a country code ("GB", "uk") or "system"
+    std::optional<std::string> media;  // "direct", "anchor" or "system"
 };
 int ext_add(const Config& config, const ExtArgs& args);
 int ext_list(const Config& config);

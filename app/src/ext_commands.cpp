@@ -62,6 +62,31 @@ std::string system_tones(const Config& config) {
     return "system (" + (plan ? std::string((*plan)->country) : config.media.tones) + ")";
 }
 
+// A media mode given by an administrator (`--media`, an import's media column), in any case:
+// "system" is the system's mode ([media] mode), stored as NULL; "direct" or "anchor" is stored as
+// it is. `what` names the value in the error, `system_hint` says how to ask for the system's mode.
+Result<std::optional<std::string>> parse_media(std::string_view given, std::string_view what,
+                                               std::string_view system_hint) {
+    std::string mode(given);
+    for (char& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (mode == "system") return std::optional<std::string>{};
+    if (!db::validate_media(mode)) {
+        return Unexpected<Error>{Error{0, std::string(what) + ": '" + std::string(given) +
+                                              "' is not a media mode (known: direct, anchor; " +
+                                              std::string(system_hint) + " for [media] mode)"}};
+    }
+    return std::optional<std::string>{std::move(mode)};
+}
+
+Result<std::optional<std::string>> parse_media(std::string_view given) {
+    return parse_media(given, "--media", "or 'system'");
+}
+
+// The system's mode as configured.
+std::string system_media(const Config& config) {
+    return std::string("system (") + (config.media.anchor ? "anchor" : "direct") + ")";
+}
+
 // One line of CSV split into its fields (RFC 4180: a field in double quotes may hold commas, and
 // "" in it is one quote). A quoted field does not span lines: no value of an extension holds a
 // line break. nullopt: a quote is not closed, or text follows a closing quote.
@@ -95,12 +120,12 @@ std::optional<std::vector<std::string>> split_csv(std::string_view line) {
     }
 }
 
-constexpr const char* kKnownColumns = "number, password, name, tones";
+constexpr const char* kKnownColumns = "number, password, name, tones, media";
 
 // Where each column of an import is, by the file's header line.
 struct ImportColumns {
     std::vector<std::string> names;  // as the header has them, lower case
-    std::optional<std::size_t> number, password, name, tones;
+    std::optional<std::size_t> number, password, name, tones, media;
 
     // Where the column named `n` goes; nullptr for no column we know.
     std::optional<std::size_t>* slot(std::string_view n) {
@@ -108,6 +133,7 @@ struct ImportColumns {
                : n == "password" ? &password
                : n == "name"     ? &name
                : n == "tones"    ? &tones
+               : n == "media"    ? &media
                                  : nullptr;
     }
 };
@@ -157,9 +183,15 @@ int ext_add(const Config& config, const ExtArgs& a) {
         if (!t) return report(t.error());
         tones = *t;
     }
+    std::optional<std::string> media;
+    if (a.media) {
+        auto m = parse_media(*a.media);
+        if (!m) return report(m.error());
+        media = *m;
+    }
     return with_connection(config, [&](pqxx::connection& conn) {
         auto r = db::add_extension(conn, a.number, a.password.value_or(""), a.name.value_or(""),
-                                   config.realm, tones);
+                                   config.realm, tones, media);
         if (!r) return report(r.error());
         std::printf("extension %s added (realm %s)\n", r->number.c_str(), r->realm.c_str());
         return 0;
@@ -170,10 +202,12 @@ int ext_list(const Config& config) {
     return with_connection(config, [&](pqxx::connection& conn) {
         auto r = db::list_extensions(conn);
         if (!r) return report(r.error());
-        std::printf("%-12s %-8s %-14s %-7s %s\n", "NUMBER", "ENABLED", "REALM", "TONES", "NAME");
+        std::printf("%-12s %-8s %-14s %-7s %-7s %s\n", "NUMBER", "ENABLED", "REALM", "TONES",
+                    "MEDIA", "NAME");
         for (const auto& e : *r)
-            std::printf("%-12s %-8s %-14s %-7s %s\n", e.number.c_str(), e.enabled ? "yes" : "no",
-                        e.realm.c_str(), e.tones.value_or("system").c_str(),
+            std::printf("%-12s %-8s %-14s %-7s %-7s %s\n", e.number.c_str(),
+                        e.enabled ? "yes" : "no", e.realm.c_str(),
+                        e.tones.value_or("system").c_str(), e.media.value_or("system").c_str(),
                         e.display_name.c_str());
         return 0;
     });
@@ -196,19 +230,27 @@ int ext_show(const Config& config, const std::string& number) {
         if (e.tones && !media::dsp::find_tone_plan(*e.tones))
             tones += " (no such plan here: its calls hear " + system_tones(config) + ")";
         std::printf("tones:    %s\n", tones.c_str());
+        std::printf("media:    %s\n", e.media ? e.media->c_str() : system_media(config).c_str());
         return 0;
     });
 }
 
 int ext_set(const Config& config, const ExtArgs& a) {
-    if (!a.password && !a.name && !a.enabled && !a.tones)
-        return report(
-            Error{0, "nothing to change: give --password, --name, --enable, --disable or --tones"});
+    if (!a.password && !a.name && !a.enabled && !a.tones && !a.media)
+        return report(Error{0,
+                            "nothing to change: give --password, --name, --enable, --disable, "
+                            "--tones or --media"});
     std::optional<std::optional<std::string>> tones;
     if (a.tones) {
         auto t = parse_tones(*a.tones);
         if (!t) return report(t.error());
         tones.emplace(*t);
+    }
+    std::optional<std::optional<std::string>> media;
+    if (a.media) {
+        auto m = parse_media(*a.media);
+        if (!m) return report(m.error());
+        media.emplace(*m);
     }
     return with_connection(config, [&](pqxx::connection& conn) {
         std::optional<std::string_view> pw, name;
@@ -217,8 +259,11 @@ int ext_set(const Config& config, const ExtArgs& a) {
         std::optional<std::optional<std::string_view>> tones_view;
         if (tones)
             tones_view.emplace(*tones ? std::optional<std::string_view>(**tones) : std::nullopt);
-        auto r =
-            db::update_extension(conn, a.number, pw, name, a.enabled, config.realm, tones_view);
+        std::optional<std::optional<std::string_view>> media_view;
+        if (media)
+            media_view.emplace(*media ? std::optional<std::string_view>(**media) : std::nullopt);
+        auto r = db::update_extension(conn, a.number, pw, name, a.enabled, config.realm, tones_view,
+                                      media_view);
         if (!r) return report(r.error());
         std::printf("extension %s updated\n", r->number.c_str());
         return 0;
@@ -238,7 +283,7 @@ int ext_del(const Config& config, const std::string& number) {
 
 int ext_import(const Config& config, const std::string& file) {
     // Two forms (see split_csv and ImportColumns): a first line naming the columns, in any order
-    // ("number,password,name,tones"), or none and "number,password[,display name]" per line,
+    // ("number,password,name,tones,media"), or none and "number,password[,display name]" per line,
     // the name being the rest of the line (commas and all, as before there were headers). '#'
     // starts a comment. Every line is checked before anything is written, so a bad file adds
     // nothing; then the file goes in as one transaction (db::add_extensions), so a number that
@@ -310,6 +355,14 @@ int ext_import(const Config& config, const std::string& file) {
                     continue;
                 }
                 r.tones = *tones;
+            }
+            if (std::string m = field(columns->media); !m.empty()) {
+                auto media = parse_media(m, "media", "empty or 'system'");
+                if (!media) {
+                    bad_line(line_no, media.error().message);
+                    continue;
+                }
+                r.media = *media;
             }
         }
         Status st = db::validate_number(r.number);

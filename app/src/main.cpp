@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     CLI::App* ext = app.add_subcommand("ext", "manage extensions (phones' accounts)");
     ext->require_subcommand(1);
     sb::app::ExtArgs ext_args;
-    std::optional<std::string> password, name, tones;
+    std::optional<std::string> password, name, tones, media;
     bool enable = false, disable = false;
     CLI::App* ext_add = ext->add_subcommand("add", "add an extension");
     add_common(ext_add);
@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
     ext_add->add_option("--tones", tones,
                         "call progress tones of its calls: a country code (US, GB or UK, DE, FR, CN, JP); "
                         "default: the system's [media] tones");
+    ext_add->add_option("--media", media,
+                        "where its calls' RTP goes: direct (straight between the phones, with other direct "
+                        "extensions, when the call needs nothing of the PBX's media) or anchor (through the PBX); "
+                        "default: the system's [media] mode");
     CLI::App* ext_list = ext->add_subcommand("list", "list extensions");
     add_common(ext_list);
     CLI::App* ext_show = ext->add_subcommand("show", "show one extension");
@@ -66,6 +70,7 @@ int main(int argc, char** argv) {
     ext_set->add_flag("--enable", enable, "allow it to register and call");
     ext_set->add_flag("--disable", disable, "refuse its registrations and calls");
     ext_set->add_option("--tones", tones, "its calls' tones: a country code, or 'system' for [media] tones");
+    ext_set->add_option("--media", media, "its calls' media: direct, anchor, or 'system' for [media] mode");
     CLI::App* ext_del = ext->add_subcommand("del", "delete an extension and its registrations");
     add_common(ext_del);
     ext_del->add_option("number", ext_args.number, "extension number")->required();
@@ -74,7 +79,7 @@ int main(int argc, char** argv) {
     CLI::App* ext_import = ext->add_subcommand(
         "import",
         "add many extensions from a CSV file: a header naming the columns "
-        "(number,password,name,tones), or none and number,password[,name] per line; "
+        "(number,password,name,tones,media), or none and number,password[,name] per line; "
         "a file with a bad line adds nothing");
     add_common(ext_import);
     ext_import->add_option("file", import_file, "CSV file")->required()->check(CLI::ExistingFile);
@@ -161,6 +166,7 @@ int main(int argc, char** argv) {
     ext_args.password = read_password(password);
     ext_args.name = name;
     ext_args.tones = tones;
+    ext_args.media = media;
     if (enable && disable) {
         std::fprintf(stderr, "error: --enable and --disable together\n");
         return 2;

@@ -5,28 +5,7 @@
 # Each case that changes an extension has one of its own, so the cases pass in any order.
 cmake_minimum_required(VERSION 3.25)
 
-# Runs `switchboard ARGS... --data-dir DATA`; EXPECT is "ok" or "fail" (exit code), MATCH a regex
-# its output (stdout and stderr together) must match, which is left in `sb_out`.
-function(sb expect match)
-  execute_process(COMMAND ${SB} ${ARGN} --data-dir ${DATA} --log-level warn
-                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-  if(expect STREQUAL "ok" AND NOT rc EQUAL 0)
-    message(FATAL_ERROR "switchboard ${ARGN}: exit ${rc}, expected success:\n${out}")
-  elseif(expect STREQUAL "fail" AND rc EQUAL 0)
-    message(FATAL_ERROR "switchboard ${ARGN}: succeeded, expected an error:\n${out}")
-  endif()
-  if(NOT out MATCHES "${match}")
-    message(FATAL_ERROR "switchboard ${ARGN}: output does not match '${match}':\n${out}")
-  endif()
-  set(sb_out "${out}" PARENT_SCOPE)
-endfunction()
-
-# Writes CONTENT to the CSV file NAME (next to DATA, which the embedded database owns) and sets
-# `csv` to its path.
-function(write_csv name content)
-  set(csv ${DATA}-csv/${name}.csv PARENT_SCOPE)
-  file(WRITE ${DATA}-csv/${name}.csv "${content}")
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/ext_cli.cmake)  # sb(), write_csv()
 
 set(pw a-long-secret)
 if(CASE STREQUAL "setup")
@@ -68,7 +47,7 @@ elseif(CASE STREQUAL "import")
   sb(ok "name: +Front desk\n.*tones: +system \\(US\\)\n" ext show 2002)
   sb(ok "name: +The \"Annex\"\n.*tones: +system \\(US\\)\n" ext show 2003)
   sb(ok "name: +\n.*tones: +DE\n" ext show 2004)
-  sb(ok "2001 +yes +switchboard +GB +Smith, John\n2002 +yes +switchboard +system +Front desk\n" ext list)
+  sb(ok "2001 +yes +switchboard +GB +system +Smith, John\n2002 +yes +switchboard +system +system +Front desk\n" ext list)
 elseif(CASE STREQUAL "import_headerless")
   # Without a header, as before there were headers: number,password[,name], the name being the
   # rest of the line; every extension has the system's plan.
@@ -91,7 +70,7 @@ elseif(CASE STREQUAL "import_refused")
   sb(fail "extension 2205 does not exist" ext show 2205)
 elseif(CASE STREQUAL "import_bad_header")
   write_csv(header "number,password,tone\n2301,${pw},GB\n")
-  sb(fail "header.csv:1: header: unknown column 'tone' \\(known: number, password, name, tones\\)"
+  sb(fail "header.csv:1: header: unknown column 'tone' \\(known: number, password, name, tones, media\\)"
      ext import ${csv})
   write_csv(header "number,name,tones\n2301,Desk,GB\n")
   sb(fail "header.csv:1: header: no 'password' column" ext import ${csv})
@@ -113,7 +92,7 @@ elseif(CASE STREQUAL "import_exists")
   sb(ok "name: +\n" ext show 1001)  # untouched
   write_csv(exists "number,password,name\n2401,${pw},First\n2402,${pw},Second\n2403,${pw}\n")
   sb(ok "3 extensions imported" ext import ${csv})
-  sb(ok "2401 +yes +switchboard +system +First\n2402 +yes +switchboard +system +Second\n2403 " ext list)
+  sb(ok "2401 +yes +switchboard +system +system +First\n2402 +yes +switchboard +system +system +Second\n2403 " ext list)
 elseif(CASE STREQUAL "import_repeated")
   # A number twice in the file is a bad line naming both lines (which one was meant is for the
   # administrator to say), in either form; nothing is imported.
