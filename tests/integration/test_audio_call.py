@@ -293,6 +293,7 @@ class Phone:
         self.sip_port = h.free_port(ip)
         self.ctrl_port = h.free_port("127.0.0.1")
         rtp = h.free_port("127.0.0.1") & ~1
+        self.rtp_range = (rtp, rtp + 60)  # where its RTP socket is (baresip's rtp_ports)
         self.dir = tempfile.mkdtemp(prefix="baresip", dir="/tmp")
         self.snd_dir = os.path.join(self.dir, "snd")
         os.mkdir(self.snd_dir)
@@ -456,6 +457,8 @@ class AudioCall(unittest.TestCase):
                         '    if keys == "42" then call:bridge("1002") else call:hangup(486) end\n'
                         '  elseif call.to == "3000" then\n'
                         '    if not call:conference("standup") then call:hangup(500) end\n'
+                        '  elseif call.to == "2900" then\n'
+                        '    call:bridge{"1002", media = "direct"}\n'
                         '  elseif call.to == "2800" then\n'
                         '    if not call:record() then call:hangup(500) end\n'
                         '    call:bridge("1002")\n'
@@ -524,6 +527,20 @@ class AudioCall(unittest.TestCase):
     def test_opus_phone_and_pcmu_phone_hear_each_other(self):
         """The caller speaks only Opus (48 kHz), the callee only PCMU: transcoded both ways."""
         self.call_and_listen("opus", "pcmu")
+
+    def test_a_direct_media_bridge_sends_rtp_between_the_phones(self):
+        """2900 bridges to 1002 with media = "direct": the phones hear each other, the call
+        record says so, and each phone's RTP comes from the other phone, not the relay."""
+        summary, caller, callee = self.call_and_listen("pcmu", "pcmu", number="2900")
+        if not summary or "media: direct" not in summary:
+            self.fail_with(f"the call's [call] line does not say 'media: direct': {summary}")
+        for phone, peer in ((caller, callee), (callee, caller)):
+            line = next((l for l in phone.output().splitlines() if "incoming rtp" in l), "")
+            source = re.search(r"receiving from [0-9.]+:(\d+)", line)
+            low, high = peer.rtp_range
+            if not source or not low <= int(source.group(1)) <= high:
+                self.fail_with(f"{phone.name}'s RTP does not come from {peer.name}'s RTP ports "
+                               f"({low}-{high}), so not direct: {line!r}")
 
     def test_g722_phone_and_pcma_phone_hear_each_other(self):
         """The caller speaks only G.722 (16 kHz), the callee only PCMA: transcoded, resampled."""
@@ -961,7 +978,7 @@ class AudioCall(unittest.TestCase):
                 self.fail_with(f"{phone.name} joined a room with someone in it and heard the "
                                f"alone prompt in {alone} windows")
 
-    def call_and_listen(self, caller_codec, callee_codec):
+    def call_and_listen(self, caller_codec, callee_codec, number="1002"):
         self.phones = []
         caller = self.phone("caller", "1001", 1, answer_auto=False, codec=caller_codec)
         callee = self.phone("callee", "1002", 2, answer_auto=True, codec=callee_codec)
@@ -975,7 +992,7 @@ class AudioCall(unittest.TestCase):
                 self.fail_with(f"ctrl_tcp 'reginfo' on {phone.name} failed: {resp}")
         t_reg = time.monotonic() - t0
 
-        target = f"sip:1002@{self.sb.host}:{self.sb.port}"
+        target = f"sip:{number}@{self.sb.host}:{self.sb.port}"
         resp = caller.ctrl.command("dial", target)
         if not resp or not resp.get("ok"):
             self.fail_with(f"ctrl_tcp 'dial {target}' failed: {resp}")
@@ -1002,7 +1019,7 @@ class AudioCall(unittest.TestCase):
         deadline = time.monotonic() + 10
         while summary is None and time.monotonic() < deadline:
             summary = next((l for l in self.sb.output(last=200).splitlines()
-                            if "[call]" in l and "1001 -> 1002" in l), None)
+                            if "[call]" in l and f"1001 -> {number}" in l), None)
             time.sleep(0.2)
 
         # the recordings are closed with the call; stop the phones so that nothing is written
@@ -1019,6 +1036,7 @@ class AudioCall(unittest.TestCase):
             want, own = self.TONES[peer.ext], self.TONES[phone.ext]
             self.check_recording(phone, want, own, "dec", f"what {phone.name} ({phone.ext}) "
                                  f"received from {peer.name} ({peer.ext})")
+        return summary, caller, callee
 
     def check_recording(self, phone, want, own, kind, what):
         files = phone.recordings(kind)
