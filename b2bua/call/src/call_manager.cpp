@@ -159,7 +159,7 @@ CallManager::Impl::Impl(CallConfig config, CallServices services, txn::Transacti
       shard_(shard_index),
       // The system's engine passes SDP through already: a per-call decision changes nothing.
       system_direct_(services_.direct_media == &services_.media ||
-                     dynamic_cast<media::DirectMedia*>(&services_.media) != nullptr) {}
+                     !services_.media.anchors_media()) {}
 
 CallManager::Impl::~Impl() {
     calls_.clear();

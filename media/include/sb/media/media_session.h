@@ -118,13 +118,17 @@ class MediaEngine {
   public:
     virtual ~MediaEngine() = default;
     virtual std::unique_ptr<MediaSession> create_session() = 0;
+    // False for an engine whose sessions pass SDP through (DirectMedia): the B2BUA's per-call
+    // choice of direct media then has nothing to switch.
+    virtual bool anchors_media() const { return true; }
 };
 
-// Direct media: SDP passes through unchanged and RTP flows between the phones. The default until
-// the media engine anchors calls (issue "Media server").
+// Direct media: SDP passes through unchanged and RTP flows between the phones (`[media] mode =
+// "direct"`, or one call's bridge when the extensions or the dialplan ask for it).
 class DirectMedia final : public MediaEngine {
   public:
     std::unique_ptr<MediaSession> create_session() override;
+    bool anchors_media() const override { return false; }
 };
 
 }  // namespace sb::media
