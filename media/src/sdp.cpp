@@ -127,12 +127,16 @@ Result<Session> parse(std::string_view text) {
         std::size_t nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) continue;  // blank lines, a trailing CRLF
         ++line_no;
         if (line_no > kMaxLines) return err("too many lines");
         if (line.size() > kMaxLine) return err("line too long");
         if (line.size() < 2 || line[1] != '=') return err("expected <type>=<value>");
+        // RFC 8866 9: no CR (other than the line end) or NUL inside a line. A bare CR would end
+        // the line early for a parser that splits on it, smuggling a line into what we relay.
+        if (line.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos)
+            return err("CR or NUL inside a line");
         char type = line[0];
         std::string_view value = trim(line.substr(2));
         if (!have_v) {

@@ -106,6 +106,19 @@ TEST(Sdp, ErrorsNameTheLine) {
     EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nbogus\r\n"));
 }
 
+// Found by tests/fuzz/sdp_fuzz (regressions/cr-inside-sdp-line.sdp): a CR inside a line was kept
+// in the value and written back out, where it ends the line early for a parser that splits on
+// CR. RFC 8866 9 allows neither CR nor NUL inside a line.
+TEST(Sdp, CrOrNulInsideALineIsAnError) {
+    auto e = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r/8000\r\n");
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error().message, "SDP line 3: CR or NUL inside a line");
+    EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\na=fmtp:101 0-15\rc=IN IP4 6.6.6.6\r\n"));
+    EXPECT_FALSE(parse(std::string_view("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=a\0b\r\n", 36)));
+    EXPECT_TRUE(
+        parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\r\n"));  // CRLF after trailing CR: trimmed
+}
+
 TEST(Sdp, Limits) {
     std::string many = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n";
     for (std::size_t i = 0; i <= kMaxMedia; ++i) many += "m=audio 5000 RTP/AVP 0\r\n";
