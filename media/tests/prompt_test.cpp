@@ -65,6 +65,20 @@ TEST(Prompt, ParsesPcmWavAndRejectsWhatItCannotPlay) {
     EXPECT_NE(e.error().message.find("24-bit"), std::string::npos);
 }
 
+// Found by tests/fuzz/rtp_fuzz (regressions/wav-data-shorter-than-a-frame.rtp): a data chunk of
+// one byte, or of one sample of a stereo file, parsed as a prompt of no samples.
+TEST(Prompt, DataShorterThanOneFrameIsNoAudio) {
+    auto bytes = wav({1000}, 8000, 2);  // one 16-bit sample: half a stereo frame
+    auto e = parse_wav(bytes);
+    ASSERT_FALSE(e);
+    EXPECT_EQ(e.error().message, "no audio data");
+    bytes = wav({1000}, 8000);
+    bytes.pop_back();  // one byte of data
+    EXPECT_FALSE(parse_wav(bytes));
+    bytes.push_back(0);
+    EXPECT_TRUE(parse_wav(bytes));
+}
+
 TEST(Prompt, NamesCannotLeaveTheDirectory) {
     EXPECT_FALSE(load_prompt("/tmp", "../etc/passwd"));
     EXPECT_FALSE(load_prompt("/tmp", "a/b"));

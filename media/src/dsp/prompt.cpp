@@ -55,8 +55,9 @@ Result<Prompt> parse_wav(std::span<const std::uint8_t> b) {
     if (bits != 16) return fail(std::to_string(bits) + "-bit samples (16-bit PCM expected)");
     if (channels < 1 || channels > 2) return fail(std::to_string(channels) + " channels");
     if (rate < 8000 || rate > 48000) return fail("sample rate " + std::to_string(rate));
-    if (data.empty()) return fail("no audio data");
+    // A data chunk shorter than one frame holds no audio either.
     const std::size_t frames = data.size() / (2u * static_cast<unsigned>(channels));
+    if (frames == 0) return fail("no audio data");
     if (frames > static_cast<std::size_t>(rate) * kMaxPromptSeconds)
         return fail("longer than " + std::to_string(kMaxPromptSeconds) + " s");
     Prompt p;
