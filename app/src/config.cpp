@@ -115,10 +115,12 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             read(t, "music_on_hold", cc.music_on_hold, known);
             // A prompt name as load_prompt takes it: never a path.
             if (cc.music_on_hold.size() > 64 ||
-                cc.music_on_hold.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                   "0123456789-_") != std::string::npos)
-                return fail("calls.music_on_hold: a prompt name (letters, digits, '-' and '_'), or \"\" "
-                            "for none");
+                cc.music_on_hold.find_first_not_of(
+                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789-_") != std::string::npos)
+                return fail(
+                    "calls.music_on_hold: a prompt name (letters, digits, '-' and '_'), or \"\" "
+                    "for none");
             std::vector<std::string> peers;
             read(t, "trusted_peers", peers, known);
             for (const std::string& p : peers) {
@@ -143,6 +145,11 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
             read(t, "tones", c.media.tones, known);
             read(t, "prompts", c.media.prompts, known);
             read(t, "recordings", c.media.recordings, known);
+            std::int64_t min_free = static_cast<std::int64_t>(c.media.recordings_min_free_mb);
+            read(t, "recordings_min_free_mb", min_free, known);
+            if (min_free < 0 || min_free > 16 * 1024 * 1024)
+                return fail("media.recordings_min_free_mb must be 0 to 16777216 (16 TB)");
+            c.media.recordings_min_free_mb = static_cast<std::uint64_t>(min_free);
             if (auto plan = media::dsp::find_tone_plan(c.media.tones); !plan)
                 return fail("media.tones: " + plan.error().message);
             read(t, "advertise", c.media.advertise, known);
@@ -259,6 +266,7 @@ media::rtp::RelayConfig relay_config(const Config& c) {
     r.port_min = c.media.port_min;
     r.port_max = c.media.port_max;
     r.workers = c.media.workers;
+    r.recording_min_free_mb = c.media.recordings_min_free_mb;
     r.address = c.media.address;
     if (r.address.empty() && !c.server.listen.empty()) {
         const Endpoint& sip = c.server.listen.front().endpoint;

@@ -42,6 +42,7 @@ struct Config {
         std::string tones = "US";  // the tone plan: ringback, busy (US GB DE FR CN JP)
         std::string prompts;       // call:playback()'s <name>.wav; "" = <data_dir>/prompts
         std::string recordings;    // call:record()'s files; "" = <data_dir>/recordings
+        std::uint64_t recordings_min_free_mb = 1024;  // left free by recordings; 0: no floor
     } media;
 };
 

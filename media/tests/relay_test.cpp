@@ -2,6 +2,7 @@
 #include "sb/media/rtp/relay.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -792,6 +793,57 @@ TEST(Relay, RecordsEachLegOnItsOwnChannelOfAStereoWav) {
     EXPECT_LT(tone_share(l, 1000, 8000), 0.01);
     EXPECT_GT(tone_share(r, 1000, 8000), 0.8);
     EXPECT_LT(tone_share(r, 440, 8000), 0.01);
+    std::filesystem::remove_all(dir);
+}
+
+// The WAV header's data size of the file at `path` (0 when it is not there or not complete).
+std::uint32_t wav_data_size(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::vector<std::uint8_t> b((std::istreambuf_iterator<char>(f)),
+                                std::istreambuf_iterator<char>());
+    if (b.size() < 44) return 0;
+    return b[40] | (b[41] << 8) | (b[42] << 16) | (static_cast<std::uint32_t>(b[43]) << 24);
+}
+
+TEST(Relay, RecordingsLeaveTheirFloorOfFreeSpace) {
+    const std::string dir = ::testing::TempDir() + "sb-record-floor-" + std::to_string(getpid());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const auto free_mb = [&] { return std::filesystem::space(dir).available / (1024 * 1024); };
+    if (free_mb() < 600) GTEST_SKIP() << "less than 600 MB free here";
+
+    // A floor above what is free: no recording starts, and the error says why.
+    RelayConfig high = test_config();
+    high.recording_min_free_mb = free_mb() + 100 * 1024;
+    auto relay = Relay::start(high).value();
+    auto refused = relay->start_recording(dir + "/refused.wav");
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("recordings_min_free_mb"), std::string::npos)
+        << refused.error().message;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/refused.wav"));
+
+    // A floor 200 MB below what is free: it starts; then 400 MB of the disk are taken (reserved
+    // at once by fallocate) and within a second or two the recording ends with its file complete.
+    RelayConfig low = test_config();
+    low.recording_min_free_mb = free_mb() - 200;
+    relay = Relay::start(low).value();
+    const std::string path = dir + "/call.wav";
+    auto recording = relay->start_recording(path);
+    ASSERT_TRUE(recording) << recording.error().message;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(wav_data_size(path), 0u) << "in progress: the header is completed at the end";
+    const std::string filler = dir + "/filler";
+    const int fd = open(filler.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(posix_fallocate(fd, 0, off_t{400} * 1024 * 1024), 0);
+    close(fd);
+    std::uint32_t size = 0;
+    for (int i = 0; i < 40 && size == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        size = wav_data_size(path);
+    }
+    std::filesystem::remove(filler);
+    EXPECT_GT(size, 0u) << "the recording went on below its floor";
     std::filesystem::remove_all(dir);
 }
 

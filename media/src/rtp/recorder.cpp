@@ -1,6 +1,7 @@
 #include "recorder.h"
 
 #include <pthread.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
@@ -8,6 +9,9 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+
+#include "sb/common/log.h"
 
 namespace sb::media::rtp {
 
@@ -51,7 +55,9 @@ std::int64_t monotonic_ms() {
 }  // namespace
 
 RecordingFile::RecordingFile(std::string path, std::FILE* file)
-    : path_(std::move(path)), file_(file) {
+    : path_(std::move(path)),
+      directory_(std::filesystem::path(path_).parent_path().string()),
+      file_(file) {
     packets_.reserve(64);
     applying_.reserve(64);
 }
@@ -147,12 +153,34 @@ Recorder::~Recorder() {
     if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+// Bytes an unprivileged writer may still use where `directory` is; nullopt when unknown.
+std::optional<std::uint64_t> free_bytes(const std::string& directory) {
+    struct statvfs s {};
+    if (statvfs(directory.empty() ? "." : directory.c_str(), &s) != 0) return std::nullopt;
+    return std::uint64_t{s.f_bavail} * s.f_frsize;
+}
+
+std::string megabytes(std::uint64_t bytes) {
+    return std::to_string(bytes / (1024 * 1024)) + " MB";
+}
+
+}  // namespace
+
 Result<std::shared_ptr<RecordingFile>> Recorder::open(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path p(path);
     if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
     if (ec) return fail("recording: cannot make " + p.parent_path().string() + ": " + ec.message());
+    if (min_free_bytes_ != 0) {
+        const auto free = free_bytes(p.parent_path().string());
+        if (free && *free < min_free_bytes_)
+            return fail("recording: only " + megabytes(*free) + " free on " +
+                        p.parent_path().string() + ", below the " + megabytes(min_free_bytes_) +
+                        " recordings leave free ([media] recordings_min_free_mb)");
+    }
     std::FILE* f = std::fopen(path.c_str(), "wbx");  // never overwrite another call's recording
     if (f == nullptr) return fail("recording: cannot create " + path + ": " + std::strerror(errno));
     const auto header = wav_header(0);
@@ -182,6 +210,7 @@ void Recorder::run() {
         // Ticks run without the lock (a write may block), on a copy of the list.
         std::vector<std::shared_ptr<RecordingFile>> files = files_;
         lock.unlock();
+        if (min_free_bytes_ != 0 && ++ticks_ % kFreeCheckTicks == 0) stop_on_full_disks(files);
         const std::int64_t now = monotonic_ms();
         std::vector<RecordingFile*> done;
         for (auto& f : files)
@@ -196,6 +225,16 @@ void Recorder::run() {
     }
     for (auto& f : files_) f->stop();
     files_.clear();  // each completes its file as it goes
+}
+
+void Recorder::stop_on_full_disks(const std::vector<std::shared_ptr<RecordingFile>>& files) {
+    for (const auto& f : files) {
+        const auto free = free_bytes(f->directory());
+        if (!free || *free >= min_free_bytes_) continue;
+        SB_WARN("media", "recording {} ends: only {} free, below the {} recordings leave free",
+                f->path(), megabytes(*free), megabytes(min_free_bytes_));
+        f->stop();  // its next tick completes the file
+    }
 }
 
 }  // namespace sb::media::rtp

@@ -33,6 +33,7 @@ class RecordingFile {
     RecordingFile(std::string path, std::FILE* file);
     ~RecordingFile();  // completes the file if the recorder did not
     const std::string& path() const { return path_; }
+    const std::string& directory() const { return directory_; }
 
     // Any thread (the ports' workers, the shard).
     void post_codecs(int channel, const PortCodecs& codecs);
@@ -61,6 +62,7 @@ class RecordingFile {
     void finish();  // patches the WAV header's sizes and closes
 
     const std::string path_;
+    const std::string directory_;  // where its free space is measured
     std::FILE* file_;
     std::mutex mu_;
     std::vector<Packet> packets_;
@@ -78,7 +80,10 @@ class RecordingFile {
 // The thread that ticks every recording in progress.
 class Recorder {
   public:
-    Recorder() = default;
+    static constexpr int kFreeCheckTicks = 50;  // the free space is looked at once a second
+
+    // `min_free_bytes`: RelayConfig::recording_min_free_mb.
+    explicit Recorder(std::uint64_t min_free_bytes = 0) : min_free_bytes_(min_free_bytes) {}
     ~Recorder();  // completes every file
     Recorder(const Recorder&) = delete;
     Recorder& operator=(const Recorder&) = delete;
@@ -88,10 +93,14 @@ class Recorder {
 
   private:
     void run();
+    // Ends the recordings whose filesystem has less than min_free_bytes_ free.
+    void stop_on_full_disks(const std::vector<std::shared_ptr<RecordingFile>>& files);
 
+    const std::uint64_t min_free_bytes_;
     std::mutex mu_;
     std::condition_variable wake_;
     std::vector<std::shared_ptr<RecordingFile>> files_;
+    std::uint64_t ticks_ = 0;  // the recorder thread's
     bool stop_ = false;
     std::thread thread_;
 };

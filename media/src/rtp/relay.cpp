@@ -40,6 +40,8 @@ int bind_udp(const SockAddr& address, std::uint16_t port) {
 }  // namespace
 
 struct Relay::Impl {
+    explicit Impl(const RelayConfig& c)
+        : config(c), recorder(c.recording_min_free_mb * 1024 * 1024) {}
     RelayConfig config;
     Recorder recorder;  // its thread starts with the first recording
     SockAddr bind_address;
@@ -200,8 +202,7 @@ Result<std::unique_ptr<Relay>> Relay::start(const RelayConfig& config) {
         limit.rlim_cur = limit.rlim_max;
         setrlimit(RLIMIT_NOFILE, &limit);
     }
-    auto impl = std::make_unique<Impl>();
-    impl->config = config;
+    auto impl = std::make_unique<Impl>(config);
     auto ip = Endpoint::from_ip(config.address, 0);
     if (!ip) return fail("relay: address '" + config.address + "' is not an IP address");
     impl->bind_address = SockAddr::from(*ip);

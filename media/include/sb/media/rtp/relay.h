@@ -23,6 +23,10 @@ struct RelayConfig {
     unsigned workers = 1;                // threads; a call's ports share one
     unsigned buffers_per_worker = 4096;  // receive buffers of 2 KiB in flight per worker
     int rtcp_interval_ms = 5000;         // our reports per leg (RFC 3550 6.2: 5 s minimum)
+    // Recordings keep this much of their filesystem free: none starts below it, and one in
+    // progress ends (its file completed) when the disk fills up to it, so that recordings never
+    // take the space the database and the logs need. 0: no floor.
+    std::uint64_t recording_min_free_mb = 1024;
 };
 
 // Whole-relay counters (all workers), for benchmarks and health pages.
