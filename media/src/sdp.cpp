@@ -45,7 +45,7 @@ Result<Connection> parse_connection(std::string_view v) {
         return fail("c= must be 'IN IP4|IP6 address'");
     Connection c;
     c.address_type = std::string(f[1]);
-    c.address = std::string(f[2].substr(0, f[2].find('/')));  // drop a multicast /ttl
+    c.address = std::string(trim(f[2].substr(0, f[2].find('/'))));  // drop a multicast /ttl
     if (c.address.empty()) return fail("c= has no address");
     return c;
 }

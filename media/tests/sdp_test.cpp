@@ -119,6 +119,15 @@ TEST(Sdp, CrOrNulInsideALineIsAnError) {
         parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\r\n"));  // CRLF after trailing CR: trimmed
 }
 
+// Found by tests/fuzz/sdp_fuzz (regressions/tab-before-connection-ttl.sdp): whitespace before a
+// multicast /ttl stayed in the address, so a written description did not write back the same.
+TEST(Sdp, ConnectionAddressIsTrimmedBeforeItsTtl) {
+    auto s = parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 224.2.1.1\t/127\r\n");
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->connection->address, "224.2.1.1");
+    EXPECT_FALSE(parse("v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 \t/127\r\n"));
+}
+
 TEST(Sdp, Limits) {
     std::string many = "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=-\r\nt=0 0\r\n";
     for (std::size_t i = 0; i <= kMaxMedia; ++i) many += "m=audio 5000 RTP/AVP 0\r\n";
