@@ -1,6 +1,7 @@
 #include "sb/media/offer_answer.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cctype>
 #include <charconv>
 
@@ -86,9 +87,11 @@ Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<C
         a.protocol = o.protocol;
         if (o.port != 0 && is_audio_rtp(o) && !accepted) {
             bool has_voice = false;
+            std::bitset<128> seen;  // a payload type listed again adds nothing (and no fmtps)
             for (const std::string& f : o.formats) {
                 auto r = rtpmap_of(o, f);
-                if (!r) continue;
+                if (!r || seen.test(static_cast<std::size_t>(r->payload_type))) continue;
+                seen.set(static_cast<std::size_t>(r->payload_type));
                 const Codec* c = match(*r, ours);
                 if (!c) continue;
                 a.formats.push_back(f);
@@ -146,9 +149,11 @@ std::vector<Codec> negotiated_codecs(const sdp::Session& d, const std::vector<Co
     std::vector<Codec> out;
     for (const sdp::Media& m : d.media) {
         if (m.port == 0 || !is_audio_rtp(m)) continue;
+        std::bitset<128> seen;  // each payload type once, however often the m= line lists it
         for (const std::string& f : m.formats) {
             auto r = rtpmap_of(m, f);
-            if (!r) continue;
+            if (!r || seen.test(static_cast<std::size_t>(r->payload_type))) continue;
+            seen.set(static_cast<std::size_t>(r->payload_type));
             if (const Codec* c = match(*r, ours)) {
                 Codec n = *c;
                 n.static_payload_type = r->payload_type;  // the payload type this leg uses

@@ -96,5 +96,23 @@ TEST(OfferAnswer, OurOfferAndWhatItNegotiates) {
     EXPECT_EQ(codecs[1].static_payload_type, 97) << "the payload type this leg uses";
 }
 
+// A payload type listed again in the m= line is one codec: before, each repeat was answered
+// (and offered on by negotiated_codecs) again with every a=fmtp of its type, so a 64 KB INVITE
+// with "101" listed 400 times and 100 fmtp lines for it made an answer of 40,000 fmtp lines.
+TEST(OfferAnswer, APayloadTypeListedAgainIsAnsweredOnce) {
+    std::string offer =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0";
+    for (int i = 0; i < 400; ++i) offer += " 101";
+    offer += " 00\r\nc=IN IP4 192.0.2.10\r\na=rtpmap:101 telephone-event/8000\r\n";
+    for (int i = 0; i < 100; ++i) offer += "a=fmtp:101 0-15\r\n";
+    auto a = answer_offer(parse(offer), default_codecs(), us(),
+                          [](std::size_t) { return std::uint16_t{30000}; });
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(a->media[0].formats, (std::vector<std::string>{"0", "101"}));
+    EXPECT_EQ(a->media[0].rtpmaps.size(), 2u);
+    EXPECT_EQ(a->media[0].fmtps.size(), 100u) << "each of the offer's lines once";
+    EXPECT_EQ(negotiated_codecs(parse(offer), default_codecs()).size(), 2u);
+}
+
 }  // namespace
 }  // namespace sb::media

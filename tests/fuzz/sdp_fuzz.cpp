@@ -8,7 +8,8 @@
 //   - what write() produces from a parsed description parses again and writes the same text
 //     (written once, the text is stable);
 //   - an answer keeps one m= line per offered one, in order (RFC 3264 6), accepts exactly one
-//     stream, with a voice codec the offer listed, and what we write of it parses again;
+//     stream, with a voice codec the offer listed, and what we write of it parses again and is
+//     not much larger than the offer;
 //   - an offer we make from the negotiated codecs parses again;
 //   - apply_opus_fmtp only ever lowers the bitrate and audio rate it is given.
 #include <cstddef>
@@ -142,7 +143,12 @@ void offer_answer(const sdp::Session& offer, std::string_view input) {
         if (!was_offered) invariant_failed("answer accepts a codec the offer does not have", input);
     }
     if (!voice) invariant_failed("answer accepts no voice codec", input);
-    write_and_reparse(*answer, "answer_offer wrote an answer that does not parse");
+    const std::string written =
+        write_and_reparse(*answer, "answer_offer wrote an answer that does not parse");
+    // Bounded by the offer: each line of the answer stands for one of the offer's, except an
+    // rtpmap for each static payload type (at most 128) and the fixed lines.
+    if (written.size() > 2 * input.size() + 8192)
+        invariant_failed("answer much larger than the offer", input);
 
     // The other leg is offered what this one negotiated (AnchoredSession::offer).
     sdp::Direction d =
