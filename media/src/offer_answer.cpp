@@ -101,8 +101,9 @@ Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<C
                     // echoing an offer's "stereo=1; sprop-stereo=1" would misstate it.
                     if (!c->fmtp.empty()) a.fmtps.emplace_back(r->payload_type, c->fmtp);
                 } else {
+                    // By number: "0101" in m= is payload type 101, whose a=fmtp says 101.
                     for (const auto& [pt, params] : o.fmtps)
-                        if (std::to_string(pt) == f) a.fmtps.emplace_back(pt, params);
+                        if (pt == r->payload_type) a.fmtps.emplace_back(pt, params);
                 }
                 if (!iequal(r->encoding, "telephone-event")) has_voice = true;
             }

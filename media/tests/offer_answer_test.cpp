@@ -114,5 +114,17 @@ TEST(OfferAnswer, APayloadTypeListedAgainIsAnsweredOnce) {
     EXPECT_EQ(negotiated_codecs(parse(offer), default_codecs()).size(), 2u);
 }
 
+TEST(OfferAnswer, AFormatWrittenWithALeadingZeroKeepsItsFmtp) {
+    const std::string_view offer =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+        "m=audio 4000 RTP/AVP 0 0101\r\na=rtpmap:101 telephone-event/8000\r\n"
+        "a=fmtp:101 0-16\r\n";
+    auto a = answer_offer(parse(offer), default_codecs(), us(),
+                          [](std::size_t) { return std::uint16_t{30000}; });
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->media[0].fmtps.size(), 1u);
+    EXPECT_EQ(a->media[0].fmtps[0], (std::pair<int, std::string>{101, "0-16"}));
+}
+
 }  // namespace
 }  // namespace sb::media
