@@ -411,6 +411,12 @@ class AnchoredSession final : public MediaSession {
         rewire();
     }
 
+    std::optional<rtp::PortStats> leg_stats(LegId id) const override {
+        auto it = legs_.find(id);
+        if (it == legs_.end() || !it->second.port) return std::nullopt;
+        return it->second.port->stats();
+    }
+
     bool set_tone_country(LegId id, std::string_view country) override {
         if (!dsp::find_tone(country, dsp::Tone::ringback)) return false;
         leg(id).tone_country = std::string(country);

@@ -386,7 +386,7 @@ void CallManager::Impl::cancel_leg(Leg& leg, const char* why) {
     Call& c = leg.call;
     auto cancel = txns_.cancel_client(leg.invite_txn, *user_);
     if (cancel) track_client(c, cancel, leg.index, ClientRef::cancel);
-    if (c.media) c.media->release_leg(leg.index);
+    release_media(c, leg);
 }
 
 void CallManager::Impl::send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type,

@@ -23,6 +23,18 @@ namespace sb::call {
 
 namespace {
 
+// A leg's media for the call record: none when no RTP passed either way.
+std::optional<MediaRecord> media_record(const std::optional<media::rtp::PortStats>& stats) {
+    if (!stats || (stats->packets_received == 0 && stats->packets_sent == 0)) return std::nullopt;
+    return MediaRecord{.packets_received = stats->packets_received,
+                       .packets_lost = stats->packets_lost,
+                       .packets_sent = stats->packets_sent,
+                       .jitter_ms = stats->jitter_ms,
+                       .rtt_ms = stats->rtt_ms,
+                       .remote_loss_fraction = stats->remote_loss_fraction,
+                       .remote_jitter_ms = stats->remote_jitter_ms};
+}
+
 std::string user_of(std::string_view name_addr_value) {
     auto na = sip::parse_name_addr(name_addr_value);
     if (!na) return {};
@@ -934,12 +946,21 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
         } else if (!leg->invite_done && !leg->cancelled) {
             cancel_leg(*leg, "call ended");
         }
-        if (c.media) c.media->release_leg(leg->index);
+        release_media(c, *leg);
     }
+    // The caller's port stays with the session until the call is destroyed; its figures now.
+    if (c.media)
+        if (auto m = media_record(c.media->leg_stats(0))) c.a().media = std::move(m);
     for (auto& leg : c.legs)
         leg->state = leg->state == LegState::confirmed ? LegState::terminated : leg->state;
     c.record.ended_at = now_ms();
     maybe_destroy(c);
+}
+
+void CallManager::Impl::release_media(Call& c, Leg& leg) {
+    if (!c.media) return;
+    if (auto m = media_record(c.media->leg_stats(leg.index))) leg.media = std::move(m);
+    c.media->release_leg(leg.index);
 }
 
 void CallManager::Impl::on_max_duration(Call& c) {
@@ -969,8 +990,9 @@ void CallManager::Impl::destroy(Call& c) {
     for (auto& leg : c.legs) {
         if (leg->index == 0) continue;
         c.record.legs.push_back(LegRecord{leg->destination, leg->dialog.remote_target,
-                                          leg->final_status, leg->final_reason});
+                                          leg->final_status, leg->final_reason, leg->media});
     }
+    c.record.a_media = c.a().media;
     if (c.routing) router_->cancel(c.id);
     CallRecord record = std::move(c.record);
     calls_.erase(c.id);  // `c` is gone from here on

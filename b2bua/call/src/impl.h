@@ -37,6 +37,7 @@ struct Leg {
     bool cancelled = false;    // we sent CANCEL (timeout, answered elsewhere, caller gone)
     int final_status = 0;
     std::string final_reason;
+    std::optional<MediaRecord> media;  // taken when the leg's media is released
 
     // The ACK for the last 2xx this leg sent us, resent when the 2xx is retransmitted. With a late
     // offer (the 2xx carried the offer) the ACK waits for the answer from the other leg.
@@ -221,6 +222,8 @@ class CallManager::Impl {
     void answer_a_from(Call& c, Leg& winner, const sip::Message& resp);
     void release_late_answer(Call& c, Leg& leg, const sip::Message& resp);
     void cancel_leg(Leg& leg, const char* why);
+    // Releases the leg's media, keeping what the relay saw of it for the call record.
+    void release_media(Call& c, Leg& leg);
     void send_ack(Leg& leg, std::uint32_t cseq, std::string_view content_type,
                   std::string_view body);
     txn::ClientTxnId send_in_dialog(Call& c, Leg& leg, std::string_view method,

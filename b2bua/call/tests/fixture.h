@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,6 +86,9 @@ struct FakeMedia final : media::MediaEngine {
     bool reports_prompt_end = true;
     std::vector<std::string> local_offers;  // the SDP local_answer was given, in order
     std::map<media::LegId, std::function<void()>> prompt_ends;
+    // What leg_stats reports per leg, until the leg is released (as a relay's port closes).
+    std::map<media::LegId, media::rtp::PortStats> stats;
+    std::set<media::LegId> released;
 
     void end_prompt(media::LegId leg = 0) {
         if (auto it = prompt_ends.find(leg); it != prompt_ends.end() && it->second) it->second();
@@ -121,7 +125,15 @@ struct FakeMedia final : media::MediaEngine {
         Result<std::string> answer(media::LegId, media::LegId, std::string_view sdp) override {
             return std::string(m.rewrites ? kSdpPbx : sdp);
         }
-        void release_leg(media::LegId leg) override { log("release " + std::to_string(leg)); }
+        void release_leg(media::LegId leg) override {
+            log("release " + std::to_string(leg));
+            m.released.insert(leg);
+        }
+        std::optional<media::rtp::PortStats> leg_stats(media::LegId leg) const override {
+            auto it = m.stats.find(leg);
+            if (it == m.stats.end() || m.released.contains(leg)) return std::nullopt;
+            return it->second;
+        }
         Result<std::string> early_answer(media::LegId leg, std::string_view offer) override {
             if (!m.anchors || offer.empty()) return fail("not anchored");
             log("early_answer " + std::to_string(leg));

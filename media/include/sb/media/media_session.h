@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,7 @@
 #include "sb/media/conference_options.h"
 #include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/tones.h"
+#include "sb/media/rtp/media_port.h"
 
 namespace sb::media {
 
@@ -112,6 +114,11 @@ class MediaSession {
         return fail("this media engine does not anchor media");
     }
     virtual void stop_recording() {}
+
+    // What the relay counted of the leg's media and what RTCP told about it (loss, jitter,
+    // round-trip time), for the call record; call before release_leg. None when the engine does
+    // not anchor media or the leg never had a port.
+    virtual std::optional<rtp::PortStats> leg_stats(LegId /*leg*/) const { return std::nullopt; }
 };
 
 class MediaEngine {

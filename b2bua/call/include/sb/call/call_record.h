@@ -2,16 +2,31 @@
 // What a call leaves behind: one record per call with each leg's SIP outcome. The call-record
 // store (database, spool) implements CallRecordSink; until then the shard logs each record.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace sb::call {
+
+// What the relay saw of one leg's RTP and RTCP (RFC 3550 6.4 terms), for anchored media; as of
+// the leg's release, up to a fraction of a second old (the relay publishes a few times a second).
+struct MediaRecord {
+    std::uint64_t packets_received = 0;  // RTP the far end sent us
+    std::uint64_t packets_lost = 0;      // of what it sent: sequence numbers never received
+    std::uint64_t packets_sent = 0;      // RTP we sent it
+    double jitter_ms = 0;                // of what we receive
+    // From the far end's RTCP receiver reports: absent when it sent none (or none about us).
+    std::optional<double> rtt_ms;
+    std::optional<double> remote_loss_fraction;  // 0..1, of what we send it
+    std::optional<double> remote_jitter_ms;
+};
 
 struct LegRecord {
     std::string destination;  // as the dialplan named it ("1002", "sip:...")
     std::string target;       // the Request-URI we sent to
     int status = 0;           // its final response (200, 486, 487 ...), 0 if none
     std::string reason;  // the reason phrase, or what happened ("cancelled: answered elsewhere")
+    std::optional<MediaRecord> media;  // absent when no RTP passed (or media was direct)
 };
 
 struct CallRecord {
@@ -25,7 +40,8 @@ struct CallRecord {
     int a_status = 0;        // the final response the caller got
     std::string end_reason;  // "caller hung up", "callee hung up", "busy", "dialplan error: ..."
     std::vector<LegRecord> legs;
-    std::string recording;  // the WAV file of call:record(), "" if not recorded
+    std::optional<MediaRecord> a_media;  // the caller's leg, as LegRecord::media
+    std::string recording;               // the WAV file of call:record(), "" if not recorded
     // A bridge of the call took direct media by a per-call decision (extensions' media setting,
     // the dialplan's bridge option); with the system's [media] mode = "direct" it stays false.
     bool direct_media = false;

@@ -1,0 +1,112 @@
+// The call record keeps what the relay saw of each leg's media (RTP counts, loss, jitter, and
+// the round-trip time and far-end loss from RTCP), taken before the leg's media is released.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "fixture.h"
+
+namespace sb::call::testing {
+namespace {
+
+media::rtp::PortStats stats(std::uint64_t received, std::uint64_t lost, double jitter_ms) {
+    media::rtp::PortStats s;
+    s.packets_received = received;
+    s.packets_lost = lost;
+    s.packets_sent = received > 2 ? received - 2 : 0;
+    s.jitter_ms = jitter_ms;
+    return s;
+}
+
+TEST(CallRecordTest, DescribeSaysEachLegsRtpAndWhatRtcpReported) {
+    CallRecord r;
+    r.id = 7;
+    r.caller = "1001";
+    r.callee = "2000";
+    r.a_status = 200;
+    r.end_reason = "caller hung up";
+    r.a_media = MediaRecord{.packets_received = 495,
+                            .packets_lost = 5,
+                            .packets_sent = 498,
+                            .jitter_ms = 2.54,
+                            .rtt_ms = 12.34,
+                            .remote_loss_fraction = 0.004,
+                            .remote_jitter_ms = 1.5};
+    MediaRecord callee;
+    callee.packets_received = 498;
+    callee.packets_sent = 495;
+    r.legs.push_back(LegRecord{"1002", "sip:1002@192.0.2.20", 200, "OK", callee});
+    r.legs.push_back(LegRecord{"1003", "sip:1003@192.0.2.30", 487, "cancelled: answered elsewhere",
+                               std::nullopt});
+    const std::string line = describe(r);
+    EXPECT_NE(line.find("; rtp caller: rx 495 lost 5 (1.0 %) jitter 2.5 ms, tx 498, rtt 12.3 ms, "
+                        "far end lost 0.4 % jitter 1.5 ms"),
+              std::string::npos)
+        << line;
+    EXPECT_NE(line.find("; rtp 1002: rx 498 lost 0 (0.0 %) jitter 0.0 ms, tx 495"),
+              std::string::npos)
+        << line;
+    EXPECT_EQ(line.find("1002: rx 498 lost 0 (0.0 %) jitter 0.0 ms, tx 495,"), std::string::npos)
+        << "no RTCP figures for a leg whose far end sent no reports: " << line;
+    EXPECT_EQ(line.find("rtp 1003"), std::string::npos) << "no RTP, no media part: " << line;
+}
+
+TEST_F(CallTest, RecordKeepsEachLegsMediaTakenBeforeItsRelease) {
+    auto a_stats = stats(500, 3, 1.25);
+    a_stats.rtt_ms = 8.5;
+    a_stats.remote_loss_fraction = 0.01;
+    media.stats[0] = a_stats;
+    media.stats[1] = stats(480, 0, 0.5);
+    established_call();
+    caller_byes();
+    phone_answers_request(p1002, "BYE", 200);
+    turn();
+    ASSERT_TRUE(media.saw("release 1")) << "the callee's media was released";
+    ASSERT_EQ(records.records.size(), 1u);
+    const CallRecord& r = records.records[0];
+    ASSERT_TRUE(r.a_media.has_value());
+    EXPECT_EQ(r.a_media->packets_received, 500u);
+    EXPECT_EQ(r.a_media->packets_lost, 3u);
+    EXPECT_EQ(r.a_media->packets_sent, 498u);
+    EXPECT_DOUBLE_EQ(r.a_media->jitter_ms, 1.25);
+    EXPECT_EQ(r.a_media->rtt_ms, std::optional<double>(8.5));
+    EXPECT_EQ(r.a_media->remote_loss_fraction, std::optional<double>(0.01));
+    EXPECT_FALSE(r.a_media->remote_jitter_ms.has_value());
+    ASSERT_EQ(r.legs.size(), 1u);
+    ASSERT_TRUE(r.legs[0].media.has_value()) << "taken before release_leg, which ends the port";
+    EXPECT_EQ(r.legs[0].media->packets_received, 480u);
+    EXPECT_FALSE(r.legs[0].media->rtt_ms.has_value());
+    EXPECT_NE(describe(r).find("; rtp 1002: rx 480"), std::string::npos) << describe(r);
+}
+
+TEST_F(CallTest, RecordKeepsALosingForksEarlyMediaAndNoneForALegWithoutRtp) {
+    script.bridges = {{"1003"}};
+    caller_invites();
+    ASSERT_NE(invite_to(p1003a), nullptr);
+    ASSERT_NE(invite_to(p1003b), nullptr);
+    media.stats[1] = stats(40, 0, 0.25);  // early media from one fork
+    media.stats[2] = stats(0, 0, 0);      // nothing from the other, before it answers
+    phone_answers(p1003a, 180);
+    phone_answers(p1003b, 180);
+    phone_answers(p1003b, 200, kSdpB);
+    phone_answers_request(p1003a, "CANCEL", 200);
+    phone_answers(p1003a, 487);
+    caller_acks();
+    caller_byes();
+    phone_answers_request(p1003b, "BYE", 200);
+    turn();
+    ASSERT_EQ(records.records.size(), 1u);
+    const CallRecord& r = records.records[0];
+    ASSERT_EQ(r.legs.size(), 2u);
+    const auto with_media =
+        std::count_if(r.legs.begin(), r.legs.end(), [](const LegRecord& l) { return l.media; });
+    ASSERT_EQ(with_media, 1) << describe(r);
+    const auto& leg = *std::find_if(r.legs.begin(), r.legs.end(),
+                                    [](const LegRecord& l) { return l.media.has_value(); });
+    EXPECT_EQ(leg.media->packets_received, 40u);
+    EXPECT_FALSE(r.a_media.has_value()) << "the caller's leg had no stats";
+}
+
+}  // namespace
+}  // namespace sb::call::testing
