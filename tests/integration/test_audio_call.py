@@ -521,8 +521,19 @@ class AudioCall(unittest.TestCase):
             time.sleep(0.2)
 
     def test_each_phone_hears_the_other(self):
-        """Both phones PCMU: relayed untouched."""
-        self.call_and_listen("pcmu", "pcmu")
+        """Both phones PCMU: relayed untouched. The call record keeps each leg's RTP figures."""
+        summary, _, _ = self.call_and_listen("pcmu", "pcmu")
+        # "; rtp caller: rx 301 lost 0 (0.0 %) jitter 0.4 ms, tx 298, rtt ..." and one for 1002:
+        # both phones sent for HOLD seconds at 50 packets/s, so well over 2 s of packets each.
+        for leg in ("caller", "1002"):
+            m = re.search(rf"; rtp {leg}: rx (\d+) lost (\d+) \([0-9.]+ %\) jitter [0-9.]+ ms, "
+                          rf"tx (\d+)", summary or "")
+            if not m:
+                self.fail_with(f"the [call] line has no RTP figures for the {leg} leg: {summary}")
+            received, lost, sent = (int(g) for g in m.groups())
+            if received < 100 or sent < 100 or lost > received // 10:
+                self.fail_with(f"implausible RTP figures for the {leg} leg (received {received}, "
+                               f"lost {lost}, sent {sent}): {summary}")
 
     def test_opus_phone_and_pcmu_phone_hear_each_other(self):
         """The caller speaks only Opus (48 kHz), the callee only PCMU: transcoded both ways."""
