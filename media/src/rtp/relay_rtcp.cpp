@@ -67,9 +67,13 @@ void RelayWorker::send_reports() {
         if (p.closing || now_ns_ < p.next_report_ns) continue;
         const bool first = p.next_report_ns == 0;  // a new port: its first report comes later
         // RFC 3550 6.3.1: randomise the interval (0.5 to 1.5 times) so reports do not
-        // synchronise; the port number is randomness enough here.
+        // synchronise; the port number is randomness enough here. The first report comes after
+        // half an interval (6.2: "the delay before sending the first compound RTCP packet MAY be
+        // set to half the minimum interval"), so that a call of a few seconds already has one
+        // exchange of reports, and a round-trip time, for its call record.
         const std::int64_t spread = std::int64_t{p.rtp_port % 1000} * report_interval_ns_ / 1000;
-        p.next_report_ns = now_ns_ + report_interval_ns_ / 2 + spread;
+        const std::int64_t interval = report_interval_ns_ / 2 + spread;
+        p.next_report_ns = now_ns_ + (first ? interval / 2 : interval);
         if (!first) send_report(p);
     }
 }
