@@ -45,16 +45,6 @@ int clock_rate_of(const std::vector<Codec>& codecs) {
     return 8000;
 }
 
-// The anchored stream: the first enabled audio RTP/AVP stream, the one negotiated_codecs and
-// answer_offer pick. Video and RTP/SAVP are not relayed.
-std::optional<std::size_t> anchored_stream(const sdp::Session& s) {
-    for (std::size_t i = 0; i < s.media.size(); ++i) {
-        const sdp::Media& m = s.media[i];
-        if (m.port != 0 && m.type == "audio" && m.protocol == "RTP/AVP") return i;
-    }
-    return std::nullopt;
-}
-
 bool sends(sdp::Direction d) {
     return d == sdp::Direction::sendrecv || d == sdp::Direction::sendonly;
 }
@@ -210,9 +200,12 @@ class AnchoredSession final : public MediaSession {
         if (from == to) return fail("an offer goes to another leg");
         auto parsed = sdp::parse(text);
         if (!parsed) return unexpected(parsed.error());
-        auto index = anchored_stream(*parsed);
+        // The anchored stream (offer_answer.h): a stream we share no codec with is answered
+        // with port 0 (RFC 3264 6) and does not stop a later one from being relayed.
+        auto index = anchored_stream(*parsed, options_->codecs);
+        if (!index) return fail("no audio stream with a codec in common");
         std::vector<Codec> codecs = negotiated_codecs(*parsed, options_->codecs);
-        if (!index || !has_voice(codecs)) return fail("no audio stream with a codec in common");
+        assert(has_voice(codecs));  // what makes it the anchored stream
 
         Leg& f = leg(from);
         Leg& t = leg(to);
@@ -270,15 +263,15 @@ class AnchoredSession final : public MediaSession {
         assert(f->port && t->port);  // opened by the offer
         auto parsed = sdp::parse(text);
         if (!parsed) return unexpected(parsed.error());
-        auto index = anchored_stream(*parsed);
+        auto index = anchored_stream(*parsed, options_->codecs);
+        if (!index) return fail("the answer accepts no audio codec");
         std::vector<Codec> accepted = negotiated_codecs(*parsed, options_->codecs);
-        if (!index || !has_voice(accepted)) return fail("the answer accepts no audio codec");
 
         // `to`'s offer as `from` took it: the codecs it accepted when `to` offered them too
         // (relayed untouched), else `to`'s first voice codec (transcoded); telephone-event
         // when both have it.
         sdp::Session offer = *t->offer;
-        std::size_t oi = *anchored_stream(offer);  // recorded offers have one
+        std::size_t oi = *anchored_stream(offer, options_->codecs);  // recorded offers have one
         const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
         std::vector<Codec> for_to;
         for (const Codec& a : accepted)
@@ -491,10 +484,13 @@ class AnchoredSession final : public MediaSession {
   private:
     struct Leg;
 
-    static Result<sdp::Session> parse_offer(std::string_view text) {
+    // An offer we answer ourselves; one we cannot answer (488) leaves the leg's last offer as it
+    // was, which the session goes on with (RFC 3264 8).
+    Result<sdp::Session> parse_offer(std::string_view text) const {
         auto parsed = sdp::parse(text);
         if (!parsed) return unexpected(parsed.error());
-        if (!anchored_stream(*parsed)) return fail("no audio stream to answer");
+        if (!anchored_stream(*parsed, options_->codecs))
+            return fail("no audio stream with a codec in common");
         return parsed;
     }
 
@@ -502,11 +498,11 @@ class AnchoredSession final : public MediaSession {
     // offers it again, else its first) and telephone-event when offered; the direction mirrors
     // the offer's.
     Result<std::string> answer_locally(Leg& l) {
-        if (!has_voice(negotiated_codecs(*l.offer, options_->codecs)))
-            return fail("no audio stream with a codec in common");
+        const std::optional<std::size_t> anchored = anchored_stream(*l.offer, options_->codecs);
+        if (!anchored) return fail("no audio stream with a codec in common");
         if (auto st = open_port(l); !st) return unexpected(st.error());
         sdp::Session offer = *l.offer;
-        std::size_t oi = *anchored_stream(offer);
+        const std::size_t oi = *anchored;
         const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
         std::vector<Codec> ours;
         auto voice = std::find_if(offered.begin(), offered.end(), [&](const Codec& c) {

@@ -46,6 +46,28 @@ bool is_audio_rtp(const sdp::Media& m) {
     return m.type == "audio" && m.protocol == "RTP/AVP";
 }
 
+bool is_dtmf(const Codec& c) {
+    return iequal(c.encoding, "telephone-event");
+}
+
+// The formats of a stream that match `ours`, in its order, numbered as the stream numbers them;
+// a payload type listed again in m= is one codec.
+std::vector<Codec> common_codecs(const sdp::Media& m, const std::vector<Codec>& ours) {
+    std::vector<Codec> out;
+    std::bitset<128> seen;
+    for (const std::string& f : m.formats) {
+        auto r = rtpmap_of(m, f);
+        if (!r || seen.test(static_cast<std::size_t>(r->payload_type))) continue;
+        seen.set(static_cast<std::size_t>(r->payload_type));
+        if (const Codec* c = match(*r, ours)) {
+            Codec n = *c;
+            n.static_payload_type = r->payload_type;  // the payload type this leg uses
+            out.push_back(std::move(n));
+        }
+    }
+    return out;
+}
+
 std::string address_type(const std::string& address) {
     return address.find(':') != std::string::npos ? "IP6" : "IP4";
 }
@@ -74,55 +96,64 @@ std::vector<Codec> default_codecs() {
     };
 }
 
+std::optional<std::size_t> anchored_stream(const sdp::Session& d, const std::vector<Codec>& ours) {
+    for (std::size_t i = 0; i < d.media.size(); ++i) {
+        const sdp::Media& m = d.media[i];
+        if (m.port == 0 || !is_audio_rtp(m)) continue;
+        const std::vector<Codec> common = common_codecs(m, ours);
+        // telephone-event alone carries no voice (RFC 4733 2.1 needs a voice codec beside it).
+        if (std::any_of(common.begin(), common.end(), [](const Codec& c) { return !is_dtmf(c); }))
+            return i;
+    }
+    return std::nullopt;
+}
+
 Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<Codec>& ours,
                                   const LocalEndpoint& local,
                                   const std::function<std::uint16_t(std::size_t)>& port_for) {
+    // RFC 3264 6: each m= line is answered on its own; we take one audio stream, the anchored
+    // one, and reject the others.
+    const std::optional<std::size_t> accepted = anchored_stream(offer, ours);
+    if (!accepted) return fail("no audio stream with a codec in common");
     sdp::Session answer = skeleton(local);
     answer.timing = offer.timing;
-    bool accepted = false;
     for (std::size_t i = 0; i < offer.media.size(); ++i) {
         const sdp::Media& o = offer.media[i];
         sdp::Media a;
         a.type = o.type;
         a.protocol = o.protocol;
-        if (o.port != 0 && is_audio_rtp(o) && !accepted) {
-            bool has_voice = false;
-            std::bitset<128> seen;  // a payload type listed again adds nothing (and no fmtps)
-            for (const std::string& f : o.formats) {
-                auto r = rtpmap_of(o, f);
-                if (!r || seen.test(static_cast<std::size_t>(r->payload_type))) continue;
-                seen.set(static_cast<std::size_t>(r->payload_type));
-                const Codec* c = match(*r, ours);
-                if (!c) continue;
-                a.formats.push_back(f);
-                a.rtpmaps.push_back(*r);
-                if (iequal(r->encoding, "opus")) {
-                    // Our own Opus parameters (RFC 7587 7): we send mono with in-band FEC, so
-                    // echoing an offer's "stereo=1; sprop-stereo=1" would misstate it.
-                    if (!c->fmtp.empty()) a.fmtps.emplace_back(r->payload_type, c->fmtp);
-                } else {
-                    // By number: "0101" in m= is payload type 101, whose a=fmtp says 101.
-                    for (const auto& [pt, params] : o.fmtps)
-                        if (pt == r->payload_type) a.fmtps.emplace_back(pt, params);
-                }
-                if (!iequal(r->encoding, "telephone-event")) has_voice = true;
-            }
-            if (has_voice) {
-                a.port = port_for(i);
-                a.direction = sdp::reverse(offer.direction_of(o));
-                a.ptime = o.ptime;
-                accepted = true;
-                answer.media.push_back(std::move(a));
-                continue;
+        if (i != *accepted) {
+            // RFC 3264 6: a rejected stream keeps its m= line with port 0 and the offered
+            // formats.
+            a.port = 0;
+            a.formats = o.formats;
+            answer.media.push_back(std::move(a));
+            continue;
+        }
+        std::bitset<128> seen;  // a payload type listed again adds nothing (and no fmtps)
+        for (const std::string& f : o.formats) {
+            auto r = rtpmap_of(o, f);
+            if (!r || seen.test(static_cast<std::size_t>(r->payload_type))) continue;
+            seen.set(static_cast<std::size_t>(r->payload_type));
+            const Codec* c = match(*r, ours);
+            if (!c) continue;
+            a.formats.push_back(f);
+            a.rtpmaps.push_back(*r);
+            if (iequal(r->encoding, "opus")) {
+                // Our own Opus parameters (RFC 7587 7): we send mono with in-band FEC, so
+                // echoing an offer's "stereo=1; sprop-stereo=1" would misstate it.
+                if (!c->fmtp.empty()) a.fmtps.emplace_back(r->payload_type, c->fmtp);
+            } else {
+                // By number: "0101" in m= is payload type 101, whose a=fmtp says 101.
+                for (const auto& [pt, params] : o.fmtps)
+                    if (pt == r->payload_type) a.fmtps.emplace_back(pt, params);
             }
         }
-        // RFC 3264 6: a rejected stream keeps its m= line with port 0 and the offered formats.
-        a.port = 0;
-        a.formats = o.formats;
-        a.rtpmaps.clear();
+        a.port = port_for(i);
+        a.direction = sdp::reverse(offer.direction_of(o));
+        a.ptime = o.ptime;
         answer.media.push_back(std::move(a));
     }
-    if (!accepted) return fail("no audio stream with a codec in common");
     return answer;
 }
 
@@ -147,23 +178,9 @@ sdp::Session make_offer(const std::vector<Codec>& codecs, const LocalEndpoint& l
 }
 
 std::vector<Codec> negotiated_codecs(const sdp::Session& d, const std::vector<Codec>& ours) {
-    std::vector<Codec> out;
-    for (const sdp::Media& m : d.media) {
-        if (m.port == 0 || !is_audio_rtp(m)) continue;
-        std::bitset<128> seen;  // each payload type once, however often the m= line lists it
-        for (const std::string& f : m.formats) {
-            auto r = rtpmap_of(m, f);
-            if (!r || seen.test(static_cast<std::size_t>(r->payload_type))) continue;
-            seen.set(static_cast<std::size_t>(r->payload_type));
-            if (const Codec* c = match(*r, ours)) {
-                Codec n = *c;
-                n.static_payload_type = r->payload_type;  // the payload type this leg uses
-                out.push_back(std::move(n));
-            }
-        }
-        break;
-    }
-    return out;
+    const std::optional<std::size_t> i = anchored_stream(d, ours);
+    if (!i) return {};
+    return common_codecs(d.media[*i], ours);
 }
 
 }  // namespace sb::media

@@ -437,6 +437,115 @@ TEST_F(AnchoredMediaTest, VideoAndSecureAudioAreNotRelayed) {
     EXPECT_FALSE(only_secure);
 }
 
+// A phone's SDP of two audio streams (RFC 3264 6 answers each on its own): the first at `port`
+// with only a codec we lack, the second at port + 2 with PCMU and telephone-event, then
+// `attributes` (a direction, say) for the second.
+std::string unknown_then_pcmu(std::string_view ip, int port, std::string_view attributes,
+                              int version = 1) {
+    return phone(ip, port,
+                 "96\r\na=rtpmap:96 foo/8000\r\nm=audio " + std::to_string(port + 2) +
+                     " RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n" +
+                     std::string(attributes),
+                 version);
+}
+
+// The anchored stream is the first audio stream we share a voice codec with, not the first audio
+// stream: the offer used to be refused (488) although its second stream could be answered.
+TEST_F(AnchoredMediaTest, ALaterAudioStreamIsAnchoredWhenTheFirstSharesNoCodec) {
+    sdp::Session o = offer(0, 1, unknown_then_pcmu("192.0.2.10", 4000, ""));
+    ASSERT_EQ(o.media.size(), 1u) << "one stream relayed";
+    EXPECT_EQ(o.media[0].port, 20002);
+    EXPECT_EQ(o.media[0].formats, (std::vector<std::string>{"0", "96", "9", "8", "101"}))
+        << "the second stream's PCMU, what we transcode to, telephone-event";
+    ASSERT_TRUE(o.media[0].rtpmap(96));
+    EXPECT_EQ(o.media[0].rtpmap(96)->encoding, "opus") << "nothing of the first stream's foo";
+    EXPECT_EQ(remote(20000).rtp, ep("192.0.2.10", 4002)) << "Alice is sent to the second stream";
+    EXPECT_EQ(remote(20000).rtcp, ep("192.0.2.10", 4003));
+    EXPECT_EQ(remote(20000).clock_rate, 8000);
+
+    sdp::Session a = answer(1, 0, kBobAnswer);
+    ASSERT_EQ(a.media.size(), 2u) << "one m= line per offered stream (RFC 3264 6)";
+    EXPECT_EQ(a.media[0].port, 0) << "the stream we cannot take is rejected";
+    EXPECT_EQ(a.media[0].formats, (std::vector<std::string>{"96"}));
+    EXPECT_EQ(a.media[1].port, 20000);
+    EXPECT_EQ(a.media[1].formats, (std::vector<std::string>{"0", "101"}));
+    EXPECT_EQ(a.direction_of(a.media[1]), sdp::Direction::sendrecv);
+    EXPECT_EQ(ports.log(20000).codecs.back().send->encoding, "PCMU");
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+
+    // Hold and resume re-offer the same two streams: the second one holds.
+    o = offer(0, 1, unknown_then_pcmu("192.0.2.10", 4000, "a=sendonly\r\n", 2));
+    EXPECT_EQ(o.direction_of(o.media[0]), sdp::Direction::sendonly) << "hold passes through";
+    EXPECT_FALSE(remote(20000).send);
+    a = answer(1, 0, phone("198.51.100.20", 6000, "0 101\r\na=recvonly\r\n", 2));
+    ASSERT_EQ(a.media.size(), 2u);
+    EXPECT_EQ(a.media[0].port, 0);
+    EXPECT_EQ(a.media[1].port, 20000);
+    EXPECT_EQ(a.direction_of(a.media[1]), sdp::Direction::recvonly);
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 0);
+
+    o = offer(0, 1, unknown_then_pcmu("192.0.2.10", 4000, "", 3));
+    EXPECT_EQ(o.direction_of(o.media[0]), sdp::Direction::sendrecv);
+    a = answer(1, 0, phone("198.51.100.20", 6000, "0 101\r\n", 3));
+    ASSERT_EQ(a.media.size(), 2u);
+    EXPECT_EQ(a.media[1].port, 20000);
+    EXPECT_EQ(a.direction_of(a.media[1]), sdp::Direction::sendrecv);
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+    EXPECT_EQ(ports.opened(), 2u);
+}
+
+// Bob's 200 carries the offer (the INVITE had none), his audio in its second stream: our answer
+// to him rejects the first and takes the second.
+TEST_F(AnchoredMediaTest, TheCalleesLateOfferMayHaveItsAudioInALaterStream) {
+    sdp::Session o = offer(1, 0, unknown_then_pcmu("198.51.100.20", 6000, ""));
+    ASSERT_EQ(o.media.size(), 1u);
+    EXPECT_EQ(o.media[0].formats[0], "0");
+    EXPECT_EQ(remote(20000).rtp, ep("198.51.100.20", 6002));
+    sdp::Session a = answer(0, 1, phone("192.0.2.10", 4000, "0\r\n"));
+    ASSERT_EQ(a.media.size(), 2u);
+    EXPECT_EQ(a.media[0].port, 0);
+    EXPECT_EQ(a.media[1].port, 20000);
+    EXPECT_EQ(a.media[1].formats, (std::vector<std::string>{"0"}));
+    EXPECT_EQ(remote(20002).rtp, ep("192.0.2.10", 4000));
+    EXPECT_EQ(forward(20000), 20002);
+    EXPECT_EQ(forward(20002), 20000);
+}
+
+// Our own answers (ringback, a prompt, music on hold) pick the same stream.
+TEST_F(AnchoredMediaTest, ALocalAnswerTakesTheFirstAudioStreamItCanAnswer) {
+    sdp::Session e = parsed(session->early_answer(0, unknown_then_pcmu("192.0.2.10", 4000, "")));
+    ASSERT_EQ(e.media.size(), 2u);
+    EXPECT_EQ(e.media[0].port, 0);
+    EXPECT_EQ(e.media[1].port, 20000);
+    EXPECT_EQ(e.media[1].formats, (std::vector<std::string>{"0", "101"}));
+    EXPECT_EQ(remote(20000).rtp, ep("192.0.2.10", 4002));
+
+    sdp::Session hold = parsed(
+        session->local_answer(0, unknown_then_pcmu("192.0.2.10", 4000, "a=sendonly\r\n", 2)));
+    ASSERT_EQ(hold.media.size(), 2u);
+    EXPECT_EQ(hold.media[0].port, 0);
+    EXPECT_EQ(hold.media[1].port, 20000);
+    EXPECT_EQ(hold.direction_of(hold.media[1]), sdp::Direction::recvonly);
+    EXPECT_FALSE(remote(20000).send);
+
+    // A re-offer with no stream we can answer is refused (488), and the session goes on with the
+    // offer before it (RFC 3264 8).
+    auto refused =
+        session->local_answer(0, phone("192.0.2.10", 4000,
+                                       "96\r\na=rtpmap:96 foo/8000\r\nm=audio 4002 RTP/AVP 101\r\n"
+                                       "a=rtpmap:101 telephone-event/8000\r\n",
+                                       3));
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("codec in common"), std::string::npos)
+        << refused.error().message;
+    sdp::Session again = parsed(session->early_answer(0, ""));
+    EXPECT_EQ(again.media[1].port, 20000);
+    EXPECT_EQ(again.direction_of(again.media[1]), sdp::Direction::recvonly);
+}
+
 TEST_F(AnchoredMediaTest, AnOfferWithNoSupportedCodecIsAnError) {
     auto g729 = session->offer(0, 1, phone("192.0.2.10", 4000, "18\r\na=rtpmap:18 G729/8000\r\n"));
     ASSERT_FALSE(g729);
@@ -444,6 +553,13 @@ TEST_F(AnchoredMediaTest, AnOfferWithNoSupportedCodecIsAnError) {
     auto dtmf_only = session->offer(
         0, 1, phone("192.0.2.10", 4000, "101\r\na=rtpmap:101 telephone-event/8000\r\n"));
     EXPECT_FALSE(dtmf_only) << "telephone-event carries no voice";
+    auto no_stream = session->offer(0, 1,
+                                    phone("192.0.2.10", 4000,
+                                          "96\r\na=rtpmap:96 foo/8000\r\n"
+                                          "m=audio 4002 RTP/AVP 101\r\n"
+                                          "a=rtpmap:101 telephone-event/8000\r\n"));
+    ASSERT_FALSE(no_stream) << "no audio stream can be answered";
+    EXPECT_NE(no_stream.error().message.find("codec"), std::string::npos);
     EXPECT_EQ(ports.opened(), 0u) << "nothing opened for a refused offer";
 }
 

@@ -75,6 +75,69 @@ TEST(OfferAnswer, NoCodecInCommonFails) {
     EXPECT_FALSE(a) << "telephone-event alone carries no voice";
 }
 
+// RFC 3264 6: each m= line is answered on its own. An audio stream we share no codec with is
+// answered with port 0; a later one we can take is accepted (it used to be a 488).
+constexpr std::string_view kUnknownThenPcmu =
+    "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+    "m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 foo/8000\r\n"
+    "m=audio 4002 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+TEST(OfferAnswer, ALaterAudioStreamIsAnsweredWhenTheFirstSharesNoCodec) {
+    const sdp::Session offer = parse(kUnknownThenPcmu);
+    EXPECT_EQ(anchored_stream(offer, default_codecs()), 1u);
+    auto a = answer_offer(offer, default_codecs(), us(),
+                          [](std::size_t i) { return static_cast<std::uint16_t>(30000 + 2 * i); });
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->media.size(), 2u);
+    EXPECT_EQ(a->media[0].port, 0) << "the stream we cannot take is rejected";
+    EXPECT_EQ(a->media[0].formats, (std::vector<std::string>{"96"}));
+    EXPECT_TRUE(a->media[0].rtpmaps.empty());
+    EXPECT_EQ(a->media[1].port, 30002);
+    EXPECT_EQ(a->media[1].formats, (std::vector<std::string>{"0", "101"}));
+    // negotiated_codecs looks at the same stream, in the offer and in the answer.
+    for (const sdp::Session* d : std::vector<const sdp::Session*>{&offer, &*a}) {
+        auto codecs = negotiated_codecs(*d, default_codecs());
+        ASSERT_EQ(codecs.size(), 2u);
+        EXPECT_EQ(codecs[0].encoding, "PCMU");
+        EXPECT_EQ(codecs[1].encoding, "telephone-event");
+    }
+}
+
+TEST(OfferAnswer, TheAnchoredStreamIsTheFirstWithAVoiceCodecInCommon) {
+    const std::string_view head =
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n";
+    // telephone-event alone, a disabled stream, secure audio, video: none of them; then PCMA,
+    // then PCMU (not taken: one audio stream is anchored).
+    const sdp::Session offer =
+        parse(std::string(head) +
+              "m=audio 4000 RTP/AVP 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+              "m=audio 0 RTP/AVP 0\r\n"
+              "m=audio 4004 RTP/SAVP 0\r\n"
+              "m=video 4006 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+              "m=audio 4008 RTP/AVP 8\r\n"
+              "m=audio 4010 RTP/AVP 0\r\n");
+    EXPECT_EQ(anchored_stream(offer, default_codecs()), 4u);
+    auto a = answer_offer(offer, default_codecs(), us(),
+                          [](std::size_t) { return std::uint16_t{30000}; });
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_EQ(a->media.size(), 6u);
+    for (std::size_t i = 0; i < a->media.size(); ++i)
+        EXPECT_EQ(a->media[i].port, i == 4 ? 30000 : 0) << i;
+    EXPECT_TRUE(a->media[0].fmtps.empty()) << "a rejected stream carries no parameters";
+    ASSERT_EQ(negotiated_codecs(offer, default_codecs()).size(), 1u);
+    EXPECT_EQ(negotiated_codecs(offer, default_codecs())[0].encoding, "PCMA");
+
+    const sdp::Session none = parse(std::string(head) +
+                                    "m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 foo/8000\r\n"
+                                    "m=audio 4002 RTP/AVP 101\r\n"
+                                    "a=rtpmap:101 telephone-event/8000\r\n");
+    EXPECT_FALSE(anchored_stream(none, default_codecs()));
+    EXPECT_TRUE(negotiated_codecs(none, default_codecs()).empty())
+        << "not the telephone-event of a stream we cannot answer";
+    EXPECT_FALSE(answer_offer(none, default_codecs(), us(),
+                              [](std::size_t) { return std::uint16_t{30000}; }));
+}
+
 TEST(OfferAnswer, OurOfferAndWhatItNegotiates) {
     sdp::Session offer = make_offer(default_codecs(), us(), 31000, sdp::Direction::sendonly);
     auto text = sdp::write(offer);

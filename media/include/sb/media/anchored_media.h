@@ -1,7 +1,9 @@
 #pragma once
 // Anchored media: Switchboard stands in the RTP path. Every leg of a call sees Switchboard's
 // address and one port of its own in the SDP it receives, and the relay (media_port.h) forwards
-// the packets of the call's first audio stream between the legs' ports.
+// the packets of one audio stream between the legs' ports: the anchored stream of each offer
+// (offer_answer.h: the first enabled audio RTP/AVP stream with a voice codec in common), the
+// offer's other streams being answered with port 0.
 //
 // An offer relayed to the other leg keeps the offerer's codecs we support with the offerer's
 // payload type numbers (RFC 3264 6.1 has the answerer reuse them), so that a codec both legs

@@ -5,6 +5,7 @@
 // leg. Pure functions over sdp::Session; the media engine decides ports and codecs.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,11 +34,20 @@ struct LocalEndpoint {
     std::uint64_t session_version = 0;  // o= version; bumped by every new offer or changed answer
 };
 
-// The answer to `offer` (RFC 3264 6): each audio RTP stream is accepted with `port_for(index)`
-// and the offered codecs we support (in the offerer's order, with their payload types; RFC 3264
-// 6.1), plus telephone-event when offered; the direction mirrors the offer's (sendonly ->
-// recvonly, recvonly -> sendonly, inactive stays); other streams are rejected (port 0). Fails
-// (answer 488) when no audio stream can be accepted.
+// The stream an anchoring endpoint answers and relays: the first enabled (port not 0) audio
+// RTP/AVP stream that lists a voice codec of `ours` (telephone-event alone is not enough). RFC
+// 3264 6 answers each m= line on its own, so an earlier audio stream we share no codec with, or
+// video, or RTP/SAVP, does not stop a later one from being taken; they are answered with port 0.
+// nullopt when no stream qualifies (the offer is refused, 488). Every choice of "the" stream of
+// a description (answer_offer, negotiated_codecs, AnchoredMedia) is this one.
+std::optional<std::size_t> anchored_stream(const sdp::Session& description,
+                                           const std::vector<Codec>& ours);
+
+// The answer to `offer` (RFC 3264 6): the anchored stream (above) is accepted with
+// `port_for(index)` and the offered codecs we support (in the offerer's order, with their
+// payload types; RFC 3264 6.1), plus telephone-event when offered; the direction mirrors the
+// offer's (sendonly -> recvonly, recvonly -> sendonly, inactive stays); every other stream is
+// rejected (port 0). Fails (answer 488) when no audio stream can be accepted.
 Result<sdp::Session> answer_offer(const sdp::Session& offer, const std::vector<Codec>& ours,
                                   const LocalEndpoint& local,
                                   const std::function<std::uint16_t(std::size_t)>& port_for);
@@ -48,8 +58,8 @@ sdp::Session make_offer(const std::vector<Codec>& codecs, const LocalEndpoint& l
                         std::uint16_t port, sdp::Direction direction = sdp::Direction::sendrecv,
                         int ptime = 20);
 
-// The codecs of an answer's (or offer's) first active audio stream that match `ours`, in its
-// order: what the media engine may send on that leg.
+// The codecs of an answer's (or offer's) anchored stream that match `ours`, in its order, with
+// its payload types: what the media engine may send on that leg. Empty when it has none.
 std::vector<Codec> negotiated_codecs(const sdp::Session& description,
                                      const std::vector<Codec>& ours);
 
