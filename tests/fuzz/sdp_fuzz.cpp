@@ -8,14 +8,15 @@
 //   - what write() produces from a parsed description parses again and writes the same text
 //     (written once, the text is stable);
 //   - an answer keeps one m= line per offered one, in order (RFC 3264 6), accepts exactly one
-//     stream, with a voice codec the offer listed, and what we write of it parses again and is
-//     not much larger than the offer;
+//     stream, the anchored one, with a voice codec the offer listed, and what we write of it parses
+//     again and is not much larger than the offer;
 //   - an offer we make from the negotiated codecs parses again;
 //   - apply_opus_fmtp only ever lowers the bitrate and audio rate it is given.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,20 +119,22 @@ void offer_answer(const sdp::Session& offer, std::string_view input) {
     // RFC 3264 6: as many m= lines as the offer, in the same order, of the same media types.
     if (answer->media.size() != offer.media.size())
         invariant_failed("answer changed the number of m= lines", input);
+    // The stream accepted is the anchored one (the first audio stream with a voice codec in
+    // common, RFC 3264 6), the one negotiated_codecs and AnchoredSession look at too.
+    const std::optional<std::size_t> anchored = anchored_stream(offer, ours);
+    if (!anchored || *anchored >= answer->media.size()) {
+        invariant_failed("answer_offer answered an offer without an anchored stream", input);
+        return;
+    }
     std::size_t accepted = 0;
-    // The offered stream that was accepted, alone (answer_offer may skip an earlier audio stream
-    // with no voice codec in common, which negotiated_codecs of the whole offer would look at).
-    sdp::Session accepted_offer = offer;
     for (std::size_t i = 0; i < answer->media.size() && i < offer.media.size(); ++i) {
         if (answer->media[i].type != offer.media[i].type)
             invariant_failed("answer changed an m= line's media type", input);
-        if (answer->media[i].port != 0)
-            ++accepted;
-        else
-            accepted_offer.media[i].port = 0;
+        if (answer->media[i].port != 0) ++accepted;
     }
-    if (accepted != 1) invariant_failed("answer does not accept exactly one stream", input);
-    const std::vector<Codec> offered = negotiated_codecs(accepted_offer, ours);
+    if (accepted != 1 || answer->media[*anchored].port == 0)
+        invariant_failed("answer does not accept exactly the anchored stream", input);
+    const std::vector<Codec> offered = negotiated_codecs(offer, ours);
     const std::vector<Codec> negotiated = negotiated_codecs(*answer, ours);
     bool voice = false;
     for (const Codec& c : negotiated) {
@@ -151,8 +154,7 @@ void offer_answer(const sdp::Session& offer, std::string_view input) {
         invariant_failed("answer much larger than the offer", input);
 
     // The other leg is offered what this one negotiated (AnchoredSession::offer).
-    sdp::Direction d =
-        offer.media.empty() ? sdp::Direction::sendrecv : offer.direction_of(offer.media[0]);
+    sdp::Direction d = offer.direction_of(offer.media[*anchored]);
     sdp::Session onward = make_offer(negotiated, local, 30000, d);
     write_and_reparse(onward, "make_offer wrote an offer that does not parse");
 }
