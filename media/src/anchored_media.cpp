@@ -404,10 +404,17 @@ class AnchoredSession final : public MediaSession {
         rewire();
     }
 
-    std::optional<rtp::PortStats> leg_stats(LegId id) const override {
+    std::optional<LegMedia> leg_media(LegId id) const override {
         auto it = legs_.find(id);
         if (it == legs_.end() || !it->second.port) return std::nullopt;
-        return it->second.port->stats();
+        const Leg& l = it->second;
+        LegMedia m{l.port->stats(), l.remote ? l.remote->rtp : std::nullopt, ""};
+        for (const Codec& c : l.codecs)
+            if (!is_dtmf(c)) {
+                m.codec = c.encoding + "/" + std::to_string(c.clock_rate);
+                break;
+            }
+        return m;
     }
 
     bool set_tone_country(LegId id, std::string_view country) override {

@@ -24,15 +24,20 @@ namespace sb::call {
 namespace {
 
 // A leg's media for the call record: none when no RTP passed either way.
-std::optional<MediaRecord> media_record(const std::optional<media::rtp::PortStats>& stats) {
-    if (!stats || (stats->packets_received == 0 && stats->packets_sent == 0)) return std::nullopt;
-    return MediaRecord{.packets_received = stats->packets_received,
-                       .packets_lost = stats->packets_lost,
-                       .packets_sent = stats->packets_sent,
-                       .jitter_ms = stats->jitter_ms,
-                       .rtt_ms = stats->rtt_ms,
-                       .remote_loss_fraction = stats->remote_loss_fraction,
-                       .remote_jitter_ms = stats->remote_jitter_ms};
+std::optional<MediaRecord> media_record(const std::optional<media::LegMedia>& media) {
+    if (!media) return std::nullopt;
+    const media::rtp::PortStats& s = media->stats;
+    if (s.packets_received == 0 && s.packets_sent == 0) return std::nullopt;
+    return MediaRecord{.codec = media->codec,
+                       .declared = media->declared ? media->declared->to_string() : "",
+                       .source = s.latched ? s.latched->to_string() : "",
+                       .packets_received = s.packets_received,
+                       .packets_lost = s.packets_lost,
+                       .packets_sent = s.packets_sent,
+                       .jitter_ms = s.jitter_ms,
+                       .rtt_ms = s.rtt_ms,
+                       .remote_loss_fraction = s.remote_loss_fraction,
+                       .remote_jitter_ms = s.remote_jitter_ms};
 }
 
 std::string user_of(std::string_view name_addr_value) {
@@ -950,7 +955,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
     }
     // The caller's port stays with the session until the call is destroyed; its figures now.
     if (c.media)
-        if (auto m = media_record(c.media->leg_stats(0))) c.a().media = std::move(m);
+        if (auto m = media_record(c.media->leg_media(0))) c.a().media = std::move(m);
     for (auto& leg : c.legs)
         leg->state = leg->state == LegState::confirmed ? LegState::terminated : leg->state;
     c.record.ended_at = now_ms();
@@ -959,7 +964,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
 
 void CallManager::Impl::release_media(Call& c, Leg& leg) {
     if (!c.media) return;
-    if (auto m = media_record(c.media->leg_stats(leg.index))) leg.media = std::move(m);
+    if (auto m = media_record(c.media->leg_media(leg.index))) leg.media = std::move(m);
     c.media->release_leg(leg.index);
 }
 

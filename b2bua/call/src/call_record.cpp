@@ -6,12 +6,22 @@ namespace sb::call {
 
 namespace {
 
-// "rx 512 lost 3 (0.6 %) jitter 1.2 ms, tx 510, rtt 4.1 ms, far end lost 0.0 % jitter 0.8 ms"
+// "PCMU/8000 from 192.0.2.20:4000, rx 512 lost 3 (0.6 %) jitter 1.2 ms, tx 510, rtt 4.1 ms,
+// far end lost 0.0 % jitter 0.8 ms": "from A (SDP B)" when RTP came from elsewhere than the SDP
+// said (NAT), "SDP B" alone when none came.
 std::string describe(const MediaRecord& m) {
     const std::uint64_t expected = m.packets_received + m.packets_lost;
-    std::string out = fmt::format(
-        "rx {} lost {} ({:.1f} %) jitter {:.1f} ms, tx {}", m.packets_received, m.packets_lost,
-        expected ? 100.0 * m.packets_lost / expected : 0.0, m.jitter_ms, m.packets_sent);
+    std::string out = m.codec.empty() ? "" : m.codec + " ";
+    if (!m.source.empty()) {
+        out += "from " + m.source;
+        if (!m.declared.empty() && m.declared != m.source) out += " (SDP " + m.declared + ")";
+        out += ", ";
+    } else if (!m.declared.empty()) {
+        out += "SDP " + m.declared + ", ";
+    }
+    out += fmt::format("rx {} lost {} ({:.1f} %) jitter {:.1f} ms, tx {}", m.packets_received,
+                       m.packets_lost, expected ? 100.0 * m.packets_lost / expected : 0.0,
+                       m.jitter_ms, m.packets_sent);
     if (m.rtt_ms) out += fmt::format(", rtt {:.1f} ms", *m.rtt_ms);
     if (m.remote_loss_fraction || m.remote_jitter_ms) {
         out += ", far end";

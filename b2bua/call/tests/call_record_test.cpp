@@ -10,13 +10,13 @@
 namespace sb::call::testing {
 namespace {
 
-media::rtp::PortStats stats(std::uint64_t received, std::uint64_t lost, double jitter_ms) {
-    media::rtp::PortStats s;
-    s.packets_received = received;
-    s.packets_lost = lost;
-    s.packets_sent = received > 2 ? received - 2 : 0;
-    s.jitter_ms = jitter_ms;
-    return s;
+media::LegMedia stats(std::uint64_t received, std::uint64_t lost, double jitter_ms) {
+    media::LegMedia m;
+    m.stats.packets_received = received;
+    m.stats.packets_lost = lost;
+    m.stats.packets_sent = received > 2 ? received - 2 : 0;
+    m.stats.jitter_ms = jitter_ms;
+    return m;
 }
 
 TEST(CallRecordTest, DescribeSaysEachLegsRtpAndWhatRtcpReported) {
@@ -34,6 +34,7 @@ TEST(CallRecordTest, DescribeSaysEachLegsRtpAndWhatRtcpReported) {
                             .remote_loss_fraction = 0.004,
                             .remote_jitter_ms = 1.5};
     MediaRecord callee;
+    callee.declared = "192.0.2.20:4000";  // nothing latched: "SDP ..." alone
     callee.packets_received = 498;
     callee.packets_sent = 495;
     r.legs.push_back(LegRecord{"1002", "sip:1002@192.0.2.20", 200, "OK", callee});
@@ -44,8 +45,9 @@ TEST(CallRecordTest, DescribeSaysEachLegsRtpAndWhatRtcpReported) {
                         "far end lost 0.4 % jitter 1.5 ms"),
               std::string::npos)
         << line;
-    EXPECT_NE(line.find("; rtp 1002: rx 498 lost 0 (0.0 %) jitter 0.0 ms, tx 495"),
-              std::string::npos)
+    EXPECT_NE(
+        line.find("; rtp 1002: SDP 192.0.2.20:4000, rx 498 lost 0 (0.0 %) jitter 0.0 ms, tx 495"),
+        std::string::npos)
         << line;
     EXPECT_EQ(line.find("1002: rx 498 lost 0 (0.0 %) jitter 0.0 ms, tx 495,"), std::string::npos)
         << "no RTCP figures for a leg whose far end sent no reports: " << line;
@@ -54,10 +56,17 @@ TEST(CallRecordTest, DescribeSaysEachLegsRtpAndWhatRtcpReported) {
 
 TEST_F(CallTest, RecordKeepsEachLegsMediaTakenBeforeItsRelease) {
     auto a_stats = stats(500, 3, 1.25);
-    a_stats.rtt_ms = 8.5;
-    a_stats.remote_loss_fraction = 0.01;
+    a_stats.stats.rtt_ms = 8.5;
+    a_stats.stats.remote_loss_fraction = 0.01;
+    a_stats.codec = "PCMU/8000";
+    a_stats.declared = Endpoint::from_ip("10.0.0.5", 4000);  // behind NAT
+    a_stats.stats.latched = Endpoint::from_ip("203.0.113.9", 61000);
     media.stats[0] = a_stats;
-    media.stats[1] = stats(480, 0, 0.5);
+    auto b_stats = stats(480, 0, 0.5);
+    b_stats.codec = "G722/8000";
+    b_stats.declared = Endpoint::from_ip("192.0.2.20", 4002);
+    b_stats.stats.latched = b_stats.declared;
+    media.stats[1] = b_stats;
     established_call();
     caller_byes();
     phone_answers_request(p1002, "BYE", 200);
@@ -77,7 +86,16 @@ TEST_F(CallTest, RecordKeepsEachLegsMediaTakenBeforeItsRelease) {
     ASSERT_TRUE(r.legs[0].media.has_value()) << "taken before release_leg, which ends the port";
     EXPECT_EQ(r.legs[0].media->packets_received, 480u);
     EXPECT_FALSE(r.legs[0].media->rtt_ms.has_value());
-    EXPECT_NE(describe(r).find("; rtp 1002: rx 480"), std::string::npos) << describe(r);
+    EXPECT_EQ(r.a_media->codec, "PCMU/8000");
+    EXPECT_EQ(r.a_media->declared, "10.0.0.5:4000");
+    EXPECT_EQ(r.a_media->source, "203.0.113.9:61000");
+    const std::string line = describe(r);
+    EXPECT_NE(
+        line.find("; rtp caller: PCMU/8000 from 203.0.113.9:61000 (SDP 10.0.0.5:4000), rx 500"),
+        std::string::npos)
+        << "where RTP came from, beside where the SDP said (NAT): " << line;
+    EXPECT_NE(line.find("; rtp 1002: G722/8000 from 192.0.2.20:4002, rx 480"), std::string::npos)
+        << line;
 }
 
 TEST_F(CallTest, RecordKeepsALosingForksEarlyMediaAndNoneForALegWithoutRtp) {

@@ -86,8 +86,8 @@ struct FakeMedia final : media::MediaEngine {
     bool reports_prompt_end = true;
     std::vector<std::string> local_offers;  // the SDP local_answer was given, in order
     std::map<media::LegId, std::function<void()>> prompt_ends;
-    // What leg_stats reports per leg, until the leg is released (as a relay's port closes).
-    std::map<media::LegId, media::rtp::PortStats> stats;
+    // What leg_media reports per leg, until the leg is released (as a relay's port closes).
+    std::map<media::LegId, media::LegMedia> stats;
     std::set<media::LegId> released;
 
     void end_prompt(media::LegId leg = 0) {
@@ -129,7 +129,7 @@ struct FakeMedia final : media::MediaEngine {
             log("release " + std::to_string(leg));
             m.released.insert(leg);
         }
-        std::optional<media::rtp::PortStats> leg_stats(media::LegId leg) const override {
+        std::optional<media::LegMedia> leg_media(media::LegId leg) const override {
             auto it = m.stats.find(leg);
             if (it == m.stats.end() || m.released.contains(leg)) return std::nullopt;
             return it->second;

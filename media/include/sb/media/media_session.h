@@ -26,6 +26,15 @@ namespace sb::media {
 
 using LegId = std::uint32_t;
 
+// A leg's media facts, for the call record and for "why is there no audio?": what the relay
+// counted and what RTCP told (loss, jitter, round-trip time, where RTP really came from), next to
+// what the leg's SDP declared.
+struct LegMedia {
+    rtp::PortStats stats;
+    std::optional<Endpoint> declared;  // where its SDP asked for RTP
+    std::string codec;                 // what we send it, "PCMU/8000"; "" before offer/answer
+};
+
 class MediaSession {
   public:
     virtual ~MediaSession() = default;
@@ -115,10 +124,9 @@ class MediaSession {
     }
     virtual void stop_recording() {}
 
-    // What the relay counted of the leg's media and what RTCP told about it (loss, jitter,
-    // round-trip time), for the call record; call before release_leg. None when the engine does
-    // not anchor media or the leg never had a port.
-    virtual std::optional<rtp::PortStats> leg_stats(LegId /*leg*/) const { return std::nullopt; }
+    // What the engine knows of the leg's media, for the call record; call before release_leg.
+    // None when the engine does not anchor media or the leg never had a port.
+    virtual std::optional<LegMedia> leg_media(LegId /*leg*/) const { return std::nullopt; }
 };
 
 class MediaEngine {

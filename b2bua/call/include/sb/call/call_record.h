@@ -11,6 +11,9 @@ namespace sb::call {
 // What the relay saw of one leg's RTP and RTCP (RFC 3550 6.4 terms), for anchored media; as of
 // the leg's release, up to a fraction of a second old (the relay publishes a few times a second).
 struct MediaRecord {
+    std::string codec;     // what we send the leg: "PCMU/8000"
+    std::string declared;  // where its SDP asked for RTP: "192.0.2.20:4000"
+    std::string source;    // where its RTP really came from (symmetric RTP), "" if none came
     std::uint64_t packets_received = 0;  // RTP the far end sent us
     std::uint64_t packets_lost = 0;      // of what it sent: sequence numbers never received
     std::uint64_t packets_sent = 0;      // RTP we sent it
