@@ -664,11 +664,28 @@ class NatMedia(unittest.TestCase):
                 self.fail_with(f"the stranger's {STRANGER_HZ} Hz reached the callee: "
                                f"{b.summary()}")
 
+    def call_line(self):
+        """The server's [call] line of the (last) call from 1001 to 1002, or None."""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            lines = [l for l in self.sb.output(last=200).splitlines()
+                     if "[call]" in l and "1001 -> 1002" in l]
+            if lines:
+                return lines[-1]
+            time.sleep(0.2)
+        return None
+
     def test_caller_behind_nat_hears_and_is_heard(self):
-        """SDP names 10.0.0.99:40000; RTP comes from the SIP IP on another port."""
+        """SDP names 10.0.0.99:40000; RTP comes from the SIP IP on another port. The call
+        record says both, for whoever asks why a phone had no audio."""
         media, target, _ = self.nat_call(1)
         self.check_caller_heard_callee(media, target)
         self.check_callee_heard_caller()
+        line = self.call_line()
+        print(f"[nat] {line}", file=sys.stderr)
+        want = f"; rtp caller: PCMU/8000 from {media.ip}:{media.port} (SDP 10.0.0.99:40000), rx "
+        if not line or want not in line:
+            self.fail_with(f"the call's [call] line does not say '{want}': {line}")
 
     def test_stranger_cannot_hijack_the_stream(self):
         """A stranger's 2 packets before the caller's, and 10 mid-call, change nothing."""
