@@ -238,7 +238,11 @@ Result<Session> parse(std::string_view text) {
                 break;
             }
             default:
-                (m ? m->other : s.other).emplace_back(line);  // i= u= e= p= b= z= k= r=
+                // i= u= e= p= b= z= k= r=, and what RFC 8866 5 has no place for: a type letter
+                // it does not define (which it has a parser ignore or reject the whole
+                // description for), or u= e= p= r= z= after m=. We take those too, as senders
+                // write them: we never act on them, and never send them on (see write()).
+                (m ? m->other : s.other).emplace_back(line);
                 break;
         }
     }
@@ -254,12 +258,24 @@ void put_others(std::string& out, const std::vector<std::string>& lines, std::st
         if (types.find(l[0]) != std::string_view::npos) out.append(l).append("\r\n");
 }
 
+// The lines of a section whose type the RFC's order does not place there (`placed`: those it
+// does): last in the section, in their order.
+void put_unplaced(std::string& out, const std::vector<std::string>& lines,
+                  std::string_view placed) {
+    for (const std::string& l : lines)
+        if (placed.find(l[0]) == std::string_view::npos) out.append(l).append("\r\n");
+}
+
 void put_connection(std::string& out, const Connection& c) {
     out.append("c=IN ").append(c.address_type).append(" ").append(c.address).append("\r\n");
 }
 
 }  // namespace
 
+// Every line parse() kept is written back, the unplaced ones too (an x=, a u= after m=): what
+// parse() accepted, write() gives back, and writing it again gives the same text. It gives one
+// leg no way into the other's SDP: what we send a leg is built afresh (offer_answer.h's
+// answer_offer and make_offer), taking the other leg's codecs and never its `other` lines.
 std::string write(const Session& s) {
     std::string out;
     out.reserve(256 + 128 * s.media.size());
@@ -280,6 +296,7 @@ std::string write(const Session& s) {
     put_others(out, s.other, "trzk");
     if (s.direction) out.append("a=").append(to_string(*s.direction)).append("\r\n");
     put_others(out, s.other, "a");
+    put_unplaced(out, s.other, "iuepbtrzka");
     for (const Media& m : s.media) {
         out.append("m=").append(m.type).append(" ").append(std::to_string(m.port));
         if (m.port_count != 1) out.append("/").append(std::to_string(m.port_count));
@@ -311,6 +328,7 @@ std::string write(const Session& s) {
             out.append("a=rtcp:").append(std::to_string(*m.rtcp_port)).append("\r\n");
         if (m.direction) out.append("a=").append(to_string(*m.direction)).append("\r\n");
         put_others(out, m.other, "a");
+        put_unplaced(out, m.other, "ibka");
     }
     return out;
 }

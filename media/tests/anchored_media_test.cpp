@@ -546,6 +546,31 @@ TEST_F(AnchoredMediaTest, ALocalAnswerTakesTheFirstAudioStreamItCanAnswer) {
     EXPECT_EQ(again.direction_of(again.media[1]), sdp::Direction::recvonly);
 }
 
+// sdp::write gives back every line parse kept (x=, i=, u=...), but what one leg sends never
+// reaches the other: our offers and answers are built afresh, from the codecs alone.
+TEST_F(AnchoredMediaTest, ALegsOtherLinesNeverReachTheOtherLeg) {
+    auto marked = [](std::string_view ip, int port, std::string_view formats) {
+        std::string s = "v=0\r\no=- 4242 1 IN IP4 " + std::string(ip) +
+                        "\r\ns=-\r\ni=inject-i\r\nu=http://inject.example/\r\n"
+                        "e=inject@example.com\r\np=+1 555 0100 inject\r\nc=IN IP4 " +
+                        std::string(ip) + "\r\nb=AS:99\r\nt=0 0\r\nx=inject-x\r\na=tool:inject\r\n";
+        return s + "m=audio " + std::to_string(port) + " RTP/AVP " + std::string(formats) +
+               "\r\ni=inject-i\r\nb=TIAS:99999\r\nu=http://inject.example/m\r\n"
+               "x=inject-x\r\na=label:inject\r\n";
+    };
+    auto clean = [](const Result<std::string>& r) {
+        ASSERT_TRUE(r) << r.error().message;
+        EXPECT_EQ(r->find("inject"), std::string::npos) << *r;
+        for (std::string_view type : {"\ni=", "\nu=", "\ne=", "\np=", "\nb=", "\nx="})
+            EXPECT_EQ(r->find(type), std::string::npos) << type << " in\n" << *r;
+    };
+    clean(session->offer(0, 1, marked("192.0.2.10", 4000, "0 8")));
+    clean(session->answer(1, 0, marked("198.51.100.20", 6000, "0")));
+    clean(session->offer(1, 0, marked("198.51.100.20", 6000, "8")));  // re-offers too
+    clean(session->answer(0, 1, marked("192.0.2.10", 4000, "8")));
+    clean(session->local_answer(0, marked("192.0.2.10", 4000, "0")));
+}
+
 TEST_F(AnchoredMediaTest, AnOfferWithNoSupportedCodecIsAnError) {
     auto g729 = session->offer(0, 1, phone("192.0.2.10", 4000, "18\r\na=rtpmap:18 G729/8000\r\n"));
     ASSERT_FALSE(g729);

@@ -59,6 +59,69 @@ TEST(Sdp, WriteThenParseKeepsEverything) {
     EXPECT_NE(text.find("a=label:1\r\n"), std::string::npos);
 }
 
+// RFC 8866 5 fixes the order of the lines it defines and has no place for a type letter it does
+// not (x=), nor for u= e= p= r= z= after m=. We accept them as senders write them; write() used
+// to drop them, so what it wrote was not what was parsed. Now each is written back, last in its
+// section, and writing again gives the same text.
+TEST(Sdp, LinesTheOrderHasNoPlaceForAreWrittenBackLastInTheirSection) {
+    auto s = parse(
+        "v=0\r\n"
+        "o=- 1 1 IN IP4 192.0.2.10\r\n"
+        "x=before s\r\n"
+        "s=-\r\n"
+        "i=a call\r\n"
+        "u=http://example.com/\r\n"
+        "e=alice@example.com\r\n"
+        "p=+1 555 0100\r\n"
+        "c=IN IP4 192.0.2.10\r\n"
+        "t=0 0\r\n"
+        "y=after t\r\n"
+        "a=tool:phone\r\n"
+        "m=audio 4000 RTP/AVP 0\r\n"
+        "i=voice\r\n"
+        "u=http://example.com/voice\r\n"
+        "x=in the stream\r\n"
+        "a=rtpmap:0 PCMU/8000\r\n"
+        "e=bob@example.com\r\n"
+        "m=video 0 RTP/AVP 96\r\n"
+        "p=+1 555 0101\r\n"
+        "r=7d 1h 0 25h\r\n"
+        "z=2882844526 -1h\r\n");
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->other, (std::vector<std::string>{"x=before s", "i=a call", "u=http://example.com/",
+                                                  "e=alice@example.com", "p=+1 555 0100",
+                                                  "y=after t", "a=tool:phone"}));
+    const std::string text = write(*s);
+    EXPECT_EQ(text,
+              "v=0\r\n"
+              "o=- 1 1 IN IP4 192.0.2.10\r\n"
+              "s=-\r\n"
+              "i=a call\r\n"
+              "u=http://example.com/\r\n"
+              "e=alice@example.com\r\n"
+              "p=+1 555 0100\r\n"
+              "c=IN IP4 192.0.2.10\r\n"
+              "t=0 0\r\n"
+              "a=tool:phone\r\n"
+              "x=before s\r\n"
+              "y=after t\r\n"
+              "m=audio 4000 RTP/AVP 0\r\n"
+              "i=voice\r\n"
+              "a=rtpmap:0 PCMU/8000\r\n"
+              "u=http://example.com/voice\r\n"
+              "x=in the stream\r\n"
+              "e=bob@example.com\r\n"
+              "m=video 0 RTP/AVP 96\r\n"
+              "p=+1 555 0101\r\n"
+              "r=7d 1h 0 25h\r\n"
+              "z=2882844526 -1h\r\n");
+    auto again = parse(text);
+    ASSERT_TRUE(again) << again.error().message;
+    EXPECT_EQ(write(*again), text) << "written once, the text is stable";
+    EXPECT_EQ(again->media[0].other, s->media[0].other) << "each line stays in its section";
+    EXPECT_EQ(again->media[1].other, s->media[1].other);
+}
+
 TEST(Sdp, RewritingAddressPortAndDirection) {
     auto s = parse(kBaresip);
     ASSERT_TRUE(s);

@@ -78,10 +78,12 @@ struct Session {
 };
 
 // Parses a body. Errors name the line: "SDP line 3: m= needs a port". Lenient where senders are
-// (LF-only line ends, trailing spaces), strict on what the engine relies on (v=0 first, o=, a
-// valid m= line, numeric ports and payload types).
+// (LF-only line ends, trailing spaces, a type letter RFC 8866 does not define or one in a section
+// that has no place for it: kept in `other`), strict on what the engine relies on (v=0 first,
+// o=, a valid m= line, numeric ports and payload types).
 Result<Session> parse(std::string_view text);
-// Writes a body in the RFC's order, CRLF line ends.
+// Writes a body in the RFC's order (RFC 8866 5), CRLF line ends: every line of `other` included,
+// those the order has no place for last in their section.
 std::string write(const Session& session);
 
 }  // namespace sb::media::sdp
