@@ -6,8 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "sb/media/dsp/prompt.h"
 #include "sb/media/dsp/telephone_event.h"
 #include "sb/media/rtp/relay.h"
+#include "sb/media/rtp/rtcp.h"
 #include "sb/media/rtp/rtp_header.h"
 #include "sb/media/rtp/sock_addr.h"
 
@@ -63,20 +67,38 @@ double tone_share(std::span<const std::int16_t> pcm, double freq, int rate) {
     return total > 0 ? 2 * power / (total * static_cast<double>(pcm.size())) : 0;
 }
 
-// A phone in the room: a socket, a codec both ways, a tone it sends and what it hears.
+// A loopback UDP socket on a port of its own.
+int bound_socket(Endpoint& address) {
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    SockAddr a = SockAddr::from(*Endpoint::from_ip("127.0.0.1", 0));
+    EXPECT_EQ(bind(fd, a.raw(), a.size()), 0);
+    socklen_t len = sizeof(sockaddr_in);
+    getsockname(fd, a.raw(), &len);
+    address = a.endpoint();
+    return fd;
+}
+
+// A phone in the room: a socket, a codec both ways, a tone it sends and what it hears; and, if
+// asked, an RTCP socket of its own (named in its SDP) and the reports that reach it.
 class Participant {
   public:
-    Participant(Relay& relay, std::uint64_t group, CodecId codec, double tone_hz)
+    // What arrived on the RTCP socket, and how many RTP packets had arrived by then.
+    struct ReceivedReport {
+        Report report;
+        int rtp_received = 0;
+        std::uint32_t last_rtp_timestamp = 0;
+    };
+
+    Participant(Relay& relay, std::uint64_t group, CodecId codec, double tone_hz, bool rtcp = false)
         : codec_(codec), tone_hz_(tone_hz), format_(format_of(codec)) {
-        fd_ = socket(AF_INET, SOCK_DGRAM, 0);
-        SockAddr a = SockAddr::from(*Endpoint::from_ip("127.0.0.1", 0));
-        EXPECT_EQ(bind(fd_, a.raw(), a.size()), 0);
-        socklen_t len = sizeof(sockaddr_in);
-        getsockname(fd_, a.raw(), &len);
-        address_ = a.endpoint();
+        fd_ = bound_socket(address_);
         port_ = relay.open(group).value();
         RemoteSpec spec;
         spec.rtp = address_;
+        if (rtcp) {
+            rtcp_fd_ = bound_socket(rtcp_address_);
+            spec.rtcp = rtcp_address_;
+        }
         spec.signalling = Endpoint::from_ip("127.0.0.1", 5060);
         spec.clock_rate = format_.clock_rate;
         port_->set_remote(spec);
@@ -86,7 +108,10 @@ class Participant {
         encoder_ = codec::make_encoder(codec).value();
         decoder_ = codec::make_decoder(codec).value();
     }
-    ~Participant() { close(fd_); }
+    ~Participant() {
+        close(fd_);
+        if (rtcp_fd_ >= 0) close(rtcp_fd_);
+    }
 
     MediaPort& port() { return *port_; }
     void hang_up() { port_.reset(); }
@@ -108,7 +133,7 @@ class Participant {
         p[1] = static_cast<std::uint8_t>(format_.payload_type);
         store16(&p[2], sequence_++);
         store32(&p[4], timestamp_);
-        store32(&p[8], 0x5eed0000u + static_cast<std::uint32_t>(tone_hz_));
+        store32(&p[8], ssrc());
         timestamp_ += static_cast<std::uint32_t>(format_.clock_rate / 50);
         send(p);
     }
@@ -123,27 +148,56 @@ class Participant {
             p[1] = static_cast<std::uint8_t>(101 | (i == 0 ? 0x80 : 0));
             store16(&p[2], sequence_++);
             store32(&p[4], timestamp_);
-            store32(&p[8], 0x5eed0000u + static_cast<std::uint32_t>(tone_hz_));
+            store32(&p[8], ssrc());
             p.insert(p.end(), payload.begin(), payload.end());
             send(p);
         }
     }
-    // Decodes whatever arrived.
+    // Decodes whatever arrived, then reads the reports that came (RTP first: a report counts
+    // packets the room sent before it).
     void drain() {
         for (;;) {
             pollfd pfd{fd_, POLLIN, 0};
-            if (poll(&pfd, 1, 0) != 1) return;
+            if (poll(&pfd, 1, 0) != 1) break;
             std::vector<std::uint8_t> b(2048);
             const auto n = recv(fd_, b.data(), b.size(), 0);
-            if (n <= 0) return;
+            if (n <= 0) break;
             RtpHeader h(b.data(), static_cast<std::size_t>(n));
             if (!h.valid() || h.payload_type() != format_.payload_type) continue;
             ++received_;
+            received_ssrc_ = h.ssrc();
+            last_timestamp_ = h.timestamp();
             std::vector<std::int16_t> pcm(codec::kMaxFrameSamples);
             const int m = decoder_->decode(h.payload(), pcm);
             if (m > 0) heard_.insert(heard_.end(), pcm.begin(), pcm.begin() + m);
         }
+        for (;;) {
+            pollfd pfd{rtcp_fd_, POLLIN, 0};
+            if (rtcp_fd_ < 0 || poll(&pfd, 1, 0) != 1) return;
+            std::vector<std::uint8_t> b(2048);
+            const auto n = recv(rtcp_fd_, b.data(), b.size(), 0);
+            if (n <= 0) return;
+            auto r = parse_compound({b.data(), static_cast<std::size_t>(n)});
+            ASSERT_TRUE(r) << r.error().message;
+            // Only its own port's: the one with a block about what it sends (another port's
+            // reports go to that phone's RTP port + 1, which this socket might happen to be).
+            if (r->block_count == 1 && r->blocks[0].ssrc == ssrc())
+                reports_.push_back({*r, received_, last_timestamp_});
+        }
     }
+    // Sends a report from its RTCP socket to its port's RTCP port.
+    void send_report(const Report& r) {
+        std::array<std::uint8_t, kMaxCompoundSize> out{};
+        const std::size_t n = write_compound(out, r, "participant");
+        ASSERT_GT(n, 0u);
+        SockAddr to = SockAddr::from(
+            *Endpoint::from_ip("127.0.0.1", static_cast<std::uint16_t>(port_->rtp_port() + 1)));
+        ASSERT_EQ(sendto(rtcp_fd_, out.data(), n, 0, to.raw(), to.size()), static_cast<ssize_t>(n));
+    }
+    std::uint32_t ssrc() const { return 0x5eed0000u + static_cast<std::uint32_t>(tone_hz_); }
+    std::uint32_t received_ssrc() const { return received_ssrc_; }  // of the last RTP packet
+    const std::vector<ReceivedReport>& reports() const { return reports_; }
+    void forget_reports() { reports_.clear(); }
     // The last `seconds` of what it heard.
     std::span<const std::int16_t> heard_last(double seconds) const {
         const auto n = static_cast<std::size_t>(seconds * rate());
@@ -166,6 +220,8 @@ class Participant {
     PayloadFormat format_;
     int fd_ = -1;
     Endpoint address_;
+    int rtcp_fd_ = -1;
+    Endpoint rtcp_address_;
     std::unique_ptr<MediaPort> port_;
     std::unique_ptr<codec::Encoder> encoder_;
     std::unique_ptr<codec::Decoder> decoder_;
@@ -174,6 +230,9 @@ class Participant {
     std::uint64_t sample_ = 0;
     std::vector<std::int16_t> heard_;
     int received_ = 0;
+    std::uint32_t received_ssrc_ = 0;
+    std::uint32_t last_timestamp_ = 0;
+    std::vector<ReceivedReport> reports_;
 };
 
 // Runs the room in real time for `frames` of 20 ms: everyone sends (unless silent) and listens.
@@ -190,8 +249,8 @@ void talk(std::vector<Participant*> people, int frames, std::vector<bool> silent
     for (auto* p : people) p->drain();
 }
 
-std::unique_ptr<Relay> start_relay() {
-    auto r = Relay::start(test_config());
+std::unique_ptr<Relay> start_relay(RelayConfig config = test_config()) {
+    auto r = Relay::start(config);
     EXPECT_TRUE(r.has_value()) << r.error().message;
     return std::move(*r);
 }
@@ -284,6 +343,76 @@ TEST(Conference, AParticipantJoiningMutedIsNotHeardAndOneWhoLeftIsGone) {
     const int before = bob.received();
     talk({&alice, &bob}, 15);
     EXPECT_EQ(bob.received(), before);
+}
+
+// RTCP of a leg in a room (relay_rtcp.cpp): what the phone hears is the room's stream, so our
+// reports must speak for it, and the phone's reports about it give the leg its round trip.
+TEST(Conference, ALegsReportsSpeakForTheRoomsStreamAndItsReportsAboutItAreRead) {
+    RelayConfig config = test_config();
+    config.rtcp_interval_ms = 200;
+    auto relay = start_relay(config);
+    Participant alice(*relay, 1, CodecId::opus, 500, /*rtcp=*/true);
+    Participant bob(*relay, 2, CodecId::pcmu, 1100);
+    Participant carol(*relay, 3, CodecId::g722, 1700);
+    for (auto* p : {&alice, &bob, &carol}) ASSERT_TRUE(p->port().join_conference("rtcp", {}));
+    talk({&alice, &bob, &carol}, 75);
+    ASSERT_GT(alice.received(), 50);
+    const std::uint32_t room_ssrc = alice.received_ssrc();
+
+    // Sender reports about the stream Alice hears: its SSRC, what it sent so far, its timeline.
+    std::vector<Participant::ReceivedReport> srs;
+    for (const auto& r : alice.reports())
+        if (r.report.sender) srs.push_back(r);
+    ASSERT_GE(srs.size(), 2u) << "no sender reports about the room's stream";
+    for (const auto& r : srs) {
+        EXPECT_EQ(r.report.ssrc, room_ssrc);
+        const auto count = static_cast<int>(r.report.sender->packet_count);
+        // The report came after the packets it counts (give or take one in flight), and before
+        // those that arrived since it was sent (a drain every 20 ms, on a busy machine).
+        EXPECT_LE(count, r.rtp_received + 3);
+        EXPECT_GE(count, r.rtp_received - 15);
+        EXPECT_GT(r.report.sender->octet_count, 0u);
+        // Its RTP timestamp is now on the room's timeline: near the last packet's (48 kHz).
+        const auto ahead =
+            static_cast<std::int32_t>(r.report.sender->rtp_timestamp - r.last_rtp_timestamp);
+        EXPECT_LT(std::abs(ahead), 48000 / 2);
+    }
+    EXPECT_GT(srs.back().report.sender->packet_count, srs.front().report.sender->packet_count);
+
+    // Alice answers on the last one: a round trip, and the loss and jitter she sees.
+    Report rr;
+    rr.ssrc = alice.ssrc();
+    ReportBlock block;
+    block.ssrc = room_ssrc;
+    block.fraction_lost = 64;  // a quarter
+    block.jitter = 4800;       // 100 ms at Opus's 48 kHz
+    block.lsr = middle_32(srs.back().report.sender->ntp_timestamp);
+    rr.add_block(block);
+    alice.send_report(rr);
+    PortStats s;
+    for (int i = 0; i < 50 && !s.rtt_ms; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        s = alice.port().stats();
+    }
+    ASSERT_TRUE(s.rtt_ms.has_value()) << "the report about the room's stream was not read";
+    EXPECT_GE(*s.rtt_ms, 0.0);
+    EXPECT_LT(*s.rtt_ms, 5000.0);  // since that report went out, not garbage
+    ASSERT_TRUE(s.remote_loss_fraction.has_value());
+    EXPECT_DOUBLE_EQ(*s.remote_loss_fraction, 0.25);
+    ASSERT_TRUE(s.remote_jitter_ms.has_value());
+    EXPECT_NEAR(*s.remote_jitter_ms, 100.0, 0.01);
+
+    // Out of the room, the port's reports speak for its own stream again (it sends nothing).
+    alice.port().leave_conference();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    alice.drain();
+    alice.forget_reports();
+    talk({&alice, &bob}, 25);
+    ASSERT_FALSE(alice.reports().empty());
+    for (const auto& r : alice.reports()) {
+        EXPECT_NE(r.report.ssrc, room_ssrc);
+        EXPECT_FALSE(r.report.sender.has_value());
+    }
 }
 
 // A prompt of `seconds` of a tone at 16 kHz.

@@ -63,8 +63,8 @@ struct ConferenceRoom::Participant {
     std::optional<dsp::ToneGenerator> beep;
     // What it alone hears besides the mix: the alone prompt, then music while it is alone.
     std::unique_ptr<dsp::PromptSource> announcement;
-    bool music = false;  // `announcement` is the looping music_when_alone
-    std::uint32_t out_ssrc = 0;
+    bool music = false;                  // `announcement` is the looping music_when_alone
+    std::shared_ptr<RoomStream> stream;  // its SSRC, and what was sent (for its port's RTCP)
     std::uint16_t out_sequence = 0;
     std::uint32_t out_timestamp = 0;
     bool first_sent = false;
@@ -106,7 +106,8 @@ bool ConferenceRoom::closed() const {
 }
 
 void ConferenceRoom::post_join(std::uint32_t member, int fd, const PortCodecs& codecs,
-                               const SockAddr& to, const ConferenceOptions& options) {
+                               const SockAddr& to, const ConferenceOptions& options,
+                               std::shared_ptr<RoomStream> stream) {
     Control c;
     c.kind = Control::Kind::join;
     c.member = member;
@@ -114,6 +115,7 @@ void ConferenceRoom::post_join(std::uint32_t member, int fd, const PortCodecs& c
     c.codecs = codecs;
     c.to = to;
     c.options = options;
+    c.stream = std::move(stream);
     std::lock_guard lock(mu_);
     controls_.push_back(std::move(c));
 }
@@ -201,7 +203,7 @@ void ConferenceRoom::apply(Control& c) {
             p->muted = c.options.muted;
             mixer_.set_muted(p->id, p->muted);
             std::random_device random;
-            p->out_ssrc = random();
+            p->stream = c.stream ? std::move(c.stream) : std::make_shared<RoomStream>(random());
             p->out_sequence = static_cast<std::uint16_t>(random());
             p->out_timestamp = random();
             if (c.options.chimes && !participants_.empty())
@@ -392,7 +394,7 @@ std::span<const std::uint8_t> ConferenceRoom::encode_for(Participant& p, std::ui
     return {scratch, static_cast<std::size_t>(bytes)};
 }
 
-void ConferenceRoom::send_frame(Participant& p, const Send& send) {
+void ConferenceRoom::send_frame(Participant& p, const Send& send, std::int64_t now_ns) {
     if (p.to.empty() || !p.codecs.send) return;
     std::array<std::uint8_t, kRtpHeaderSize + kMaxPayload> packet;
     std::array<std::uint8_t, kMaxPayload> scratch;
@@ -404,14 +406,16 @@ void ConferenceRoom::send_frame(Participant& p, const Send& send) {
     packet[1] = static_cast<std::uint8_t>((f.payload_type & 0x7f) | (p.first_sent ? 0 : 0x80));
     store16(packet.data() + 2, p.out_sequence++);
     store32(packet.data() + 4, p.out_timestamp);
-    store32(packet.data() + 8, p.out_ssrc);
+    store32(packet.data() + 8, p.stream->ssrc());
+    p.stream->on_sent(p.out_timestamp, payload.size(), f.clock_rate, now_ns);
     p.out_timestamp += static_cast<std::uint32_t>(f.clock_rate / 50);  // the rtpmap's clock
     p.first_sent = true;
     send(p.fd, p.to, {packet.data(), kRtpHeaderSize + payload.size()});
     ++counters_.packets_sent;
 }
 
-bool ConferenceRoom::tick(std::int64_t now_ms, const Send& send) {
+bool ConferenceRoom::tick(std::int64_t now_ns, const Send& send) {
+    const std::int64_t now_ms = now_ns / 1'000'000;
     {
         std::lock_guard lock(mu_);
         applying_controls_.swap(controls_);
@@ -429,7 +433,7 @@ bool ConferenceRoom::tick(std::int64_t now_ms, const Send& send) {
 
     for (auto& p : participants_) decode_frame(*p, now_ms);
     mixer_.mix();
-    for (auto& p : participants_) send_frame(*p, send);
+    for (auto& p : participants_) send_frame(*p, send, now_ns);
     ++counters_.ticks;
     counters_.participants = participants_.size();
 

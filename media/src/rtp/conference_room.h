@@ -15,8 +15,9 @@
 // Per participant on the home worker: an adaptive jitter buffer (jitter_buffer.h: a decoded leg
 // needs one, unlike a relayed leg, since the mix is clocked by our tick and not by its packets),
 // its decoder, resamplers to and from the room's 16 kHz, its encoder and an outgoing RTP stream
-// of its own. The mute key (RFC 4733 event, or in-band DTMF for a leg without telephone-event)
-// toggles mute; the participant alone hears a low beep when muted, a high one when unmuted.
+// of its own, whose SSRC and counts its port's worker reads for the leg's RTCP (room_stream.h).
+// The mute key (RFC 4733 event, or in-band DTMF for a leg without telephone-event) toggles
+// mute; the participant alone hears a low beep when muted, a high one when unmuted.
 // A participant who joins an empty room hears its alone prompt, and then its music until
 // someone else joins (ConferenceOptions).
 #include <array>
@@ -30,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "room_stream.h"
 #include "sb/media/codec/codec.h"
 #include "sb/media/codec/resampler.h"
 #include "sb/media/conference_options.h"
@@ -80,9 +82,10 @@ class ConferenceRoom {
     // A member id for a port joining: unique in the room for its lifetime.
     std::uint32_t next_member() { return next_member_.fetch_add(1, std::memory_order_relaxed); }
     // `fd`: a socket the room now owns (a dup of the port's RTP socket). `to`: where the leg's
-    // media goes (empty: nowhere yet, or on hold).
+    // media goes (empty: nowhere yet, or on hold). `stream`: the SSRC the room sends the leg
+    // from, and where it counts what it sent (for the port's RTCP).
     void post_join(std::uint32_t member, int fd, const PortCodecs& codecs, const SockAddr& to,
-                   const ConferenceOptions& options);
+                   const ConferenceOptions& options, std::shared_ptr<RoomStream> stream);
     void post_update(std::uint32_t member, const PortCodecs& codecs, const SockAddr& to);
     void post_leave(std::uint32_t member);
     // A key the member pressed out of band (SIP INFO): taken as one from its media.
@@ -93,8 +96,9 @@ class ConferenceRoom {
 
     // --- The home worker ---------------------------------------------------------------------
     // One 20 ms step: applies what was posted, mixes, and sends each participant its frame.
-    // Returns false once the room is empty and nobody reserved a place: it is then closed.
-    bool tick(std::int64_t now_ms, const Send& send);
+    // `now_ns`: the home worker's monotonic clock. Returns false once the room is empty and
+    // nobody reserved a place: it is then closed.
+    bool tick(std::int64_t now_ns, const Send& send);
     ConferenceStats stats() const;
 
   private:
@@ -106,7 +110,8 @@ class ConferenceRoom {
         PortCodecs codecs;
         SockAddr to;
         ConferenceOptions options;
-        char digit = 0;  // key
+        std::shared_ptr<RoomStream> stream;  // join
+        char digit = 0;                      // key
     };
     struct Packet {
         std::uint32_t member = 0;
@@ -144,7 +149,7 @@ class ConferenceRoom {
     void receive(Participant& p, const Packet& packet);
     void on_digit(Participant& p, char digit);
     void decode_frame(Participant& p, std::int64_t now_ms);
-    void send_frame(Participant& p, const Send& send);
+    void send_frame(Participant& p, const Send& send, std::int64_t now_ns);
     // Starts music_when_alone for a participant left alone, stops it when company comes.
     void update_music();
     // Adds what the participant alone hears (a beep, a prompt, music) to its frame.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 
 #include "relay_worker.h"
 
@@ -34,7 +35,11 @@ void RelayWorker::join_room(PortState& p, std::shared_ptr<ConferenceRoom> room,
     }
     p.member = room->next_member();
     p.room_destination = room_destination(p);
-    room->post_join(p.member, fd, p.codecs, p.room_destination, options);
+    // The room sends the leg from an SSRC of its own (RFC 3550 8.1: random), chosen here so
+    // that our reports speak for it from the start (relay_rtcp.cpp).
+    p.room_stream = std::make_shared<RoomStream>(std::random_device{}());
+    p.reported_room_packets = 0;
+    room->post_join(p.member, fd, p.codecs, p.room_destination, options, p.room_stream);
     p.room = std::move(room);
 }
 
@@ -43,6 +48,7 @@ void RelayWorker::leave_room(PortState& p) {
     p.room->post_leave(p.member);
     p.room.reset();
     p.member = 0;
+    p.room_stream.reset();  // our reports speak for `out` again
 }
 
 void RelayWorker::update_room(PortState& p) {
@@ -70,9 +76,8 @@ void RelayWorker::tick_rooms() {
         send_to_fd(fd, to, *id, b, packet.size());
         transcoded.fetch_add(1, std::memory_order_relaxed);
     };
-    const std::int64_t now_ms = now_ns_ / 1'000'000;
     std::erase_if(rooms_, [&](const std::shared_ptr<ConferenceRoom>& room) {
-        return !room->tick(now_ms, send);  // closed once empty
+        return !room->tick(now_ns_, send);  // closed once empty
     });
 }
 

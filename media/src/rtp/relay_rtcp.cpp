@@ -2,11 +2,14 @@
 // each leg's far end gets our own sender and receiver reports about the stream we send it and
 // the stream we receive from it, and its reports are read for round-trip time and the loss it
 // sees. Reports are never forwarded: the two legs are separate RTP sessions, and what one phone
-// reports about its reception says nothing about the other leg.
+// reports about its reception says nothing about the other leg. A leg in a conference hears the
+// room's stream (conference_room.h), sent from another SSRC, maybe by another worker: its
+// reports then speak for that stream, as room_stream.h describes it.
 #include <sys/socket.h>
 
 #include <array>
 #include <ctime>
+#include <optional>
 #include <string>
 
 #include "relay_worker.h"
@@ -54,10 +57,17 @@ void RelayWorker::on_rtcp(PortState& p, const std::uint8_t* data, std::size_t si
     }
     const std::uint32_t now_q16 = middle_32(ntp_from_unix_ns(realtime_ns()));
     for (const ReportBlock& b : report->report_blocks()) {
-        if (b.ssrc != p.out.ssrc()) continue;  // about a stream we do not send
+        // About a stream we send it: `out`, or the room's while it is in one (a block about
+        // `out` may still come then: what it heard before it joined).
+        int clock_rate = p.spec.clock_rate;
+        if (p.room_stream && b.ssrc == p.room_stream->ssrc()) {
+            if (const int rate = p.room_stream->sent().clock_rate; rate > 0) clock_rate = rate;
+        } else if (b.ssrc != p.out.ssrc()) {
+            continue;  // about a stream we do not send
+        }
         if (auto rtt = round_trip_ms(now_q16, b)) p.counters.rtt_ms = *rtt;
         p.counters.remote_loss_fraction = b.fraction_lost / 256.0;
-        p.counters.remote_jitter_ms = 1000.0 * b.jitter / p.spec.clock_rate;
+        p.counters.remote_jitter_ms = 1000.0 * b.jitter / clock_rate;
     }
 }
 
@@ -79,7 +89,12 @@ void RelayWorker::send_reports() {
 }
 
 void RelayWorker::send_report(PortState& p) {
-    const bool sent = p.out.packets() != p.reported_packets;
+    // In a room, what the far end hears is the room's stream: `out` sends nothing meanwhile.
+    std::optional<RoomStream::Sent> room;
+    if (p.room_stream) room = p.room_stream->sent();
+    const std::uint64_t packets = room ? room->packets : p.out.packets();
+    std::uint64_t& reported = room ? p.reported_room_packets : p.reported_packets;
+    const bool sent = packets != reported;
     if (!sent && !p.receiving) return;  // nothing to say yet
     // Where its RTCP comes from; else, once its RTP latched, that host (at the SDP's RTCP port
     // if the SDP named that host, else the RTP port + 1, as a NAT usually maps it); else the
@@ -102,13 +117,17 @@ void RelayWorker::send_report(PortState& p) {
     if (to.empty() || !p.spec.send) return;
 
     Report r;
-    r.ssrc = p.out.ssrc();
+    r.ssrc = room ? p.room_stream->ssrc() : p.out.ssrc();
     if (sent) {
         const std::uint64_t ntp = ntp_from_unix_ns(realtime_ns());
-        r.sender = SenderInfo{ntp, p.out.timestamp_at(now_ns_),
-                              static_cast<std::uint32_t>(p.out.packets()),
-                              static_cast<std::uint32_t>(p.out.octets())};
-        p.reported_packets = p.out.packets();
+        // RFC 3550 6.4.1: the counts wrap modulo 2^32.
+        r.sender = room ? SenderInfo{ntp, room->timestamp_at(now_ns_),
+                                     static_cast<std::uint32_t>(room->packets),
+                                     static_cast<std::uint32_t>(room->octets)}
+                        : SenderInfo{ntp, p.out.timestamp_at(now_ns_),
+                                     static_cast<std::uint32_t>(p.out.packets()),
+                                     static_cast<std::uint32_t>(p.out.octets())};
+        reported = packets;
     }
     if (p.receiving) {
         const std::uint32_t dlsr = p.their_lsr != 0 ? to_q16(now_ns_ - p.their_sr_ns) : 0;

@@ -74,6 +74,11 @@ struct PortState {
     std::int64_t their_sr_ns = 0;        // when it arrived
     std::uint64_t reported_packets = 0;  // out.packets() at our last report
     std::int64_t next_report_ns = 0;
+    // While in a room the far end hears the room's stream, not `out`: our reports speak for it
+    // (its SSRC, and an SR when it sent since the last one), and the far end's report blocks
+    // about it are read too.
+    std::shared_ptr<RoomStream> room_stream;
+    std::uint64_t reported_room_packets = 0;  // room_stream's packets at our last report
 
     // Audio we play to the far end (relay_player.cpp): while a source plays, what the other leg
     // sends is not forwarded here.
