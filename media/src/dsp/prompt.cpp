@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <string>
 
 namespace sb::media::dsp {
 
@@ -16,6 +18,35 @@ std::uint32_t le32(const std::uint8_t* p) {
 }
 std::uint16_t le16(const std::uint8_t* p) {
     return static_cast<std::uint16_t>(p[0] | p[1] << 8);
+}
+
+constexpr int kFormatPcm = 1;
+constexpr int kFormatExtensible = 0xFFFE;
+
+// KSDATAFORMAT_SUBTYPE_PCM, {00000001-0000-0010-8000-00AA00389B71}, as a WAV file stores it
+// (its first three fields little-endian). The sub-formats that stand for an old format tag differ
+// from it in their first two bytes only, which hold the tag (ksmedia.h's
+// DEFINE_WAVEFORMATEX_GUID).
+constexpr std::array<std::uint8_t, 16> kSubtypePcm = {
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71};
+
+// A sub-format GUID as people write it, with the old format tag it stands for when it is one.
+std::string describe_sub_format(const std::uint8_t* g) {
+    char text[40];
+    std::snprintf(text, sizeof text, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
+                  static_cast<unsigned>(le32(g)), static_cast<unsigned>(le16(g + 4)),
+                  static_cast<unsigned>(le16(g + 6)), g[8], g[9], g[10], g[11], g[12], g[13], g[14],
+                  g[15]);
+    std::string out = text;
+    if (std::memcmp(g + 2, kSubtypePcm.data() + 2, kSubtypePcm.size() - 2) == 0) {
+        const int tag = le16(g);
+        out += " (format " + std::to_string(tag);
+        if (tag == 3) out += ", IEEE float";
+        if (tag == 6) out += ", A-law";
+        if (tag == 7) out += ", mu-law";
+        out += ")";
+    }
+    return out;
 }
 
 bool valid_name(std::string_view name) {
@@ -33,12 +64,14 @@ Result<Prompt> parse_wav(std::span<const std::uint8_t> b) {
         return fail("not a RIFF/WAVE file");
     std::size_t pos = 12;
     int channels = 0, rate = 0, bits = 0, format = 0;
+    std::span<const std::uint8_t> fmt;
     std::span<const std::uint8_t> data;
     while (pos + 8 <= b.size()) {
         const std::uint32_t size = le32(b.data() + pos + 4);
         const std::size_t body = pos + 8;
         const std::size_t end = std::min<std::size_t>(b.size(), body + size);
         if (std::memcmp(b.data() + pos, "fmt ", 4) == 0 && end - body >= 16) {
+            fmt = b.subspan(body, end - body);
             format = le16(b.data() + body);
             channels = le16(b.data() + body + 2);
             rate = static_cast<int>(le32(b.data() + body + 4));
@@ -50,11 +83,30 @@ Result<Prompt> parse_wav(std::span<const std::uint8_t> b) {
         pos = body + size + (size & 1);
     }
     if (format == 0) return fail("no fmt chunk");
-    if (format != 1 && format != 0xFFFE)
+    if (format == kFormatExtensible) {
+        // WAVE_FORMAT_EXTENSIBLE: after the 16 bytes of PCM's fmt, cbSize (22 at least),
+        // wValidBitsPerSample, dwChannelMask and the SubFormat GUID that says what the samples
+        // are; the format tag alone says nothing.
+        if (fmt.size() < 40 || le16(fmt.data() + 16) < 22)
+            return fail("WAVE_FORMAT_EXTENSIBLE with no sub-format (a fmt chunk of " +
+                        std::to_string(fmt.size()) + " bytes, 40 expected)");
+        if (std::memcmp(fmt.data() + 24, kSubtypePcm.data(), kSubtypePcm.size()) != 0)
+            return fail("WAVE_FORMAT_EXTENSIBLE sub-format " +
+                        describe_sub_format(fmt.data() + 24) + " is not PCM");
+    } else if (format != kFormatPcm) {
         return fail("WAV format " + std::to_string(format) + " is not PCM");
+    }
     if (bits != 16) return fail(std::to_string(bits) + "-bit samples (16-bit PCM expected)");
     if (channels < 1 || channels > 2) return fail(std::to_string(channels) + " channels");
     if (rate < 8000 || rate > 48000) return fail("sample rate " + std::to_string(rate));
+    if (format == kFormatExtensible) {
+        // The valid bits sit at the top of each 16-bit container, so fewer than 16 play as they
+        // are; none, or more than the container holds, is a broken header.
+        const int valid = le16(fmt.data() + 18);
+        if (valid < 1 || valid > bits)
+            return fail("WAVE_FORMAT_EXTENSIBLE with " + std::to_string(valid) + " valid bits in " +
+                        std::to_string(bits) + "-bit samples");
+    }
     // A data chunk shorter than one frame holds no audio either.
     const std::size_t frames = data.size() / (2u * static_cast<unsigned>(channels));
     if (frames == 0) return fail("no audio data");

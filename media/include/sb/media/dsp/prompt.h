@@ -26,7 +26,8 @@ struct Prompt {
     double seconds() const { return static_cast<double>(samples.size()) / rate; }
 };
 
-// Parses a WAV file's bytes. Errors say what is wrong ("not PCM", "24-bit samples").
+// Parses a WAV file's bytes: PCM, or WAVE_FORMAT_EXTENSIBLE whose sub-format is PCM, with the
+// same constraints. Errors say what is wrong ("not PCM", "24-bit samples", the sub-format found).
 Result<Prompt> parse_wav(std::span<const std::uint8_t> bytes);
 // Loads `name` from `directory`: names are letters, digits, '-' and '_' (no paths), the file
 // is <directory>/<name>.wav.
