@@ -167,6 +167,7 @@ class Participant {
             ++received_;
             received_ssrc_ = h.ssrc();
             last_timestamp_ = h.timestamp();
+            arrivals_.push_back({h.timestamp(), h.marker(), std::chrono::steady_clock::now()});
             std::vector<std::int16_t> pcm(codec::kMaxFrameSamples);
             const int m = decoder_->decode(h.payload(), pcm);
             if (m > 0) heard_.insert(heard_.end(), pcm.begin(), pcm.begin() + m);
@@ -196,6 +197,23 @@ class Participant {
     }
     std::uint32_t ssrc() const { return 0x5eed0000u + static_cast<std::uint32_t>(tone_hz_); }
     std::uint32_t received_ssrc() const { return received_ssrc_; }  // of the last RTP packet
+    // Each RTP packet received: its timestamp, marker bit and when it arrived.
+    struct Arrival {
+        std::uint32_t timestamp = 0;
+        bool marker = false;
+        std::chrono::steady_clock::time_point at;
+    };
+    const std::vector<Arrival>& arrivals() const { return arrivals_; }
+    // Puts the room on hold (the phone's SDP says sendonly: we send it nothing), or resumes.
+    void hold(bool on) {
+        RemoteSpec spec;
+        spec.rtp = address_;
+        if (rtcp_fd_ >= 0) spec.rtcp = rtcp_address_;
+        spec.signalling = Endpoint::from_ip("127.0.0.1", 5060);
+        spec.clock_rate = format_.clock_rate;
+        spec.send = !on;
+        port_->set_remote(spec);
+    }
     const std::vector<ReceivedReport>& reports() const { return reports_; }
     void forget_reports() { reports_.clear(); }
     // The last `seconds` of what it heard.
@@ -233,6 +251,7 @@ class Participant {
     std::uint32_t received_ssrc_ = 0;
     std::uint32_t last_timestamp_ = 0;
     std::vector<ReceivedReport> reports_;
+    std::vector<Arrival> arrivals_;
 };
 
 // Runs the room in real time for `frames` of 20 ms: everyone sends (unless silent) and listens.
@@ -423,6 +442,35 @@ std::shared_ptr<const dsp::Prompt> tone_prompt(double hz, double seconds) {
     for (std::size_t i = 0; i < p->samples.size(); ++i)
         p->samples[i] = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * hz * i / p->rate));
     return p;
+}
+
+// RFC 3550 5.1: the room's stream to a phone keeps its clock through a hold; the first packet
+// after it is marked, so the phone's jitter buffer starts a talkspurt rather than wait for a
+// stream that seems half a second late.
+TEST(Conference, AStreamsTimestampsKeepPaceThroughAHoldAndTheFirstPacketAfterIsMarked) {
+    auto relay = start_relay();
+    Participant alice(*relay, 1, CodecId::pcmu, 500);
+    Participant bob(*relay, 2, CodecId::pcmu, 1100);
+    ASSERT_TRUE(alice.port().join_conference("pace", {}));
+    ASSERT_TRUE(bob.port().join_conference("pace", {}));
+    talk({&alice, &bob}, 25);
+    bob.hold(true);
+    talk({&alice, &bob}, 30);  // 0.6 s that the room does not send to Bob
+    bob.hold(false);
+    talk({&alice, &bob}, 25);
+
+    const auto& a = bob.arrivals();
+    ASSERT_GT(a.size(), 30u);
+    std::size_t after = 0;  // the first packet after the longest silence
+    for (std::size_t i = 1; i < a.size(); ++i)
+        if (after == 0 || a[i].at - a[i - 1].at > a[after].at - a[after - 1].at) after = i;
+    const double silent_s = std::chrono::duration<double>(a[after].at - a[after - 1].at).count();
+    ASSERT_GT(silent_s, 0.4) << "Bob was sent nothing while on hold";
+    const std::uint32_t units = a[after].timestamp - a[after - 1].timestamp;
+    EXPECT_NEAR(static_cast<double>(units), silent_s * 8000, 8000 * 0.1)
+        << "the timestamp moved " << units << " units over " << silent_s << " s";
+    EXPECT_TRUE(a[after].marker);
+    EXPECT_FALSE(a[after + 1].marker);
 }
 
 TEST(Conference, TheFirstToJoinHearsTheAlonePromptThenMusicUntilSomeoneComes) {

@@ -68,6 +68,7 @@ struct ConferenceRoom::Participant {
     std::uint16_t out_sequence = 0;
     std::uint32_t out_timestamp = 0;
     bool first_sent = false;
+    bool gap = false;  // frames went unsent since the last packet: the next one has the marker
 };
 
 ConferenceRoom::ConferenceRoom(std::string name) : name_(std::move(name)), mixer_(mixer_config()) {
@@ -395,21 +396,34 @@ std::span<const std::uint8_t> ConferenceRoom::encode_for(Participant& p, std::ui
 }
 
 void ConferenceRoom::send_frame(Participant& p, const Send& send, std::int64_t now_ns) {
-    if (p.to.empty() || !p.codecs.send) return;
+    if (!p.codecs.send) return;
+    const PayloadFormat& f = *p.codecs.send;
+    // The stream's clock runs on through frames we do not send (hold, a frame that did not
+    // encode), as RFC 3550 5.1 has it, and the packet after such a gap has the marker bit: the
+    // phone's jitter buffer sees a talkspurt, not a late stream.
+    const auto frame_units = static_cast<std::uint32_t>(f.clock_rate / 50);  // the rtpmap's clock
     std::array<std::uint8_t, kRtpHeaderSize + kMaxPayload> packet;
     std::array<std::uint8_t, kMaxPayload> scratch;
-    const std::span<const std::uint8_t> payload = encode_for(p, scratch.data());
-    if (payload.empty()) return;
+    const std::span<const std::uint8_t> payload =
+        p.to.empty() ? std::span<const std::uint8_t>{} : encode_for(p, scratch.data());
+    if (payload.empty()) {
+        if (p.first_sent) {
+            p.out_timestamp += frame_units;
+            p.gap = true;
+        }
+        return;
+    }
     std::copy(payload.begin(), payload.end(), packet.begin() + kRtpHeaderSize);
-    const PayloadFormat& f = *p.codecs.send;
+    const bool marker = !p.first_sent || p.gap;
     packet[0] = 0x80;
-    packet[1] = static_cast<std::uint8_t>((f.payload_type & 0x7f) | (p.first_sent ? 0 : 0x80));
+    packet[1] = static_cast<std::uint8_t>((f.payload_type & 0x7f) | (marker ? 0x80 : 0));
     store16(packet.data() + 2, p.out_sequence++);
     store32(packet.data() + 4, p.out_timestamp);
     store32(packet.data() + 8, p.stream->ssrc());
     p.stream->on_sent(p.out_timestamp, payload.size(), f.clock_rate, now_ns);
-    p.out_timestamp += static_cast<std::uint32_t>(f.clock_rate / 50);  // the rtpmap's clock
+    p.out_timestamp += frame_units;
     p.first_sent = true;
+    p.gap = false;
     send(p.fd, p.to, {packet.data(), kRtpHeaderSize + payload.size()});
     ++counters_.packets_sent;
 }
