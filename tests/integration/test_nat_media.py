@@ -553,6 +553,7 @@ class NatMedia(unittest.TestCase):
         """The whole call of the docstring; returns (caller's RtpSocket, Switchboard's media
         address, the stranger's RtpSocket or None). Checks the SIP on the way."""
         ip = h.loopback(BLOCK, n)
+        self.mark = len(self.sb.output().splitlines())  # the server's lines of this call follow
         callee = self.start_callee(n + 1, n + 100)
         self.caller = NatCaller(self.server, ip, "1001", self.EXTENSIONS["1001"], "1002")
         self.addCleanup(self.caller.close)
@@ -665,10 +666,10 @@ class NatMedia(unittest.TestCase):
                                f"{b.summary()}")
 
     def call_line(self):
-        """The server's [call] line of the (last) call from 1001 to 1002, or None."""
+        """The server's [call] line of this test's call from 1001 to 1002, or None."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            lines = [l for l in self.sb.output(last=200).splitlines()
+            lines = [l for l in self.sb.output().splitlines()[self.mark:]
                      if "[call]" in l and "1001 -> 1002" in l]
             if lines:
                 return lines[-1]
