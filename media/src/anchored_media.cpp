@@ -202,7 +202,7 @@ class AnchoredSession final : public MediaSession {
         if (!parsed) return unexpected(parsed.error());
         // The anchored stream (offer_answer.h): a stream we share no codec with is answered
         // with port 0 (RFC 3264 6) and does not stop a later one from being relayed.
-        auto index = anchored_stream(*parsed, options_->codecs);
+        auto index = media::anchored_stream(*parsed, options_->codecs);
         if (!index) return fail("no audio stream with a codec in common");
         std::vector<Codec> codecs = negotiated_codecs(*parsed, options_->codecs);
         assert(has_voice(codecs));  // what makes it the anchored stream
@@ -263,7 +263,7 @@ class AnchoredSession final : public MediaSession {
         assert(f->port && t->port);  // opened by the offer
         auto parsed = sdp::parse(text);
         if (!parsed) return unexpected(parsed.error());
-        auto index = anchored_stream(*parsed, options_->codecs);
+        auto index = media::anchored_stream(*parsed, options_->codecs);
         if (!index) return fail("the answer accepts no audio codec");
         std::vector<Codec> accepted = negotiated_codecs(*parsed, options_->codecs);
 
@@ -271,7 +271,8 @@ class AnchoredSession final : public MediaSession {
         // (relayed untouched), else `to`'s first voice codec (transcoded); telephone-event
         // when both have it.
         sdp::Session offer = *t->offer;
-        std::size_t oi = *anchored_stream(offer, options_->codecs);  // recorded offers have one
+        std::size_t oi =
+            *media::anchored_stream(offer, options_->codecs);  // recorded offers have one
         const std::vector<Codec> offered = negotiated_codecs(offer, options_->codecs);
         std::vector<Codec> for_to;
         for (const Codec& a : accepted)
@@ -404,6 +405,12 @@ class AnchoredSession final : public MediaSession {
         rewire();
     }
 
+    std::optional<std::size_t> anchored_stream(std::string_view sdp) const override {
+        auto parsed = sdp::parse(sdp);
+        if (!parsed) return std::nullopt;
+        return media::anchored_stream(*parsed, options_->codecs);
+    }
+
     std::optional<LegMedia> leg_media(LegId id) const override {
         auto it = legs_.find(id);
         if (it == legs_.end() || !it->second.port) return std::nullopt;
@@ -496,7 +503,7 @@ class AnchoredSession final : public MediaSession {
     Result<sdp::Session> parse_offer(std::string_view text) const {
         auto parsed = sdp::parse(text);
         if (!parsed) return unexpected(parsed.error());
-        if (!anchored_stream(*parsed, options_->codecs))
+        if (!media::anchored_stream(*parsed, options_->codecs))
             return fail("no audio stream with a codec in common");
         return parsed;
     }
@@ -505,7 +512,8 @@ class AnchoredSession final : public MediaSession {
     // offers it again, else its first) and telephone-event when offered; the direction mirrors
     // the offer's.
     Result<std::string> answer_locally(Leg& l) {
-        const std::optional<std::size_t> anchored = anchored_stream(*l.offer, options_->codecs);
+        const std::optional<std::size_t> anchored =
+            media::anchored_stream(*l.offer, options_->codecs);
         if (!anchored) return fail("no audio stream with a codec in common");
         if (auto st = open_port(l); !st) return unexpected(st.error());
         sdp::Session offer = *l.offer;

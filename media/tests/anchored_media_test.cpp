@@ -499,6 +499,14 @@ TEST_F(AnchoredMediaTest, ALaterAudioStreamIsAnchoredWhenTheFirstSharesNoCodec) 
 
 // Bob's 200 carries the offer (the INVITE had none), his audio in its second stream: our answer
 // to him rejects the first and takes the second.
+// The B2BUA reads hold and resume from the stream the session would anchor.
+TEST_F(AnchoredMediaTest, TheAnchoredStreamOfAnSdpIsTheOneItWouldRelay) {
+    EXPECT_EQ(session->anchored_stream(unknown_then_pcmu("192.0.2.10", 4000, "")),
+              std::optional<std::size_t>(1));
+    EXPECT_EQ(session->anchored_stream(kAliceOffer), std::optional<std::size_t>(0));
+    EXPECT_EQ(session->anchored_stream("not sdp"), std::nullopt);
+}
+
 TEST_F(AnchoredMediaTest, TheCalleesLateOfferMayHaveItsAudioInALaterStream) {
     sdp::Session o = offer(1, 0, unknown_then_pcmu("198.51.100.20", 6000, ""));
     ASSERT_EQ(o.media.size(), 1u);

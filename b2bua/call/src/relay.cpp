@@ -62,12 +62,15 @@ std::uint32_t parse_session_expires(std::string_view value, std::string_view& re
 // SDP to tell by (none, unparsable, no audio stream).
 enum class OfferHold { unknown, hold, resume };
 
-OfferHold offer_hold(std::string_view sdp) {
+// `stream`: the m= line the media engine anchors, when it chose one; else the first enabled
+// audio stream.
+OfferHold offer_hold(std::string_view sdp, std::optional<std::size_t> stream) {
     if (sdp.empty()) return OfferHold::unknown;
     auto session = media::sdp::parse(sdp);
     if (!session) return OfferHold::unknown;
-    for (const media::sdp::Media& m : session->media) {
-        if (m.type != "audio" || m.port == 0) continue;
+    for (std::size_t i = 0; i < session->media.size(); ++i) {
+        const media::sdp::Media& m = session->media[i];
+        if (stream ? i != *stream : m.type != "audio" || m.port == 0) continue;
         const media::sdp::Direction d = session->direction_of(m);
         if (d == media::sdp::Direction::sendonly || d == media::sdp::Direction::inactive)
             return OfferHold::hold;
@@ -226,7 +229,7 @@ bool CallManager::Impl::on_hold_request(Call& c, Leg& leg, Leg& other, txn::Serv
                                         const sip::Message& req, const Flow& flow) {
     const bool on_hold = leg.holding || other.holding;
     if (!on_hold && config_.music_on_hold.empty()) return false;
-    const OfferHold what = offer_hold(req.body());
+    const OfferHold what = offer_hold(req.body(), c.media->anchored_stream(req.body()));
     const bool starts = what == OfferHold::hold && !leg.holding;
     std::shared_ptr<const media::dsp::Prompt> music;
     if (starts && !config_.music_on_hold.empty()) {

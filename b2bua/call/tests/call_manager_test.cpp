@@ -1683,6 +1683,28 @@ TEST_F(MusicOnHoldTest, CallerHoldIsAnsweredByUsAndTheCalleeHearsMusicUntilResum
     EXPECT_EQ(requests_to(p1002.address, "BYE"), 0u);
 }
 
+// Hold is read from the stream the engine anchors: here the second audio stream, since the first
+// offers only a codec the engine does not take; that first one staying sendrecv is no resume.
+TEST_F(MusicOnHoldTest, HoldIsReadFromTheStreamTheEngineAnchors) {
+    established_call();
+    const std::string two_streams =
+        "v=0\r\no=alice 1 2 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+        "m=audio 3998 RTP/AVP 96\r\na=rtpmap:96 x-unknown/8000\r\na=sendrecv\r\n"
+        "m=audio 4000 RTP/AVP 0\r\na=sendonly\r\n";
+    media.anchored_line = 1;
+    caller_reinvites(two_streams);
+    EXPECT_EQ(caller_response(a.cseq)->status(), 200);
+    EXPECT_TRUE(media.saw("play_music 1")) << "the anchored stream is sendonly: a hold";
+    EXPECT_EQ(requests_to(p1002.address, "INVITE"), 1u);
+    caller_acks(a.cseq);
+
+    // An engine that names no stream: the first audio stream decides, sendrecv, no hold.
+    media.anchored_line.reset();
+    media.events.clear();
+    caller_reinvites(sdp_with(two_streams, "o=alice 1 2", "o=alice 1 3"));
+    EXPECT_TRUE(media.saw("stop_tone 1")) << "read as a resume";
+}
+
 TEST_F(MusicOnHoldTest, CalleeHoldWithTheOldZeroAddressPlaysTheCallerMusic) {
     established_call();
     // RFC 2543 hold: c=0.0.0.0, still sendrecv.

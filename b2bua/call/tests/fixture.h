@@ -89,6 +89,8 @@ struct FakeMedia final : media::MediaEngine {
     // What leg_media reports per leg, until the leg is released (as a relay's port closes).
     std::map<media::LegId, media::LegMedia> stats;
     std::set<media::LegId> released;
+    // The m= line anchored_stream names in any SDP (none: the engine does not choose).
+    std::optional<std::size_t> anchored_line;
 
     void end_prompt(media::LegId leg = 0) {
         if (auto it = prompt_ends.find(leg); it != prompt_ends.end() && it->second) it->second();
@@ -128,6 +130,9 @@ struct FakeMedia final : media::MediaEngine {
         void release_leg(media::LegId leg) override {
             log("release " + std::to_string(leg));
             m.released.insert(leg);
+        }
+        std::optional<std::size_t> anchored_stream(std::string_view) const override {
+            return m.anchored_line;
         }
         std::optional<media::LegMedia> leg_media(media::LegId leg) const override {
             auto it = m.stats.find(leg);

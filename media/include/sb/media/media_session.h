@@ -8,6 +8,7 @@
 //
 // Threading: a MediaSession belongs to its call's shard; MediaEngine::create_session is called on
 // shard threads and must be thread-safe.
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -123,6 +124,13 @@ class MediaSession {
         return fail("this media engine does not anchor media");
     }
     virtual void stop_recording() {}
+
+    // Which m= line of `sdp` the engine anchors (offer_answer.h: the first enabled audio stream
+    // with a voice codec it takes); the B2BUA reads hold and resume from that stream. None when
+    // the engine does not choose one (direct media) or no stream qualifies.
+    virtual std::optional<std::size_t> anchored_stream(std::string_view /*sdp*/) const {
+        return std::nullopt;
+    }
 
     // What the engine knows of the leg's media, for the call record; call before release_leg.
     // None when the engine does not anchor media or the leg never had a port.
