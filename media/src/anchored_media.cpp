@@ -199,11 +199,12 @@ class AnchoredSession final : public MediaSession {
     Result<std::string> offer(LegId from, LegId to, std::string_view text) override {
         if (from == to) return fail("an offer goes to another leg");
         auto parsed = sdp::parse(text);
-        if (!parsed) return unexpected(parsed.error());
+        if (!parsed) return fail(parsed.error().message, media_error::not_acceptable);
         // The anchored stream (offer_answer.h): a stream we share no codec with is answered
         // with port 0 (RFC 3264 6) and does not stop a later one from being relayed.
         auto index = media::anchored_stream(*parsed, options_->codecs);
-        if (!index) return fail("no audio stream with a codec in common");
+        if (!index)
+            return fail("no audio stream with a codec in common", media_error::not_acceptable);
         std::vector<Codec> codecs = negotiated_codecs(*parsed, options_->codecs);
         assert(has_voice(codecs));  // what makes it the anchored stream
 
@@ -581,7 +582,7 @@ class AnchoredSession final : public MediaSession {
     Status open_port(Leg& l) {
         if (l.port) return {};
         auto port = ports_.open(group_);
-        if (!port) return fail("no media port: " + port.error().message);
+        if (!port) return fail("no media port: " + port.error().message, media_error::no_resources);
         l.port = std::move(*port);
         if (recording_) {
             auto caller_leg = legs_.find(0);

@@ -583,6 +583,7 @@ TEST_F(AnchoredMediaTest, AnOfferWithNoSupportedCodecIsAnError) {
     auto g729 = session->offer(0, 1, phone("192.0.2.10", 4000, "18\r\na=rtpmap:18 G729/8000\r\n"));
     ASSERT_FALSE(g729);
     EXPECT_NE(g729.error().message.find("codec"), std::string::npos) << g729.error().message;
+    EXPECT_EQ(g729.error().code, media_error::not_acceptable) << "the B2BUA answers 488";
     auto dtmf_only = session->offer(
         0, 1, phone("192.0.2.10", 4000, "101\r\na=rtpmap:101 telephone-event/8000\r\n"));
     EXPECT_FALSE(dtmf_only) << "telephone-event carries no voice";
@@ -600,6 +601,7 @@ TEST_F(AnchoredMediaTest, MalformedSdpIsAnErrorNamingTheLine) {
     auto r = session->offer(0, 1, "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\nm=audio x RTP/AVP 0\r\n");
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("SDP line 3"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().code, media_error::not_acceptable);
     EXPECT_FALSE(session->offer(0, 1, "not sdp"));
     offer(0, 1, kAliceOffer);
     auto bad_answer = session->answer(1, 0, "v=1\r\n");
@@ -815,6 +817,7 @@ TEST_F(AnchoredMediaTest, ExhaustedPortsAreAnError) {
     auto r = session->offer(0, 1, kAliceOffer);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("port range exhausted"), std::string::npos);
+    EXPECT_EQ(r.error().code, media_error::no_resources);
 }
 
 TEST_F(AnchoredMediaTest, EachSessionHasItsOwnGroup) {

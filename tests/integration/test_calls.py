@@ -428,6 +428,15 @@ class CallsDefaultDialplan(CallCase):
         self.assertSippOk(ra)
         self.assertFinal(ra, 404)
 
+    def test_offer_without_a_codec_we_take_is_488(self):
+        """An offer of G.729 only (no codec Switchboard relays or transcodes) gets 488 Not
+        Acceptable Here, which tells the phone to offer something else, and rings nobody."""
+        b = self.callee("1002", "call_uas_answer.xml")
+        ra = self.run_caller("call_uac_g729.xml", "1002", silent=[b])
+        self.assertSippOk(ra, context=[b.result])
+        self.assertFinal(ra, 488, b.result)
+        self.assertNothing(b.result, ra)
+
     def test_unauthenticated_invite_is_challenged(self):
         """An INVITE without credentials gets 407 with a Digest Proxy-Authenticate and rings
         nobody: the callee receives nothing."""

@@ -134,10 +134,10 @@ void CallManager::Impl::start_step(Call& c) {
                 flow.transport = TransportKind::udp;
                 flow.local = c.a_flow.transport == TransportKind::udp ? c.a_flow.local : Endpoint{};
                 flow.remote = *ep;
-                if (start_b_leg(c, dest, dest, flow, {}))
+                if (int status = start_b_leg(c, dest, dest, flow, {}); status == 0)
                     ++started;
                 else
-                    b.statuses.push_back(503);
+                    b.statuses.push_back(status);
                 continue;
             }
             if (!is_extension_number(dest)) {
@@ -155,12 +155,17 @@ void CallManager::Impl::start_step(Call& c) {
                 continue;
             }
             std::size_t before = started;
+            int failed = 503;
             for (const registrar::Binding& binding : bindings) {
                 if (c.legs.size() > config_.max_destinations * 4) break;
-                if (start_b_leg(c, dest, binding.contact, binding.received, binding.path))
+                if (int status =
+                        start_b_leg(c, dest, binding.contact, binding.received, binding.path);
+                    status == 0)
                     ++started;
+                else
+                    failed = status;
             }
-            if (started == before) b.statuses.push_back(503);
+            if (started == before) b.statuses.push_back(failed);
         }
         if (started > 0) {
             wheel_.schedule(c.bridge_timer,
@@ -172,8 +177,8 @@ void CallManager::Impl::start_step(Call& c) {
     finish_bridge(c);
 }
 
-bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::string_view target,
-                                    const Flow& flow, const std::vector<std::string>& path) {
+int CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::string_view target,
+                                   const Flow& flow, const std::vector<std::string>& path) {
     auto owned = std::make_unique<Leg>(c, static_cast<std::uint32_t>(c.legs.size()));
     Leg& leg = *owned;
     leg.destination = std::string(destination);
@@ -214,7 +219,14 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
     std::string_view caller_offer = c.latest_offer.empty() ? c.invite.body() : c.latest_offer;
     if (!caller_offer.empty()) {
         auto offer = c.media->offer(0, leg.index, caller_offer);
-        if (!offer) return false;
+        if (!offer) {
+            // Said once per call: every destination would fail the same way.
+            if (!c.media_failure_logged)
+                SB_INFO("call", "call {}: the caller's offer cannot be relayed to {}: {}", c.id,
+                        destination, offer.error().message);
+            c.media_failure_logged = true;
+            return offer.error().code == media::media_error::not_acceptable ? 488 : 503;
+        }
         body = std::move(*offer);
     }
     leg.last_sdp_sent = body;
@@ -232,14 +244,14 @@ bool CallManager::Impl::start_b_leg(Call& c, std::string_view destination, std::
                                       flow, *user_);
     if (!started) {
         SB_DEBUG("call", "call {}: INVITE to {} failed: {}", c.id, target, started.error().message);
-        return false;
+        return 503;
     }
     leg.invite_txn = track_client(c, started, leg.index, ClientRef::invite);
     std::string key = dialog_key(d.call_id, d.local_tag);
     dialogs_[key] = {c.id, leg.index};
     c.dialog_keys.push_back(std::move(key));
     c.legs.push_back(std::move(owned));
-    return true;
+    return 0;
 }
 
 void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,

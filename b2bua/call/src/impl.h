@@ -215,8 +215,10 @@ class CallManager::Impl {
     void step_done(Call& c);
     void finish_bridge(Call& c);
     void on_bridge_timeout(Call& c);
-    bool start_b_leg(Call& c, std::string_view destination, std::string_view target,
-                     const Flow& flow, const std::vector<std::string>& path);
+    // Sends the INVITE of a new B-leg: 0, or the status the destination counts as when it cannot
+    // (488: the caller's offer has nothing we can take; 503: no media port, no transport).
+    int start_b_leg(Call& c, std::string_view destination, std::string_view target,
+                    const Flow& flow, const std::vector<std::string>& path);
     void on_b_invite_response(Call& c, Leg& leg, ClientRef& ref, const sip::Message& resp);
     void on_b_invite_failure(Call& c, Leg& leg, int status, const char* reason);
     void answer_a_from(Call& c, Leg& winner, const sip::Message& resp);
@@ -339,6 +341,7 @@ struct Call final : CallApi {
     // The session is in use towards the caller (see Impl::mark_media_used): a bridge can no
     // longer swap it for direct media (or a failed direct bridge back for the anchored one).
     bool media_used = false;
+    bool media_failure_logged = false;  // the caller's offer could not be relayed (said once)
     // `media` is a session of the direct engine, by a bridge's per-call decision.
     bool direct_media = false;
     // The caller extension's tone plan ("" for the system's), for a session made anew.

@@ -493,6 +493,29 @@ TEST_F(CallTest, ExtensionWithoutBindingIsUnavailable480) {
     for (const auto& s : sender.sent) EXPECT_FALSE(s.bytes.starts_with("INVITE ")) << s.bytes;
 }
 
+// An offer the media engine cannot relay: nothing it takes (488, what the phone can act on by
+// offering other codecs), or no media port left (503), never an INVITE to the callee.
+TEST_F(CallTest, ACallerOfferWithNothingWeTakeIs488) {
+    media.offer_error =
+        Error{media::media_error::not_acceptable, "no audio stream with a codec in common"};
+    script.bridges = {{"1003"}};  // two bindings: both fail the same way
+    caller_invites();
+    turn();
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::failed, 488}}));
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{488}));
+    for (const auto& s : sender.sent) EXPECT_FALSE(s.bytes.starts_with("INVITE ")) << s.bytes;
+}
+
+// (The destination's 503 reaches the caller as 500, as any 503 does: RFC 3261 16.7.)
+TEST_F(CallTest, NoMediaPortLeftIs503ForTheDestination) {
+    media.offer_error = Error{media::media_error::no_resources, "no media port: range exhausted"};
+    script.bridges = {{"1002"}};
+    caller_invites();
+    turn();
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::unavailable, 503}}));
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{500}));
+}
+
 // --- CANCEL from the caller
 // ------------------------------------------------------------------------
 

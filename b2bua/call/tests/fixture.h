@@ -89,6 +89,8 @@ struct FakeMedia final : media::MediaEngine {
     // What leg_media reports per leg, until the leg is released (as a relay's port closes).
     std::map<media::LegId, media::LegMedia> stats;
     std::set<media::LegId> released;
+    // What offer() fails with, when set (a caller's offer with no codec we take, no port left).
+    std::optional<Error> offer_error;
     // The m= line anchored_stream names in any SDP (none: the engine does not choose).
     std::optional<std::size_t> anchored_line;
 
@@ -122,6 +124,7 @@ struct FakeMedia final : media::MediaEngine {
         void log(std::string line) { m.events.push_back(std::move(line)); }
 
         Result<std::string> offer(media::LegId, media::LegId, std::string_view sdp) override {
+            if (m.offer_error) return unexpected(*m.offer_error);
             return std::string(m.rewrites ? kSdpPbx : sdp);
         }
         Result<std::string> answer(media::LegId, media::LegId, std::string_view sdp) override {

@@ -27,6 +27,12 @@ namespace sb::media {
 
 using LegId = std::uint32_t;
 
+// Error::code of a MediaSession's failures, so that the B2BUA answers what a phone can act on.
+namespace media_error {
+inline constexpr int not_acceptable = 1;  // bad SDP, or no stream with a codec we take (SIP 488)
+inline constexpr int no_resources = 2;    // no media port left (SIP 503)
+}  // namespace media_error
+
 // A leg's media facts, for the call record and for "why is there no audio?": what the relay
 // counted and what RTCP told (loss, jitter, round-trip time, where RTP really came from), next to
 // what the leg's SDP declared.
