@@ -310,10 +310,23 @@ void CallManager::Impl::on_b_invite_response(Call& c, Leg& leg, ClientRef&,
             release_late_answer(c, leg, resp);
             return;
         }
+        // The caller's SDP from this answer (or, for a caller that made no offer, this callee's
+        // offer), made before anything is decided: a callee whose SDP we cannot take never
+        // becomes the winner, and the caller never gets a 2xx without the SDP it must carry.
+        std::optional<std::string> sdp;
+        if (!resp.body().empty()) {
+            auto made = c.invite.body().empty() ? c.media->offer(leg.index, 0, resp.body())
+                                                : c.media->answer(leg.index, 0, resp.body());
+            if (!made) {
+                reject_answer(c, leg, resp, made.error().message);
+                return;
+            }
+            sdp = std::move(*made);
+        }
         leg.invite_done = true;
         leg.final_status = status;
         leg.final_reason = std::string(resp.reason());
-        answer_a_from(c, leg, resp);
+        answer_a_from(c, leg, resp, std::move(sdp));
         return;
     }
     // A failure of this fork.
@@ -438,7 +451,8 @@ txn::ClientTxnId CallManager::Impl::send_in_dialog(Call& c, Leg& leg, std::strin
 
 // The first 2xx: this fork wins. The others are cancelled, the B-leg is ACKed (or, when its 2xx
 // carries the offer, ACKed once the caller's ACK brings the answer) and the caller gets 200.
-void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& resp) {
+void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& resp,
+                                      std::optional<std::string> sdp) {
     c.winner = &winner;
     c.answered = true;
     c.bridging.active = false;
@@ -456,13 +470,8 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
             cancel_leg(*l, "answered elsewhere");
 
     bool caller_offered = !c.invite.body().empty();
-    std::string body;
+    std::string body = sdp ? std::move(*sdp) : std::string{};
     std::string_view type = session_type(resp);
-    if (!resp.body().empty()) {
-        auto sdp = caller_offered ? c.media->answer(winner.index, 0, resp.body())
-                                  : c.media->offer(winner.index, 0, resp.body());
-        if (sdp) body = std::move(*sdp);
-    }
     if (caller_offered || resp.body().empty())
         send_ack(winner, resp.cseq(), {}, {});
     else {
@@ -489,6 +498,26 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
     arm_session_timer(winner);
     wheel_.schedule(c.duration_timer, services_.clock.now() + config_.max_call_duration);
     deliver_outcome(c, Outcome{BridgeResult::answered, resp.status()});
+}
+
+// A 2xx whose SDP the media engine refuses (malformed, or accepting nothing we offered): the
+// callee is ACKed and released with BYE (RFC 3261 14.2 has a UA that cannot take an answer end
+// the session), and the destination counts as 488, so that another fork or the dialplan goes on.
+void CallManager::Impl::reject_answer(Call& c, Leg& leg, const sip::Message& resp,
+                                      const std::string& why) {
+    SB_INFO("call", "call {}: {} answered with SDP we cannot take ({}); releasing it", c.id,
+            leg.destination, why);
+    leg.invite_done = true;
+    dialog::uac_establish(leg.dialog, resp);
+    send_ack(leg, resp.cseq(), {}, {});
+    leg.final_status = 488;
+    leg.final_reason = "its SDP was refused: " + why;
+    leg.state = LegState::terminated;
+    send_in_dialog(c, leg, "BYE", ClientRef::bye, {}, {}, {});
+    release_media(c, leg);
+    if (leg.cancelled || leg.step != c.bridging.step || !c.bridging.active) return;
+    c.bridging.statuses.push_back(488);
+    step_done(c);
 }
 
 // A 2xx after the call was decided (another fork answered, the caller left, we cancelled): ACK it

@@ -221,7 +221,11 @@ class CallManager::Impl {
                     const Flow& flow, const std::vector<std::string>& path);
     void on_b_invite_response(Call& c, Leg& leg, ClientRef& ref, const sip::Message& resp);
     void on_b_invite_failure(Call& c, Leg& leg, int status, const char* reason);
-    void answer_a_from(Call& c, Leg& winner, const sip::Message& resp);
+    // `sdp`: the caller's SDP made from the winner's 2xx (our answer from its answer, or our
+    // offer from its offer when the caller made none); none when the 2xx had no body.
+    void answer_a_from(Call& c, Leg& winner, const sip::Message& resp,
+                       std::optional<std::string> sdp);
+    void reject_answer(Call& c, Leg& leg, const sip::Message& resp, const std::string& why);
     void release_late_answer(Call& c, Leg& leg, const sip::Message& resp);
     void cancel_leg(Leg& leg, const char* why);
     // Releases the leg's media, keeping what the relay saw of it for the call record.

@@ -516,6 +516,28 @@ TEST_F(CallTest, NoMediaPortLeftIs503ForTheDestination) {
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{500}));
 }
 
+// A callee's 200 whose SDP we cannot take: the callee is ACKed and released with BYE, the
+// caller never gets a 200 without an answer, and the destination counts as 488.
+TEST_F(CallTest, ACalleesAnswerWeCannotTakeReleasesItAndCountsAs488) {
+    script.bridges = {{"1002"}};
+    caller_invites();
+    phone_answers(p1002, 180);
+    media.answer_error = Error{media::media_error::not_acceptable, "the answer accepts nothing"};
+    phone_answers(p1002, 200, kSdpB);
+    EXPECT_EQ(count_to(p1002.address, "ACK "), 1u);
+    EXPECT_EQ(requests_to(p1002.address, "BYE"), 1u);
+    EXPECT_TRUE(media.saw("release 1"));
+    turn();
+    EXPECT_EQ(script.outcomes, (std::vector<Outcome>{{BridgeResult::failed, 488}}));
+    EXPECT_EQ(statuses_to_caller(), (std::vector<int>{180, 488}));
+    phone_answers_request(p1002, "BYE", 200);
+    turn();
+    ASSERT_EQ(records.records.size(), 1u);
+    ASSERT_EQ(records.records[0].legs.size(), 1u);
+    EXPECT_EQ(records.records[0].legs[0].status, 488);
+    EXPECT_NE(records.records[0].legs[0].reason.find("refused"), std::string::npos);
+}
+
 // --- CANCEL from the caller
 // ------------------------------------------------------------------------
 

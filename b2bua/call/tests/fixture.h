@@ -91,6 +91,8 @@ struct FakeMedia final : media::MediaEngine {
     std::set<media::LegId> released;
     // What offer() fails with, when set (a caller's offer with no codec we take, no port left).
     std::optional<Error> offer_error;
+    // What answer() fails with, when set (a callee's answer accepting nothing we offered).
+    std::optional<Error> answer_error;
     // The m= line anchored_stream names in any SDP (none: the engine does not choose).
     std::optional<std::size_t> anchored_line;
 
@@ -128,6 +130,7 @@ struct FakeMedia final : media::MediaEngine {
             return std::string(m.rewrites ? kSdpPbx : sdp);
         }
         Result<std::string> answer(media::LegId, media::LegId, std::string_view sdp) override {
+            if (m.answer_error) return unexpected(*m.answer_error);
             return std::string(m.rewrites ? kSdpPbx : sdp);
         }
         void release_leg(media::LegId leg) override {
