@@ -307,7 +307,18 @@ void CallManager::Impl::on_relay_response(Call& c, Leg& out_leg, txn::ClientTxnI
         if (!body.empty()) {
             auto sdp = in->relay_in_offer ? c.media->answer(out_leg.index, in->index, body)
                                           : c.media->offer(out_leg.index, in->index, body);
-            if (sdp) body = std::move(*sdp);
+            if (!sdp) {
+                // Never the other phone's own SDP instead. An answer we refuse: the requester
+                // gets 488 and keeps the session it had (RFC 3261 14.2). An offer we refuse (to
+                // an offer-less re-INVITE) cannot be answered in the ACK: the call ends.
+                SB_INFO("call", "call {}: leg {}'s SDP in its {} to a relayed {} is refused: {}",
+                        c.id, out_leg.index, status, req->method_text(), sdp.error().message);
+                if (invite) send_ack(out_leg, resp.cseq(), {}, {});
+                reply(sid, *req, *flow, 488, "Not Acceptable Here");
+                if (!in->relay_in_offer) end_call(c, "a re-offer was refused", nullptr);
+                return;
+            }
+            body = std::move(*sdp);
             in->last_sdp_sent = body;
         }
     }

@@ -605,6 +605,27 @@ TEST_F(CallTest, ReInviteFromCallerIsRelayedWithTheCalleesDialog) {
     EXPECT_EQ(requests_to(p1002.address, "BYE"), 0u);
 }
 
+// The callee's answer to a relayed re-INVITE that the media engine refuses: the caller gets 488
+// and keeps its session, never the callee's own SDP; the callee's 2xx is ACKed.
+TEST_F(CallTest, ARelayedReInvitesAnswerWeCannotTakeIs488NotTheCalleesSdp) {
+    established_call();
+    caller_reinvites(sdp_with(kSdpA, "o=alice 1 1", "o=alice 1 2"));
+    const sip::Message* re = invite_to(p1002, 2);
+    ASSERT_NE(re, nullptr);
+    media.answer_error = Error{media::media_error::not_acceptable, "the answer accepts nothing"};
+    phone_answers(p1002, *re, 200, sdp_with(kSdpB, "o=bob 1 1", "o=bob 1 2"));
+    const sip::Message* refused = last_to(a.address, "SIP/2.0 488");
+    ASSERT_NE(refused, nullptr);
+    EXPECT_EQ(refused->cseq(), 2u);
+    for (const auto* s : sent_to(a.address, "SIP/2.0 200"))
+        EXPECT_EQ(s->msg.body().find("o=bob 1 2"), std::string_view::npos) << s->msg.body();
+    const sip::Message* ack = last_to(p1002.address, "ACK ");
+    ASSERT_NE(ack, nullptr);
+    EXPECT_EQ(ack->cseq(), 2u);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 0u) << "the call goes on with the session it had";
+    EXPECT_EQ(requests_to(p1002.address, "BYE"), 0u);
+}
+
 TEST_F(CallTest, GlareSecondReInviteWhileOneIsPendingGets491) {
     established_call();
     std::string hold = sdp_with(kSdpA, "a=sendrecv", "a=sendonly");
