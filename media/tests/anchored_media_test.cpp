@@ -66,6 +66,7 @@ class FakePortSource final : public rtp::PortSource {
         return std::unique_ptr<rtp::MediaPort>(std::make_unique<FakePort>(*this, l));
     }
     const std::string& address() const override { return address_; }
+    std::size_t available() const override { return exhausted ? 0 : left; }
     Result<std::unique_ptr<rtp::Recording>> start_recording(const std::string& path) override {
         struct FakeRecording final : rtp::Recording {
             std::string p;
@@ -94,6 +95,7 @@ class FakePortSource final : public rtp::PortSource {
     }
 
     bool exhausted = false;
+    std::size_t left = 100;    // what available() says while not exhausted
     bool dangling = false;     // a port closed while another still forwarded to it
     bool cross_group = false;  // a port forwarded to one of another call
 
@@ -818,6 +820,16 @@ TEST_F(AnchoredMediaTest, ExhaustedPortsAreAnError) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("port range exhausted"), std::string::npos);
     EXPECT_EQ(r.error().code, media_error::no_resources);
+    EXPECT_FALSE(engine.has_capacity());
+}
+
+// A new call needs a port pair per leg: one pair left is not enough.
+TEST_F(AnchoredMediaTest, CapacityIsTwoPortPairsLeft) {
+    EXPECT_TRUE(engine.has_capacity());
+    ports.left = 2;
+    EXPECT_TRUE(engine.has_capacity());
+    ports.left = 1;
+    EXPECT_FALSE(engine.has_capacity());
 }
 
 TEST_F(AnchoredMediaTest, EachSessionHasItsOwnGroup) {

@@ -163,6 +163,32 @@ TEST(Relay, RelaysBothWaysFromTheOtherLegsPort) {
     EXPECT_EQ(c.relay->totals().packets_relayed, 7u);
 }
 
+// The range is counted: what is left (for the B2BUA's admission of new calls), exhaustion as an
+// error that says so, and pairs coming back when their ports close.
+TEST(Relay, CountsThePortPairsLeftAndRefusesWhenTheRangeIsUsedUp) {
+    RelayConfig cfg = test_config();
+    cfg.port_max = static_cast<std::uint16_t>(cfg.port_min + 7);  // four pairs
+    auto relay = Relay::start(cfg).value();
+    EXPECT_EQ(relay->available(), 4u);
+    std::vector<std::unique_ptr<MediaPort>> ports;
+    for (int i = 0; i < 4; ++i) {
+        auto p = relay->open(1);
+        if (!p) break;  // a pair taken by another program on this machine: fewer to open
+        ports.push_back(std::move(*p));
+    }
+    EXPECT_EQ(relay->available(), 4u - ports.size());
+    if (ports.size() == 4) {
+        auto none = relay->open(1);
+        ASSERT_FALSE(none);
+        EXPECT_NE(none.error().message.find("no free RTP port"), std::string::npos);
+    }
+    const std::size_t opened = ports.size();
+    ports.pop_back();
+    EXPECT_EQ(relay->available(), 4u - opened + 1);
+    ports.clear();
+    EXPECT_EQ(relay->available(), 4u);
+}
+
 TEST(Relay, PhoneBehindNatGetsMediaWhereItReallySendsFrom) {
     Call c;
     Phone alice_rtp, bob;

@@ -442,6 +442,16 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     if (calls_.size() >= config_.max_calls)
         return reply(id, req, flow, 503, "Service Unavailable (too many calls)", {},
                      "Retry-After: 5\r\n");
+    if (!services_.media.has_capacity()) {
+        if (!media_full_warned_)
+            SB_WARN("call",
+                    "no media ports left ([media] port_min/port_max): new calls get 503 "
+                    "until calls end");
+        media_full_warned_ = true;
+        return reply(id, req, flow, 503, "Service Unavailable (no media ports)", {},
+                     "Retry-After: 5\r\n");
+    }
+    media_full_warned_ = false;
 
     std::uint64_t call_id = next_call_++;
     auto owned = std::make_unique<Call>(*this, call_id);

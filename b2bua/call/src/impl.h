@@ -275,6 +275,7 @@ class CallManager::Impl {
                            std::string_view extra = {}, std::string_view content_type = {},
                            std::string_view body = {});
     std::int64_t now_ms() const;
+    bool media_full_warned_ = false;  // said once until media ports are free again
 
     CallConfig config_;
     CallServices services_;

@@ -516,6 +516,25 @@ TEST_F(CallTest, NoMediaPortLeftIs503ForTheDestination) {
     EXPECT_EQ(statuses_to_caller(), (std::vector<int>{500}));
 }
 
+// No media ports left: a new call is refused at once with 503 and Retry-After, before the
+// dialplan or any phone; calls are taken again once ports are free.
+TEST_F(CallTest, NoMediaCapacityRefusesNewCallsWith503) {
+    media.capacity = false;
+    caller_invites();
+    const sip::Message* refused = last_to(a.address, "SIP/2.0 503");
+    ASSERT_NE(refused, nullptr);
+    EXPECT_NE(refused->find(sip::HeaderId::retry_after), nullptr);
+    EXPECT_EQ(media.sessions, 0);
+    EXPECT_EQ(requests_to(p1002.address, "INVITE"), 0u);
+    EXPECT_EQ(calls->active_calls(), 0u);
+
+    media.capacity = true;
+    a.branch = "z9hG4bKa-invite-again";
+    a.call_id = "again@192.0.2.10";
+    caller_invites();
+    EXPECT_NE(invite_to(p1002), nullptr) << "ports free again: the call goes through";
+}
+
 // A callee's 200 whose SDP we cannot take: the callee is ACKed and released with BYE, the
 // caller never gets a 200 without an answer, and the destination counts as 488.
 TEST_F(CallTest, ACalleesAnswerWeCannotTakeReleasesItAndCountsAs488) {

@@ -74,6 +74,7 @@ struct FakeMedia final : media::MediaEngine {
     bool anchors = false;
     bool rewrites = false;
     bool join_ok = true;
+    bool capacity = true;   // has_capacity()
     int sessions = 0;       // made so far
     int live_sessions = 0;  // not destroyed yet
     std::vector<std::string> events;
@@ -112,6 +113,8 @@ struct FakeMedia final : media::MediaEngine {
     std::size_t index_of(std::string_view line) const {
         return std::find(events.begin(), events.end(), line) - events.begin();
     }
+
+    bool has_capacity() const override { return capacity; }
 
     std::unique_ptr<media::MediaSession> create_session() override {
         ++sessions;

@@ -49,8 +49,9 @@ struct Relay::Impl {
 
     // Port pairs in use, by (port - port_min) / 2; the cursor spreads reuse over the range so
     // that a just-closed port is not handed out again at once (late packets of the old call).
-    std::mutex mu;
+    mutable std::mutex mu;
     std::vector<bool> in_use;
+    std::size_t pairs_in_use = 0;
     std::size_t cursor = 0;
     std::mt19937 random{std::random_device{}()};
 
@@ -85,7 +86,9 @@ struct Relay::Impl {
 
     void release(std::uint16_t port) {
         std::lock_guard lock(mu);
-        in_use[(port - config.port_min) / 2] = false;
+        const std::size_t i = (port - config.port_min) / 2;
+        if (in_use[i]) --pairs_in_use;
+        in_use[i] = false;
     }
 };
 
@@ -238,6 +241,11 @@ const std::string& Relay::address() const {
     return impl_->config.address;
 }
 
+std::size_t Relay::available() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->in_use.size() - impl_->pairs_in_use;
+}
+
 Result<std::unique_ptr<MediaPort>> Relay::open(std::uint64_t group) {
     Impl& r = *impl_;
     RelayWorker& worker = *r.workers[group % r.workers.size()];
@@ -256,6 +264,7 @@ Result<std::unique_ptr<MediaPort>> Relay::open(std::uint64_t group) {
             continue;
         }
         r.in_use[i] = true;
+        ++r.pairs_in_use;
         auto state = std::make_unique<PortState>(
             rtp, rtcp, port, static_cast<std::uint32_t>(r.random()),
             static_cast<std::uint16_t>(r.random()), static_cast<std::uint32_t>(r.random()));

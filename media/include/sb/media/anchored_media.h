@@ -41,6 +41,7 @@ class AnchoredMedia final : public MediaEngine {
 
     // Thread-safe: each session gets its own port group and random o= session ids.
     std::unique_ptr<MediaSession> create_session() override;
+    bool has_capacity() const override { return ports_.available() >= 2; }
 
   private:
     rtp::PortSource& ports_;

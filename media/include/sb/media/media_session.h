@@ -150,6 +150,10 @@ class MediaEngine {
     // False for an engine whose sessions pass SDP through (DirectMedia): the B2BUA's per-call
     // choice of direct media then has nothing to switch.
     virtual bool anchors_media() const { return true; }
+    // Whether a new call would find the media it needs (an anchoring engine: a port pair for each
+    // of its two legs). The B2BUA refuses new calls with 503 and Retry-After while it is false,
+    // before any work is spent on them, rather than ringing a phone that then cannot talk.
+    virtual bool has_capacity() const { return true; }
 };
 
 // Direct media: SDP passes through unchanged and RTP flows between the phones (`[media] mode =

@@ -7,6 +7,7 @@
 // Threading: a port is driven by the thread that opened it (its call's shard); the packets are
 // handled on the relay's worker threads, which apply what the shard asked in order.
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -138,6 +139,8 @@ class PortSource {
     virtual Result<std::unique_ptr<MediaPort>> open(std::uint64_t group) = 0;
     // The address the ports are reachable on, for c= and o= lines.
     virtual const std::string& address() const = 0;
+    // How many more port pairs open() could hand out now (a source without a range: unbounded).
+    virtual std::size_t available() const { return static_cast<std::size_t>(-1); }
     // A new recording into `path` (its directories made as needed), for ports to record();
     // fails when the file cannot be created or recording is not available.
     virtual Result<std::unique_ptr<Recording>> start_recording(const std::string& /*path*/) {

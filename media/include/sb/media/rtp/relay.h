@@ -50,6 +50,7 @@ class Relay final : public PortSource {
 
     Result<std::unique_ptr<MediaPort>> open(std::uint64_t group) override;
     const std::string& address() const override;
+    std::size_t available() const override;  // pairs of the range not in use
     Result<std::unique_ptr<Recording>> start_recording(const std::string& path) override;
     RelayTotals totals() const;
 
