@@ -371,6 +371,7 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
     if (other && other->ack_waits_for_answer) {
         std::string body;
         std::string_view type;
+        bool refused = false;
         if (!ack.body().empty()) {
             if (auto sdp = c.media->answer(leg.index, other->index, ack.body())) {
                 body = std::move(*sdp);
@@ -378,9 +379,15 @@ void CallManager::Impl::on_in_dialog_ack(Call& c, Leg& leg, const sip::Message& 
                 // A session refresh re-offers it (else the refresh has no offer, and the ACK
                 // of the 2xx that then carries one would lack its answer: 13.2.1).
                 other->last_sdp_sent = body;
+            } else {
+                SB_INFO("call", "call {}: leg {}'s answer in its ACK is refused: {}", c.id,
+                        leg.index, sdp.error().message);
+                refused = true;
             }
         }
         send_ack(*other, other->ack_cseq, type, body);
+        // An offer left without an answer cannot stand (RFC 3261 13.2.1): the call ends.
+        if (refused) end_call(c, "an answer in an ACK was refused", nullptr);
     }
 }
 

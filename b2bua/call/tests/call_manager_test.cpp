@@ -710,6 +710,21 @@ TEST_F(CallTest, LateOfferCalleesOfferGoesToCallerAndTheAckCarriesTheCallersAnsw
     EXPECT_EQ(ack->to_tag(), p1002.tag);
 }
 
+// The caller's answer in its ACK that the media engine refuses: the callee's 2xx is still ACKed
+// (it would retransmit forever), and with an offer left unanswered the call ends on both sides.
+TEST_F(CallTest, LateOfferAnAnswerInTheAckWeCannotTakeEndsTheCall) {
+    caller_invites("");
+    ASSERT_NE(invite_to(p1002), nullptr);
+    phone_answers(p1002, 200, kSdpB);
+    media.answer_error = Error{media::media_error::not_acceptable, "the answer accepts nothing"};
+    caller_acks(1, kSdpA);
+    const sip::Message* ack = last_to(p1002.address, "ACK ");
+    ASSERT_NE(ack, nullptr);
+    EXPECT_TRUE(ack->body().empty()) << "never the caller's own SDP";
+    EXPECT_EQ(requests_to(p1002.address, "BYE"), 1u);
+    EXPECT_EQ(requests_to(a.address, "BYE"), 1u);
+}
+
 TEST_F(CallTest, LateOfferTheCalleesRefreshOffersTheAnswerItGotInTheAck) {
     caller_invites("");
     phone_answers(p1002, 200, kSdpB, "Session-Expires: 90;refresher=uac\r\nRequire: timer\r\n");
