@@ -508,7 +508,8 @@ void CallManager::Impl::reject_answer(Call& c, Leg& leg, const sip::Message& res
     SB_INFO("call", "call {}: {} answered with SDP we cannot take ({}); releasing it", c.id,
             leg.destination, why);
     leg.invite_done = true;
-    dialog::uac_establish(leg.dialog, resp);
+    if (leg.dialog.remote_tag.empty() || leg.dialog.remote_tag != resp.to_tag())
+        dialog::uac_establish(leg.dialog, resp);
     send_ack(leg, resp.cseq(), {}, {});
     leg.final_status = 488;
     leg.final_reason = "its SDP was refused: " + why;
