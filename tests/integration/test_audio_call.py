@@ -523,13 +523,14 @@ class AudioCall(unittest.TestCase):
     def test_each_phone_hears_the_other(self):
         """Both phones PCMU: relayed untouched. The call record keeps each leg's RTP figures."""
         summary, caller, callee = self.call_and_listen("pcmu", "pcmu")
-        # "; rtp caller: PCMU/8000 from 127.0.0.1:20004 (SDP 127.0.44.1:20004), rx 301 lost 0
-        # (0.0 %) jitter 0.4 ms, tx 298, ..." and one for 1002 (baresip's SDP names the address it
-        # binds, its packets leave from 127.0.0.1): both phones sent for HOLD seconds at 50
-        # packets/s, so well over 2 s of packets each, from their own RTP ports.
+        # "; rtp caller: PCMU/8000 from 127.0.0.1:20004 (SDP 127.0.44.1:20004), first at 0.05 s,
+        # rx 301 lost 0 (0.0 %) jitter 0.4 ms, tx 298, ..." and one for 1002 (baresip's SDP
+        # names the address it binds, its packets leave from 127.0.0.1): both phones sent for
+        # HOLD seconds at 50 packets/s, so well over 2 s of packets each, from their own RTP
+        # ports.
         for leg, phone in (("caller", caller), ("1002", callee)):
             m = re.search(rf"; rtp {leg}: PCMU/8000 from [0-9.]+:(\d+)(?: \(SDP [0-9.:]+\))?, "
-                          rf"rx (\d+) lost (\d+) "
+                          rf"first at [0-9.]+ s, rx (\d+) lost (\d+) "
                           rf"\([0-9.]+ %\) jitter [0-9.]+ ms, tx (\d+)", summary or "")
             if not m:
                 self.fail_with(f"the [call] line has no RTP figures for the {leg} leg: {summary}")

@@ -456,7 +456,10 @@ void CallManager::Impl::answer_a_from(Call& c, Leg& winner, const sip::Message& 
     c.winner = &winner;
     c.answered = true;
     c.bridging.active = false;
-    if (!c.answered_locally) c.record.answered_at = now_ms();
+    if (!c.answered_locally) {
+        c.record.answered_at = now_ms();
+        c.record.answer_ms = (services_.clock.now() - c.began).count();
+    }
     wheel_.cancel(c.bridge_timer);
     dialog::uac_establish(winner.dialog, resp);
     winner.state = LegState::confirmed;

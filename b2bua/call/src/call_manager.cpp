@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -24,13 +25,20 @@ namespace sb::call {
 namespace {
 
 // A leg's media for the call record: none when no RTP passed either way.
-std::optional<MediaRecord> media_record(const std::optional<media::LegMedia>& media) {
+// `began`: the call's start on the steady clock, which the relay's first_packet_ms also uses.
+std::optional<MediaRecord> media_record(const std::optional<media::LegMedia>& media,
+                                        TimePoint began) {
     if (!media) return std::nullopt;
     const media::rtp::PortStats& s = media->stats;
     if (s.packets_received == 0 && s.packets_sent == 0) return std::nullopt;
+    const std::int64_t first =
+        s.first_packet_ms > 0
+            ? std::max<std::int64_t>(0, s.first_packet_ms - began.time_since_epoch().count())
+            : -1;
     return MediaRecord{.codec = media->codec,
                        .declared = media->declared ? media->declared->to_string() : "",
                        .source = s.latched ? s.latched->to_string() : "",
+                       .first_rtp_ms = first,
                        .packets_received = s.packets_received,
                        .packets_lost = s.packets_lost,
                        .packets_sent = s.packets_sent,
@@ -503,6 +511,7 @@ void CallManager::Impl::on_request(txn::ServerTxnId id, const sip::Message& req,
     c.record.caller = c.ext_number_.empty() ? c.caller_number_ : c.ext_number_;
     c.record.callee = c.callee_number_;
     c.record.started_at = now_ms();
+    c.began = services_.clock.now();
 
     server_txns_[id] = ServerRef{call_id, 0, ServerRef::a_invite};
     c.server_ids.push_back(id);
@@ -778,6 +787,7 @@ bool CallManager::Impl::api_answer(Call& c) {
     c.answered_locally = true;
     c.ringback_playing = false;
     c.record.answered_at = now_ms();
+    c.record.answer_ms = (services_.clock.now() - c.began).count();
     std::string extra;
     negotiate_session_timer_a(c, extra);
     Leg& a = c.a();
@@ -965,7 +975,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
     }
     // The caller's port stays with the session until the call is destroyed; its figures now.
     if (c.media)
-        if (auto m = media_record(c.media->leg_media(0))) c.a().media = std::move(m);
+        if (auto m = media_record(c.media->leg_media(0), c.began)) c.a().media = std::move(m);
     for (auto& leg : c.legs)
         leg->state = leg->state == LegState::confirmed ? LegState::terminated : leg->state;
     c.record.ended_at = now_ms();
@@ -974,7 +984,7 @@ void CallManager::Impl::end_call(Call& c, std::string reason, Leg* by, int a_sta
 
 void CallManager::Impl::release_media(Call& c, Leg& leg) {
     if (!c.media) return;
-    if (auto m = media_record(c.media->leg_media(leg.index))) leg.media = std::move(m);
+    if (auto m = media_record(c.media->leg_media(leg.index), c.began)) leg.media = std::move(m);
     c.media->release_leg(leg.index);
 }
 

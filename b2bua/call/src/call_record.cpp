@@ -6,9 +6,10 @@ namespace sb::call {
 
 namespace {
 
-// "PCMU/8000 from 192.0.2.20:4000, rx 512 lost 3 (0.6 %) jitter 1.2 ms, tx 510, rtt 4.1 ms,
-// far end lost 0.0 % jitter 0.8 ms": "from A (SDP B)" when RTP came from elsewhere than the SDP
-// said (NAT), "SDP B" alone when none came.
+// "PCMU/8000 from 192.0.2.20:4000, first at 2.31 s, rx 512 lost 3 (0.6 %) jitter 1.2 ms, tx
+// 510, rtt 4.1 ms, far end lost 0.0 % jitter 0.8 ms": "from A (SDP B)" when RTP came from
+// elsewhere than the SDP said (NAT), "SDP B" alone when none came; "first at": its first RTP,
+// counted from the caller's INVITE like the answer ("200 after 2.20 s").
 std::string describe(const MediaRecord& m) {
     const std::uint64_t expected = m.packets_received + m.packets_lost;
     std::string out = m.codec.empty() ? "" : m.codec + " ";
@@ -19,6 +20,7 @@ std::string describe(const MediaRecord& m) {
     } else if (!m.declared.empty()) {
         out += "SDP " + m.declared + ", ";
     }
+    if (m.first_rtp_ms >= 0) out += fmt::format("first at {:.2f} s, ", m.first_rtp_ms / 1000.0);
     out += fmt::format("rx {} lost {} ({:.1f} %) jitter {:.1f} ms, tx {}", m.packets_received,
                        m.packets_lost, expected ? 100.0 * m.packets_lost / expected : 0.0,
                        m.jitter_ms, m.packets_sent);
@@ -36,6 +38,7 @@ std::string describe(const MediaRecord& m) {
 
 std::string describe(const CallRecord& r) {
     std::string out = fmt::format("call {} {} -> {}: {}", r.id, r.caller, r.callee, r.a_status);
+    if (r.answer_ms >= 0) out += fmt::format(" after {:.2f} s", r.answer_ms / 1000.0);
     if (r.answered_at) out += fmt::format(", answered {} s", (r.ended_at - r.answered_at) / 1000);
     out += ", ended: " + r.end_reason;
     if (!r.legs.empty()) {

@@ -319,6 +319,7 @@ struct Call final : CallApi {
     Flow a_flow;
     std::vector<std::unique_ptr<Leg>> legs;  // [0] is the A-leg
     Leg* winner = nullptr;
+    TimePoint began{};  // the INVITE's arrival, for the record's answer and first-packet times
     std::unique_ptr<media::MediaSession> media;
     std::vector<txn::ClientTxnId> client_ids;  // every client transaction of the call (map cleanup)
     std::vector<txn::ServerTxnId> server_ids;

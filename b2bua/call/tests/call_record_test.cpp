@@ -61,13 +61,18 @@ TEST_F(CallTest, RecordKeepsEachLegsMediaTakenBeforeItsRelease) {
     a_stats.codec = "PCMU/8000";
     a_stats.declared = Endpoint::from_ip("10.0.0.5", 4000);  // behind NAT
     a_stats.stats.latched = Endpoint::from_ip("203.0.113.9", 61000);
+    a_stats.stats.first_packet_ms = clock.now().time_since_epoch().count() + 150;
     media.stats[0] = a_stats;
     auto b_stats = stats(480, 0, 0.5);
     b_stats.codec = "G722/8000";
     b_stats.declared = Endpoint::from_ip("192.0.2.20", 4002);
     b_stats.stats.latched = b_stats.declared;
     media.stats[1] = b_stats;
-    established_call();
+    caller_invites();
+    clock.advance(std::chrono::milliseconds(2500));  // 1002 answers 2.5 s after the INVITE
+    phone_answers(p1002, 180);
+    phone_answers(p1002, 200, kSdpB);
+    caller_acks();
     caller_byes();
     phone_answers_request(p1002, "BYE", 200);
     turn();
@@ -89,10 +94,14 @@ TEST_F(CallTest, RecordKeepsEachLegsMediaTakenBeforeItsRelease) {
     EXPECT_EQ(r.a_media->codec, "PCMU/8000");
     EXPECT_EQ(r.a_media->declared, "10.0.0.5:4000");
     EXPECT_EQ(r.a_media->source, "203.0.113.9:61000");
+    EXPECT_EQ(r.answer_ms, 2500);
+    EXPECT_EQ(r.a_media->first_rtp_ms, 150) << "the caller's first RTP, 150 ms after its INVITE";
+    EXPECT_EQ(r.legs[0].media->first_rtp_ms, -1) << "none counted";
     const std::string line = describe(r);
-    EXPECT_NE(
-        line.find("; rtp caller: PCMU/8000 from 203.0.113.9:61000 (SDP 10.0.0.5:4000), rx 500"),
-        std::string::npos)
+    EXPECT_NE(line.find("1001 -> 1002: 200 after 2.50 s"), std::string::npos) << line;
+    EXPECT_NE(line.find("; rtp caller: PCMU/8000 from 203.0.113.9:61000 (SDP 10.0.0.5:4000), "
+                        "first at 0.15 s, rx 500"),
+              std::string::npos)
         << "where RTP came from, beside where the SDP said (NAT): " << line;
     EXPECT_NE(line.find("; rtp 1002: G722/8000 from 192.0.2.20:4002, rx 480"), std::string::npos)
         << line;

@@ -14,6 +14,7 @@ struct MediaRecord {
     std::string codec;     // what we send the leg: "PCMU/8000"
     std::string declared;  // where its SDP asked for RTP: "192.0.2.20:4000"
     std::string source;    // where its RTP really came from (symmetric RTP), "" if none came
+    std::int64_t first_rtp_ms = -1;  // from the caller's INVITE to the leg's first RTP; -1: none
     std::uint64_t packets_received = 0;  // RTP the far end sent us
     std::uint64_t packets_lost = 0;      // of what it sent: sequence numbers never received
     std::uint64_t packets_sent = 0;      // RTP we sent it
@@ -39,6 +40,7 @@ struct CallRecord {
     std::string callee;            // the dialled number
     std::int64_t started_at = 0;   // unix ms
     std::int64_t answered_at = 0;  // 0 if never answered
+    std::int64_t answer_ms = -1;   // from the INVITE to the answer, -1 if never answered
     std::int64_t ended_at = 0;
     int a_status = 0;        // the final response the caller got
     std::string end_reason;  // "caller hung up", "callee hung up", "busy", "dialplan error: ..."
