@@ -74,7 +74,7 @@ const std::string& shared_conninfo() {
 void DbTest::SetUp() {
     conn_ = std::make_unique<pqxx::connection>(shared_conninfo());
     pqxx::nontransaction tx(*conn_);
-    tx.exec("truncate extensions, registrations, settings");
+    tx.exec("truncate extensions, registrations, settings, call_records");
 }
 
 }  // namespace sb::db::test

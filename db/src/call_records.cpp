@@ -1,0 +1,152 @@
+#include "sb/db/call_records.h"
+
+#include "db_error.h"
+
+#include <openssl/rand.h>
+#include <nlohmann/json.hpp>
+
+#include <pqxx/result>
+#include <pqxx/transaction>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <random>
+
+namespace sb::db {
+namespace {
+
+constexpr std::size_t kMaxListLimit = 1000;
+
+// Columns in the order read_row() expects.
+constexpr const char* kColumns =
+    "id, uuid::text, call_id, caller, callee, "
+    "(extract(epoch from started_at) * 1000)::bigint, "
+    "coalesce((extract(epoch from answered_at) * 1000)::bigint, 0), "
+    "(extract(epoch from ended_at) * 1000)::bigint, "
+    "status, end_reason, coalesce(recording, ''), direct_media, detail::text";
+
+CallRecordRow read_row(const pqxx::row& r) {
+    CallRecordRow row;
+    row.id = r[0].as<std::int64_t>();
+    row.uuid = r[1].as<std::string>();
+    row.call_id = r[2].as<std::string>();
+    row.caller = r[3].as<std::string>();
+    row.callee = r[4].as<std::string>();
+    row.started_at_ms = r[5].as<std::int64_t>();
+    row.answered_at_ms = r[6].as<std::int64_t>();
+    row.ended_at_ms = r[7].as<std::int64_t>();
+    row.status = r[8].as<int>();
+    row.end_reason = r[9].as<std::string>();
+    row.recording = r[10].as<std::string>();
+    row.direct_media = r[11].as<bool>();
+    row.detail_json = r[12].as<std::string>();
+    return row;
+}
+
+bool is_uuid(const std::string& s) {
+    if (s.size() != 36) return false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+Status check_call_record(const CallRecordRow& row) {
+    auto bad = [&](const std::string& what) {
+        return detail::fail(
+            Errc::invalid_argument,
+            "call record " + (row.uuid.empty() ? row.call_id : row.uuid) + ": " + what);
+    };
+    if (!is_uuid(row.uuid)) return bad("uuid \"" + row.uuid + "\" is not a uuid");
+    if (row.caller.empty() || row.callee.empty()) return bad("caller and callee must not be empty");
+    if (row.end_reason.empty()) return bad("the end reason must not be empty");
+    // Far-past or far-future times are a clock or parsing fault, not a call (year 2000 to 2200).
+    constexpr std::int64_t lo = 946'684'800'000, hi = 7'258'118'400'000;
+    if (row.started_at_ms < lo || row.started_at_ms > hi) return bad("start time out of range");
+    if (row.ended_at_ms < row.started_at_ms) return bad("ends before it starts");
+    if (row.answered_at_ms != 0 &&
+        (row.answered_at_ms < row.started_at_ms || row.answered_at_ms > row.ended_at_ms))
+        return bad("answered outside its start and end");
+    if (row.status < 100 || row.status > 699) return bad("status " + std::to_string(row.status));
+    const auto detail = nlohmann::json::parse(row.detail_json, nullptr, /*allow_exceptions=*/false);
+    if (!detail.is_object()) return bad("detail is not a JSON object");
+    return {};
+}
+
+Status insert_call_records(pqxx::connection& conn, const std::vector<CallRecordRow>& rows) {
+    for (const CallRecordRow& row : rows)
+        if (auto st = check_call_record(row); !st) return st;
+    if (rows.empty()) return {};
+    return detail::guarded("write call records", [&]() -> Status {
+        pqxx::work tx(conn);
+        for (const CallRecordRow& r : rows) {
+            tx.exec_params(
+                "insert into call_records (uuid, call_id, caller, callee, started_at, answered_at, "
+                "ended_at, status, end_reason, recording, direct_media, detail) "
+                "values ($1::uuid, $2, $3, $4, to_timestamp($5::bigint / 1000.0), "
+                "to_timestamp(nullif($6::bigint, 0) / 1000.0), to_timestamp($7::bigint / 1000.0), "
+                "$8, $9, nullif($10, ''), $11, $12::jsonb) on conflict (uuid) do nothing",
+                r.uuid, r.call_id, r.caller, r.callee, r.started_at_ms, r.answered_at_ms,
+                r.ended_at_ms, r.status, r.end_reason, r.recording, r.direct_media, r.detail_json);
+        }
+        tx.commit();
+        return {};
+    });
+}
+
+Result<std::vector<CallRecordRow>> list_call_records(pqxx::connection& conn,
+                                                     const CallRecordQuery& query) {
+    if (query.limit == 0 || query.limit > kMaxListLimit)
+        return detail::fail(Errc::invalid_argument,
+                            "limit must be 1 to " + std::to_string(kMaxListLimit));
+    return detail::guarded("read call records", [&]() -> Result<std::vector<CallRecordRow>> {
+        pqxx::read_transaction tx(conn);
+        // $1 = '' matches everything; $2 = 0 means no upper bound on the id.
+        auto res =
+            tx.exec_params(std::string("select ") + kColumns +
+                               " from call_records"
+                               " where ($1 = '' or caller = $1 or callee = $1)"
+                               " and ($2::bigint = 0 or id < $2::bigint)"
+                               " order by id desc limit $3",
+                           query.number, query.before_id, static_cast<std::int64_t>(query.limit));
+        std::vector<CallRecordRow> rows;
+        rows.reserve(res.size());
+        for (const auto& r : res) rows.push_back(read_row(r));
+        return rows;
+    });
+}
+
+Result<CallRecordRow> get_call_record(pqxx::connection& conn, std::int64_t id) {
+    return detail::guarded(
+        "read call record " + std::to_string(id), [&]() -> Result<CallRecordRow> {
+            pqxx::read_transaction tx(conn);
+            auto res = tx.exec_params(
+                std::string("select ") + kColumns + " from call_records where id = $1", id);
+            if (res.empty())
+                return detail::fail(Errc::not_found, "no call record " + std::to_string(id));
+            return read_row(res[0]);
+        });
+}
+
+std::string new_record_uuid() {
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof b) != 1) {
+        // Not expected on Linux; a record must still get an identity.
+        std::random_device rd;
+        for (auto& x : b) x = static_cast<unsigned char>(rd());
+    }
+    b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+    b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+    char out[37];
+    std::snprintf(out, sizeof out,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                  b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                  b[14], b[15]);
+    return out;
+}
+
+}  // namespace sb::db
