@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <sstream>
 
+#include "cli.h"
 #include "commands.h"
 #include "database.h"
 #include "sb/call/best_response.h"
@@ -39,33 +40,12 @@ Result<std::string> read_script(const std::string& file) {
     while (in.read(buf, sizeof buf) || in.gcount() > 0) {
         text.append(buf, static_cast<std::size_t>(in.gcount()));
         if (text.size() > db::kMaxDialplanSource) {
-            return fail(file + " is too large: a dialplan is at most " + std::to_string(db::kMaxDialplanSource / 1024) +
-                        " KiB");
+            return fail(file + " is too large: a dialplan is at most " +
+                        std::to_string(db::kMaxDialplanSource / 1024) + " KiB");
         }
     }
     if (in.bad()) return fail("cannot read " + file);
     return text;
-}
-
-template <class Fn>
-int with_connection(const Config& config, Fn&& fn) {
-    auto d = open_database(config);
-    if (!d) return report(d.error().message);
-    try {
-        pqxx::connection conn(d->conninfo);
-        return fn(conn);
-    } catch (const std::exception& e) {
-        return report(e.what());
-    }
-}
-
-std::string local_time(std::int64_t unix_seconds) {
-    std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    localtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-    return buf;
 }
 
 std::string no_such_version(std::int64_t version) {
@@ -80,22 +60,34 @@ Result<dialplan::Outcome> parse_outcome(const std::string& text) {
     std::string word = text.substr(0, colon);
     auto result = dialplan::parse_bridge_result(word);
     if (!result) {
-        return fail("--outcome '" + text + "': expected answered, busy, noanswer, unavailable or failed, "
+        return fail("--outcome '" + text +
+                    "': expected answered, busy, noanswer, unavailable or failed, "
                     "optionally with :CODE (e.g. failed:503)");
     }
     int code = 0;
     switch (*result) {
-        case dialplan::BridgeResult::answered: code = 200; break;
-        case dialplan::BridgeResult::busy: code = 486; break;
-        case dialplan::BridgeResult::noanswer: code = 480; break;
-        case dialplan::BridgeResult::unavailable: code = 480; break;
-        case dialplan::BridgeResult::failed: code = 500; break;
+        case dialplan::BridgeResult::answered:
+            code = 200;
+            break;
+        case dialplan::BridgeResult::busy:
+            code = 486;
+            break;
+        case dialplan::BridgeResult::noanswer:
+            code = 480;
+            break;
+        case dialplan::BridgeResult::unavailable:
+            code = 480;
+            break;
+        case dialplan::BridgeResult::failed:
+            code = 500;
+            break;
     }
     if (colon != std::string::npos) {
         std::string digits = text.substr(colon + 1);
         if (digits.size() != 3 || digits.find_first_not_of("0123456789") != std::string::npos ||
             std::stoi(digits) < 200 || std::stoi(digits) > 699) {
-            return fail("--outcome '" + text + "': the code must be a SIP final status, 200 to 699");
+            return fail("--outcome '" + text +
+                        "': the code must be a SIP final status, 200 to 699");
         }
         code = std::stoi(digits);
     }
@@ -142,19 +134,22 @@ int dialplan_load(const Config& config, const std::string& file, const std::stri
     auto text = read_script(file);
     if (!text) return report(text.error().message);
     std::string name = base_name(file);
-    if (auto st = db::validate_dialplan(name, *text, comment); !st) return report(st.error().message);
+    if (auto st = db::validate_dialplan(name, *text, comment); !st)
+        return report(st.error().message);
     // A script with errors never reaches the database (nor any running PBX).
     dialplan::Engine engine;
     auto script = engine.check(*text, name);
     if (!script) {
         std::fprintf(stderr, "%s\n", script.error().message.c_str());
-        std::fprintf(stderr, "error: %s was not stored; the active dialplan is unchanged\n", name.c_str());
+        std::fprintf(stderr, "error: %s was not stored; the active dialplan is unchanged\n",
+                     name.c_str());
         return 1;
     }
     return with_connection(config, [&](pqxx::connection& conn) {
         auto version = db::store_and_activate_dialplan(conn, name, *text, comment);
         if (!version) return report(version.error().message);
-        std::printf("dialplan version %lld (%s) stored and active\n", static_cast<long long>(*version), name.c_str());
+        std::printf("dialplan version %lld (%s) stored and active\n",
+                    static_cast<long long>(*version), name.c_str());
         return 0;
     });
 }
@@ -167,10 +162,12 @@ int dialplan_list(const Config& config) {
         for (const auto& d : *all) {
             std::string name = d.name;
             if (!d.comment.empty()) name += "  (" + d.comment + ")";
-            std::printf("%-8lld %-6s %-19s %8zu  %s\n", static_cast<long long>(d.version), d.active ? "*" : "",
-                        local_time(d.created_at).c_str(), d.size, name.c_str());
+            std::printf("%-8lld %-6s %-19s %8zu  %s\n", static_cast<long long>(d.version),
+                        d.active ? "*" : "", local_time(d.created_at).c_str(), d.size,
+                        name.c_str());
         }
-        if (all->empty()) std::printf("(none stored yet: `switchboard run` stores the default on first start)\n");
+        if (all->empty())
+            std::printf("(none stored yet: `switchboard run` stores the default on first start)\n");
         return 0;
     });
 }
@@ -180,8 +177,10 @@ int dialplan_show(const Config& config, std::optional<std::int64_t> version) {
         auto d = version ? db::get_dialplan(conn, *version) : db::active_dialplan(conn);
         if (!d) return report(d.error().message);
         if (!*d) {
-            return report(version ? no_such_version(*version)
-                                  : std::string("no dialplan is active yet (`switchboard dialplan load FILE`)"));
+            return report(
+                version
+                    ? no_such_version(*version)
+                    : std::string("no dialplan is active yet (`switchboard dialplan load FILE`)"));
         }
         const std::string& source = (*d)->source;
         std::fwrite(source.data(), 1, source.size(), stdout);
@@ -199,11 +198,12 @@ int dialplan_activate(const Config& config, std::int64_t version) {
         dialplan::Engine engine;
         auto script = engine.check((*d)->source, (*d)->name);
         if (!script) {
-            return report("dialplan version " + std::to_string(version) + " does not compile, not activated: " +
-                          script.error().message);
+            return report("dialplan version " + std::to_string(version) +
+                          " does not compile, not activated: " + script.error().message);
         }
         if (auto st = db::activate_dialplan(conn, version); !st) return report(st.error().message);
-        std::printf("dialplan version %lld (%s) active\n", static_cast<long long>(version), (*d)->name.c_str());
+        std::printf("dialplan version %lld (%s) active\n", static_cast<long long>(version),
+                    (*d)->name.c_str());
         return 0;
     });
 }
@@ -220,7 +220,8 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
         std::string pressed;
         for (char k : d) {
             const char key = static_cast<char>(std::toupper(static_cast<unsigned char>(k)));
-            if (!call::valid_dtmf_key(key)) return report("--digits '" + d + "': keys are 0-9, *, #, A-D");
+            if (!call::valid_dtmf_key(key))
+                return report("--digits '" + d + "': keys are 0-9, *, #, A-D");
             pressed += key;
         }
         if (pressed.size() > 256) return report("--digits '" + d + "': at most 256 keys");
@@ -233,7 +234,8 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
     facts.from_trunk = args.from_trunk;
     for (const auto& h : args.headers) {
         auto colon = h.find(':');
-        if (colon == std::string::npos || colon == 0) return report("--header '" + h + "': expected 'Name: value'");
+        if (colon == std::string::npos || colon == 0)
+            return report("--header '" + h + "': expected 'Name: value'");
         std::string value = h.substr(colon + 1);
         value.erase(0, value.find_first_not_of(" \t"));
         facts.headers[h.substr(0, colon)] = value;
@@ -249,11 +251,13 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
         origin = *args.file;
     } else {
         int rc = with_connection(config, [&](pqxx::connection& conn) {
-            auto d = args.version ? db::get_dialplan(conn, *args.version) : db::active_dialplan(conn);
+            auto d =
+                args.version ? db::get_dialplan(conn, *args.version) : db::active_dialplan(conn);
             if (!d) return report(d.error().message);
             if (!*d) {
-                return report(args.version ? no_such_version(*args.version)
-                                           : std::string("no dialplan is active yet; give --file FILE"));
+                return report(args.version
+                                  ? no_such_version(*args.version)
+                                  : std::string("no dialplan is active yet; give --file FILE"));
             }
             name = (*d)->name;
             source = (*d)->source;
@@ -297,8 +301,10 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
 
     if (step.state == dialplan::Step::State::failed) {
         std::printf("-> script error: %s\n", step.error.c_str());
-        if (answered) std::printf("-> the call stays connected (it was answered before the error)\n");
-        else std::printf("-> call ends: 500 Server Internal Error\n");
+        if (answered)
+            std::printf("-> the call stays connected (it was answered before the error)\n");
+        else
+            std::printf("-> call ends: 500 Server Internal Error\n");
         return 1;
     }
     int code = 0;
@@ -307,17 +313,21 @@ int dialplan_simulate(const Config& config, const SimulateArgs& args) {
     bool pbx_answered = false;
     for (const auto& s : call.steps()) pbx_answered = pbx_answered || s == "answer";
     if (hung_up) {
-        if (answered || pbx_answered) std::printf("-> call ends: BYE (it was answered; hangup %d)\n", code);
-        else std::printf("-> call ends: %s\n", status_line(code, reason).c_str());
+        if (answered || pbx_answered)
+            std::printf("-> call ends: BYE (it was answered; hangup %d)\n", code);
+        else
+            std::printf("-> call ends: %s\n", status_line(code, reason).c_str());
     } else if (answered) {
-        std::printf("-> call connected: the bridge was answered (%d)\n", last_bridge ? last_bridge->code : 200);
+        std::printf("-> call connected: the bridge was answered (%d)\n",
+                    last_bridge ? last_bridge->code : 200);
     } else if (pbx_answered) {
         std::printf("-> call ends: BYE (answered by the PBX, route returned)\n");
     } else {
         // The B2BUA's own rule (a 503 becomes 500, no bridge at all 404), so the two cannot differ.
         int status = call::final_status_for(last_bridge);
         std::printf("-> call ends: %s (%s)\n", status_line(status, {}).c_str(),
-                    last_bridge ? "route returned after the last bridge" : "route returned without bridging");
+                    last_bridge ? "route returned after the last bridge"
+                                : "route returned without bridging");
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
 #include "commands.h"
 #include "database.h"
 #include "sb/db/extensions.h"
@@ -22,18 +23,6 @@ namespace {
 int report(const Error& e) {
     std::fprintf(stderr, "error: %s\n", e.message.c_str());
     return 1;
-}
-
-template <class Fn>
-int with_connection(const Config& config, Fn&& fn) {
-    auto d = open_database(config);
-    if (!d) return report(d.error());
-    try {
-        pqxx::connection conn(d->conninfo);
-        return fn(conn);
-    } catch (const std::exception& e) {
-        return report(Error{0, e.what()});
-    }
 }
 
 // A tone plan given by an administrator (`--tones`, an import's tones column): "system" is the

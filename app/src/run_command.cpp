@@ -7,11 +7,13 @@
 #include <pqxx/pqxx>
 
 #include "binding_writer.h"
+#include "call_record_writer.h"
 #include "commands.h"
 #include "database.h"
 #include "dialplan_loader.h"
 #include "extension_credential.h"
 #include "sb/common/log.h"
+#include "sb/db/call_record_store.h"
 #include "sb/db/extensions.h"
 #include "sb/db/listener.h"
 #include "sb/db/pool.h"
@@ -81,6 +83,18 @@ int run_server(Config config) {
     pool_options.threads = config.db_threads;
     db::Pool pool(pool_options);
     BindingWriter writer(pool);
+    // Call records go to the database through a spool in the data directory, so that none is
+    // lost while the database is away; a spool an earlier run left is written first.
+    std::error_code dir_error;
+    std::filesystem::create_directories(config.data_dir, dir_error);
+    db::CallRecordStoreOptions record_options;
+    record_options.spool = std::filesystem::absolute(config.data_dir) / "call-records.spool";
+    auto call_records = db::CallRecordStore::open(pool, record_options);
+    if (!call_records) {
+        std::fprintf(stderr, "error: %s\n", call_records.error().message.c_str());
+        return 1;
+    }
+    CallRecordWriter record_writer(**call_records);
 
     // Credential changes made by `switchboard ext ...` (or the web admin) reach us by NOTIFY.
     // A reload that finds the DB job queue full (a burst of NOTIFYs from a bulk change) is not
@@ -183,9 +197,10 @@ int run_server(Config config) {
         return std::make_unique<dialplan::ScriptRouter>(
             [&active_dialplan] { return active_dialplan.get(); });
     };
-    server::SipServer sip(config.server,
-                          server::Services{clock, authenticator, locations, writer, bans, scanners,
-                                           credentials, media, routers});
+    server::Services services{clock,    authenticator, locations, writer, bans,
+                              scanners, credentials,   media,     routers};
+    services.records = &record_writer;
+    server::SipServer sip(config.server, std::move(services));
     if (auto st = sip.start(); !st) {
         std::fprintf(stderr, "error: %s\n", st.error().message.c_str());
         return 1;
@@ -239,6 +254,11 @@ int run_server(Config config) {
             pending.push_back({registrar::BindingChange::upsert, std::move(b)});
     if (!pending.empty()) writer.persist(std::move(pending));
     writer.flush();
+    if (!(*call_records)->flush(Duration(5000)))
+        SB_WARN("app",
+                "{} call records are not in the database yet; they stay in {} for the next start",
+                (*call_records)->stats().spooled, (*call_records)->spool_path().string());
+    call_records->reset();  // before the pool: its thread may still wait for a job
     listener.stop();
     (*dialplan_loader)->stop();
     pool.shutdown();

@@ -12,6 +12,12 @@ std::int64_t SystemClock::unix_seconds() const {
         .count();
 }
 
+std::int64_t SystemClock::unix_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 SystemClock& SystemClock::instance() {
     static SystemClock clock;
     return clock;

@@ -10,7 +10,7 @@ create table call_records (
     started_at   timestamptz not null,    -- the caller's INVITE
     answered_at  timestamptz,             -- null if never answered
     ended_at     timestamptz not null,
-    status       integer not null,        -- the final response the caller got (200: answered)
+    status       integer not null,        -- the caller's final response (200: answered; 0: none)
     end_reason   text not null,           -- "caller hung up", "busy", "dialplan error: ..."
     recording    text,                    -- the WAV file of call:record(), null if none
     direct_media boolean not null default false,

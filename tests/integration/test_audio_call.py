@@ -520,8 +520,32 @@ class AudioCall(unittest.TestCase):
                                f"{phone.contact_hostport} although baresip reported 200 OK")
             time.sleep(0.2)
 
+    def newest_call_record_id(self):
+        """The id of the newest call record in PostgreSQL (`switchboard calls list`), 0 if none."""
+        out = h.switchboard_cli(self.sb, "calls", "list", "--limit", "1", "--log-level", "warn")
+        m = re.search(r"(?m)^(\d+) ", out)
+        return int(m.group(1)) if m else 0
+
+    def call_record_after(self, known_id, caller, callee):
+        """`switchboard calls show` of the first call record newer than known_id, once the
+        server has written it to PostgreSQL (through its spool, within a moment of the call's end)."""
+        deadline = time.monotonic() + 15
+        while True:
+            out = h.switchboard_cli(self.sb, "calls", "list", "--number", callee, "--limit", "5",
+                                    "--log-level", "warn")
+            ids = [int(i) for i in re.findall(rf"(?m)^(\d+) +\S+ \S+ +{caller} +{callee} ", out)]
+            newer = sorted(i for i in ids if i > known_id)
+            if newer:
+                return h.switchboard_cli(self.sb, "calls", "show", str(newer[0]), "--log-level", "warn")
+            if time.monotonic() > deadline:
+                self.fail_with(f"no call record {caller} -> {callee} newer than {known_id} in "
+                               f"PostgreSQL:\n{out}")
+            time.sleep(0.3)
+
     def test_each_phone_hears_the_other(self):
-        """Both phones PCMU: relayed untouched. The call record keeps each leg's RTP figures."""
+        """Both phones PCMU: relayed untouched. The call record keeps each leg's RTP figures,
+        in the log's [call] line and in PostgreSQL (`switchboard calls show`)."""
+        known = self.newest_call_record_id()
         summary, caller, callee = self.call_and_listen("pcmu", "pcmu")
         # "; rtp caller: PCMU/8000 from 127.0.0.1:20004 (SDP 127.0.44.1:20004), first at 0.05 s,
         # rx 301 lost 0 (0.0 %) jitter 0.4 ms, tx 298, ..." and one for 1002 (baresip's SDP
@@ -542,6 +566,22 @@ class AudioCall(unittest.TestCase):
             if received < 100 or sent < 100 or lost > received // 10:
                 self.fail_with(f"implausible RTP figures for the {leg} leg (received {received}, "
                                f"lost {lost}, sent {sent}): {summary}")
+        # The same record in the database: who, the outcome, and each leg's RTP from the
+        # phone's own port.
+        shown = self.call_record_after(known, "1001", "1002")
+        print(f"[audio] switchboard calls show:\n{shown}", file=sys.stderr)
+        if not re.search(r"(?m)^  result: +200, caller hung up$", shown) or \
+                not re.search(r"(?m)^  leg 1002: 200 .*\(sip:1002", shown) or \
+                not re.search(r"(?m)^  answered: .*\(after [0-9.]+ s\)$", shown):
+            self.fail_with(f"the stored call record does not say 200, answered, caller hung up, "
+                           f"leg 1002 200:\n{shown}")
+        for label, phone in (("  caller RTP", caller), ("    RTP", callee)):
+            m = re.search(rf"(?m)^{label}: PCMU/8000 from [0-9.]+:(\d+).*, received (\d+), lost",
+                          shown)
+            low, high = phone.rtp_range
+            if not m or not low <= int(m.group(1)) <= high or int(m.group(2)) < 100:
+                self.fail_with(f"the stored call record's RTP for {phone.name} is not from its "
+                               f"RTP ports {low}-{high} with 100+ packets:\n{shown}")
 
     def test_opus_phone_and_pcmu_phone_hear_each_other(self):
         """The caller speaks only Opus (48 kHz), the callee only PCMU: transcoded both ways."""
@@ -703,6 +743,7 @@ class AudioCall(unittest.TestCase):
         the callee's 1000 Hz on the right, for about as long as the call lasted."""
         recordings = os.path.join(self.work, "recordings")
         before = set(glob.glob(os.path.join(recordings, "**", "*.wav"), recursive=True))
+        known = self.newest_call_record_id()
         caller, callee = self.register_pair(callee_answers=True)
         self.dial(caller, callee, number="2800", ringing=False)
         for phone in (caller, callee):
@@ -721,6 +762,11 @@ class AudioCall(unittest.TestCase):
         path = files[0]
         if "-1001-2800-" not in os.path.basename(path):
             self.fail_with(f"the recording's name does not say who called whom: {path}")
+        # the call record in PostgreSQL names the file
+        shown = self.call_record_after(known, "1001", "2800")
+        recorded = re.search(r"(?m)^  recording: (.+)$", shown)
+        if not recorded or os.path.realpath(recorded.group(1)) != os.path.realpath(path):
+            self.fail_with(f"the stored call record does not name the recording {path}:\n{shown}")
         with wave.open(path, "rb") as w:
             channels, rate, frames = w.getnchannels(), w.getframerate(), w.getnframes()
             data = w.readframes(frames)

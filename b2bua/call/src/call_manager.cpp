@@ -191,7 +191,7 @@ CallManager::Impl::~Impl() {
 }
 
 std::int64_t CallManager::Impl::now_ms() const {
-    return services_.clock.unix_seconds() * 1000;  // call records need wall time; seconds suffice
+    return services_.clock.unix_ms();  // call records need wall time
 }
 
 std::string CallManager::Impl::dialog_key(std::string_view call_id,
@@ -1020,11 +1020,9 @@ void CallManager::Impl::destroy(Call& c) {
     c.record.a_media = c.a().media;
     if (c.routing) router_->cancel(c.id);
     CallRecord record = std::move(c.record);
-    calls_.erase(c.id);  // `c` is gone from here on
-    if (services_.records)
-        services_.records->record(std::move(record));
-    else
-        SB_INFO("call", "{}", describe(record));
+    calls_.erase(c.id);                       // `c` is gone from here on
+    SB_INFO("call", "{}", describe(record));  // the log keeps it even when the database is away
+    if (services_.records) services_.records->record(std::move(record));
 }
 
 void CallManager::Impl::stop() {

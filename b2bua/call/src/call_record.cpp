@@ -39,7 +39,8 @@ std::string describe(const MediaRecord& m) {
 std::string describe(const CallRecord& r) {
     std::string out = fmt::format("call {} {} -> {}: {}", r.id, r.caller, r.callee, r.a_status);
     if (r.answer_ms >= 0) out += fmt::format(" after {:.2f} s", r.answer_ms / 1000.0);
-    if (r.answered_at) out += fmt::format(", answered {} s", (r.ended_at - r.answered_at) / 1000);
+    if (r.answered_at)
+        out += fmt::format(", talked {:.1f} s", (r.ended_at - r.answered_at) / 1000.0);
     out += ", ended: " + r.end_reason;
     if (!r.legs.empty()) {
         out += "; legs:";

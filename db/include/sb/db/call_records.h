@@ -21,7 +21,7 @@ struct CallRecordRow {
     std::int64_t started_at_ms = 0;   // unix ms
     std::int64_t answered_at_ms = 0;  // 0: never answered
     std::int64_t ended_at_ms = 0;
-    int status = 0;  // the final response the caller got
+    int status = 0;  // the final response the caller got; 0: none (the PBX stopped mid-call)
     std::string end_reason;
     std::string recording;  // "" if none
     bool direct_media = false;
@@ -30,15 +30,15 @@ struct CallRecordRow {
     bool operator==(const CallRecordRow&) const = default;
 };
 
-// What insert_call_records() demands of a row: a uuid, a caller, a callee and an end reason, times
-// in order (start <= answer <= end, start within years 2000 to 2200), a SIP status, and a detail
-// that is a JSON object. Errc::invalid_argument names the first fault.
+// What insert_call_records() demands of a row: a uuid, times in order (start <= answer <= end,
+// start within the years 2000 to 2200), a SIP status or 0, and a detail that is a JSON object.
+// (A caller or callee may be empty: a From or Request-URI without a user part.)
+// Errc::invalid_argument names the first fault.
 Status check_call_record(const CallRecordRow& row);
 
 // Inserts the rows in one transaction; a row whose uuid is already stored is skipped (a replayed
-// spool), so the call is idempotent. Rows are checked first: an empty uuid, caller, callee or
-// end reason, a detail that is not a JSON object, or times out of order fail the whole batch with
-// Errc::invalid_argument before anything is written.
+// spool), so the call is idempotent. Rows are checked first (check_call_record): one bad row
+// fails the whole batch with Errc::invalid_argument before anything is written.
 Status insert_call_records(pqxx::connection& conn, const std::vector<CallRecordRow>& rows);
 
 struct CallRecordQuery {

@@ -1,6 +1,7 @@
 #pragma once
-// What a call leaves behind: one record per call with each leg's SIP outcome. The call-record
-// store (database, spool) implements CallRecordSink; until then the shard logs each record.
+// What a call leaves behind: one record per call with each leg's SIP outcome. The shard logs each
+// record (describe()) and hands it to the CallRecordSink, which the app implements with the
+// database's call-record store (PostgreSQL behind a durable spool).
 #include <cstdint>
 #include <optional>
 #include <string>
