@@ -1,5 +1,6 @@
 #include "sb/db/call_records.h"
 
+#include "array_literal.h"
 #include "db_error.h"
 
 #include <openssl/rand.h>
@@ -80,18 +81,38 @@ Status insert_call_records(pqxx::connection& conn, const std::vector<CallRecordR
     for (const CallRecordRow& row : rows)
         if (auto st = check_call_record(row); !st) return st;
     if (rows.empty()) return {};
+    detail::ArrayLiteral uuid, call_id, caller, callee, started, answered, ended, status, reason,
+        recording, direct, detail_json;
+    for (const CallRecordRow& r : rows) {
+        uuid.add(r.uuid);
+        call_id.add(r.call_id);
+        caller.add(r.caller);
+        callee.add(r.callee);
+        started.add_number(r.started_at_ms);
+        r.answered_at_ms ? answered.add_number(r.answered_at_ms) : answered.add_null();
+        ended.add_number(r.ended_at_ms);
+        status.add_number(r.status);
+        reason.add(r.end_reason);
+        recording.add_text_or_null(r.recording);
+        direct.add(r.direct_media ? "t" : "f");
+        detail_json.add(r.detail_json);
+    }
     return detail::guarded("write call records", [&]() -> Status {
         pqxx::work tx(conn);
-        for (const CallRecordRow& r : rows) {
-            tx.exec_params(
-                "insert into call_records (uuid, call_id, caller, callee, started_at, answered_at, "
-                "ended_at, status, end_reason, recording, direct_media, detail) "
-                "values ($1::uuid, $2, $3, $4, to_timestamp($5::bigint / 1000.0), "
-                "to_timestamp(nullif($6::bigint, 0) / 1000.0), to_timestamp($7::bigint / 1000.0), "
-                "$8, $9, nullif($10, ''), $11, $12::jsonb) on conflict (uuid) do nothing",
-                r.uuid, r.call_id, r.caller, r.callee, r.started_at_ms, r.answered_at_ms,
-                r.ended_at_ms, r.status, r.end_reason, r.recording, r.direct_media, r.detail_json);
-        }
+        // One statement for the batch (the columns travel as arrays). WITH ORDINALITY keeps the
+        // ids in the order the calls ended.
+        tx.exec_params(
+            "insert into call_records (uuid, call_id, caller, callee, started_at, answered_at, "
+            "  ended_at, status, end_reason, recording, direct_media, detail) "
+            "select u, c, fr, t, to_timestamp(s / 1000.0), to_timestamp(a / 1000.0), "
+            "  to_timestamp(e / 1000.0), st, re, rec, dm, d "
+            "from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+            "  $6::bigint[], $7::bigint[], $8::int[], $9::text[], $10::text[], $11::boolean[], "
+            "  $12::jsonb[]) with ordinality as b(u, c, fr, t, s, a, e, st, re, rec, dm, d, n) "
+            "order by n on conflict (uuid) do nothing",
+            uuid.str(), call_id.str(), caller.str(), callee.str(), started.str(), answered.str(),
+            ended.str(), status.str(), reason.str(), recording.str(), direct.str(),
+            detail_json.str());
         tx.commit();
         return {};
     });
