@@ -114,7 +114,12 @@ struct CallRecordStore::State {
     bool outage_logged = false;
     std::uint64_t written_in_outage = 0;
 
-    bool pending() const { return stats.spooled > 0 || !unspooled.empty(); }  // with mu held
+    // Rows the thread has taken from the queue and not yet spooled: flush() must not see them
+    // as gone between the two.
+    std::size_t in_hand = 0;
+
+    // Rows not yet in the database (with mu held).
+    bool pending() const { return in_hand > 0 || stats.spooled > 0 || !unspooled.empty(); }
 
     void run();
     void spool(std::vector<CallRecordRow> rows);
@@ -208,11 +213,13 @@ void CallRecordStore::State::run() {
             if (retry_now) next_try = {};
             retry_now = false;
             rows.swap(queue);
+            in_hand = rows.size();
             stop = stopping;
         }
         if (!rows.empty()) spool(std::move(rows));
         {
             std::lock_guard lock(mu);
+            in_hand = 0;  // spooled, kept in memory or rejected by now
             try_db = !stop && pending() && std::chrono::steady_clock::now() >= next_try;
         }
         if (try_db) drain();
