@@ -131,6 +131,11 @@ Status load_config_file(const std::filesystem::path& file, Config& c) {
                                 "' is not an IP address or ADDR:PORT");
                 cc.trusted_peers.push_back(*ep);
             }
+            std::int64_t keep_days = c.call_records_keep_days;
+            read(t, "records_keep_days", keep_days, known);
+            if (keep_days < 0 || keep_days > 36500)
+                return fail("calls.records_keep_days must be 0 (keep every record) to 36500");
+            c.call_records_keep_days = static_cast<std::uint32_t>(keep_days);
             if (auto st = check_unknown(t, "calls", known); !st) return st;
         }
         if (root.contains("media")) {

@@ -29,6 +29,8 @@ struct Config {
     std::vector<auth::Algorithm> digest_algorithms{auth::Algorithm::md5};
     auth::NonceConfig nonces;
     std::size_t db_threads = 2;
+    // [calls] records_keep_days: call records older than this are deleted (daily); 0 keeps them.
+    std::uint32_t call_records_keep_days = 0;
 
     // [media]: every call's RTP is anchored on Switchboard (the relay) unless mode is "direct",
     // where SDP passes through and phones send to each other.

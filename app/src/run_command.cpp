@@ -14,6 +14,7 @@
 #include "extension_credential.h"
 #include "sb/common/log.h"
 #include "sb/db/call_record_store.h"
+#include "sb/db/call_records.h"
 #include "sb/db/extensions.h"
 #include "sb/db/listener.h"
 #include "sb/db/pool.h"
@@ -231,6 +232,22 @@ int run_server(Config config) {
         "then register it with user 1001 and that password to this server. Stop with Ctrl-C.\n");
     std::fflush(stdout);
 
+    // Call records past [calls] records_keep_days: at start and once a day.
+    auto purge_call_records = [&pool, &clock, keep = config.call_records_keep_days] {
+        if (keep == 0) return;
+        const std::int64_t before = clock.unix_ms() - std::int64_t{keep} * 86'400'000;
+        (void)pool.submit([before, keep](pqxx::connection& conn) {
+            auto n = db::delete_call_records_before(conn, before);
+            if (!n)
+                SB_WARN("app", "deleting call records older than {} days: {}", keep,
+                        n.error().message);
+            else if (*n > 0)
+                SB_INFO("app", "deleted {} call records older than {} days", *n, keep);
+        });
+    };
+    purge_call_records();
+    TimePoint next_records_purge = clock.now() + std::chrono::hours(24);
+
     // Wait for a signal; purge expired registrations now and then.
     for (;;) {
         timespec timeout{reload_all_due ? 1 : 30, 0};
@@ -243,6 +260,10 @@ int run_server(Config config) {
         std::int64_t now = clock.unix_seconds();
         locations.purge_expired(now);
         (void)pool.submit([now](pqxx::connection& conn) { (void)db::purge_expired(conn, now); });
+        if (clock.now() >= next_records_purge) {
+            purge_call_records();
+            next_records_purge = clock.now() + std::chrono::hours(24);
+        }
     }
 
     sip.stop();

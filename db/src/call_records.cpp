@@ -152,6 +152,22 @@ Result<CallRecordRow> get_call_record(pqxx::connection& conn, std::int64_t id) {
         });
 }
 
+Result<std::uint64_t> delete_call_records_before(pqxx::connection& conn, std::int64_t before_ms) {
+    return detail::guarded("delete old call records", [&]() -> Result<std::uint64_t> {
+        std::uint64_t total = 0;
+        for (;;) {
+            pqxx::work tx(conn);
+            auto r = tx.exec_params(
+                "delete from call_records where id in (select id from call_records "
+                "where started_at < to_timestamp($1::bigint / 1000.0) limit 10000)",
+                before_ms);
+            tx.commit();
+            total += r.affected_rows();
+            if (r.affected_rows() < 10000) return total;
+        }
+    });
+}
+
 std::string new_record_uuid() {
     unsigned char b[16];
     if (RAND_bytes(b, sizeof b) != 1) {

@@ -140,6 +140,22 @@ TEST_F(DbTest, BadCallRecordsAreRefusedBeforeAnythingIsWritten) {
     refused(r, "start time out of range");
 }
 
+TEST_F(DbTest, OldCallRecordsAreDeleted) {
+    ASSERT_TRUE(
+        insert_call_records(conn(), {row("1001", "1002", kT0), row("1001", "1003", kT0 + 1000),
+                                     row("1001", "1004", kT0 + 2000)}));
+    auto deleted = delete_call_records_before(conn(), kT0 + 1000);
+    ASSERT_TRUE(deleted) << deleted.error().message;
+    EXPECT_EQ(*deleted, 1u);
+    auto left = list_call_records(conn(), {});
+    ASSERT_TRUE(left);
+    ASSERT_EQ(left->size(), 2u);
+    EXPECT_EQ(left->back().callee, "1003") << "the one started at the bound stays";
+    deleted = delete_call_records_before(conn(), kT0);
+    ASSERT_TRUE(deleted);
+    EXPECT_EQ(*deleted, 0u);
+}
+
 // The store, with the database up: rows reach it and the spool ends empty.
 TEST_F(DbTest, CallRecordStoreWritesThroughItsSpool) {
     TempDir dir;

@@ -54,6 +54,10 @@ Result<std::vector<CallRecordRow>> list_call_records(pqxx::connection& conn,
 // Errc::not_found when there is no record with that id.
 Result<CallRecordRow> get_call_record(pqxx::connection& conn, std::int64_t id);
 
+// Deletes the records that started before `before_ms` (unix ms), in chunks of 10,000 rows so that
+// no single transaction grows large; the number deleted.
+Result<std::uint64_t> delete_call_records_before(pqxx::connection& conn, std::int64_t before_ms);
+
 // A fresh random uuid (OpenSSL's generator), version 4.
 std::string new_record_uuid();
 
