@@ -38,7 +38,9 @@ constexpr unsigned kMaxBatchWait = 64;
 constexpr std::int64_t kTickNs = 20'000'000;  // one frame of what we play
 
 // What a completion is about: the low three bits of its user_data (pointers are 8-aligned).
-enum Tag : std::uint64_t { kRtp = 0, kRtcp = 1, kSend = 2, kEvent = 3, kIgnore = 4 };
+enum Tag : std::uint64_t { kRtp = 0, kRtcp = 1, kSend = 2, kEvent = 3, kIgnore = 4, kFiles = 5 };
+
+int no_file = -1;  // what a fixed-file slot is set to when its port goes (read at submission)
 constexpr std::uint64_t kTagMask = 7;
 
 std::uint64_t port_tag(const PortState& p, bool rtcp) {
@@ -154,12 +156,28 @@ RelayWorker::~RelayWorker() {
 }
 
 void RelayWorker::post(WorkerCommand command) {
+    // One wakeup per batch of commands, not per command (a call posts a dozen): the eventfd is
+    // written only when the queue was empty. Whatever is posted until the worker swaps the
+    // queue out rides on that write; after the swap the queue is empty again and the next post
+    // writes. (Measured: 15 eventfd writes per anchored call before.)
+    bool wake = false;
     {
         std::lock_guard lock(mu_);
+        wake = pending_.empty();
         pending_.push_back(std::move(command));
     }
+    if (!wake) return;
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = write(event_fd_, &one, sizeof one);
+}
+
+void RelayWorker::update_file(unsigned slot, int* fd) {
+    // Goes with the next submission instead of a system call of its own (io_uring_register),
+    // and ahead of the receives armed after it: SQEs are issued in order.
+    io_uring_sqe* s = sqe();
+    io_uring_prep_files_update(s, fd, 1, static_cast<int>(slot));
+    io_uring_sqe_set_data64(s, kFiles);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
 io_uring_sqe* RelayWorker::sqe() {
@@ -228,6 +246,10 @@ void RelayWorker::run() {
                 case kEvent:
                     commands = true;
                     break;
+                case kFiles:  // only failures complete: a port the ring could not take (counted
+                              // as one refused for the descriptor limit is, in `dropped`)
+                    dropped.fetch_add(1, std::memory_order_relaxed);
+                    break;
                 default:
                     break;
             }
@@ -275,10 +297,10 @@ void RelayWorker::apply(WorkerCommand& c) {
                 close(p.rtcp_fd);
                 break;
             }
-            for (auto [fd, slot] : {std::pair{p.rtp_fd, &p.rtp_slot}, {p.rtcp_fd, &p.rtcp_slot}}) {
+            for (auto [fd, slot] : {std::pair{&p.rtp_fd, &p.rtp_slot}, {&p.rtcp_fd, &p.rtcp_slot}}) {
                 *slot = free_slots_.back();
                 free_slots_.pop_back();
-                io_uring_register_files_update(&ring_, *slot, &fd, 1);
+                update_file(*slot, fd);
             }
             p.index = ports_.size();
             ports_.push_back(std::move(c.owned));
@@ -537,8 +559,7 @@ void RelayWorker::publish_stats() {
 
 void RelayWorker::destroy(PortState& p) {
     for (unsigned slot : {p.rtp_slot, p.rtcp_slot}) {
-        const int none = -1;
-        io_uring_register_files_update(&ring_, slot, &none, 1);
+        update_file(slot, &no_file);  // before any later update of the slot: in order
         free_slots_.push_back(slot);
     }
     close(p.rtp_fd);

@@ -214,6 +214,7 @@ class RelayWorker {
     void recycle(unsigned bid);
     void sends_submitted();
     io_uring_sqe* sqe();
+    void update_file(unsigned slot, int* fd);  // fd must stay valid until the next submission
     void publish_stats();
     void start_playing(PortState& p, std::unique_ptr<dsp::AudioSource> source);
     bool plays(const PortState& p) const {
