@@ -122,9 +122,11 @@ struct CallRecordStore::State {
     bool pending() const { return in_hand > 0 || stats.spooled > 0 || !unspooled.empty(); }
 
     void run();
-    void spool(std::vector<CallRecordRow> rows);
+    std::vector<CallRecordRow> spool(std::vector<CallRecordRow> rows);
     void reject(const std::string& line, const std::string& why);
-    bool drain();
+    bool drain(std::vector<CallRecordRow> fresh);
+    Status write_rows(std::vector<CallRecordRow>& rows, std::uint64_t& done, std::size_t& next);
+    Status write_spool_file(std::uint64_t& done);
     Status write(std::vector<CallRecordRow> rows);
     Result<std::size_t> write_isolating(std::vector<CallRecordRow>& rows);
 };
@@ -171,10 +173,15 @@ CallRecordStore::~CallRecordStore() {
 }
 
 void CallRecordStore::add(CallRecordRow row) {
-    // Checked on the store's thread (spool()), which also rejects: nothing waits here.
-    std::lock_guard lock(state_->mu);
-    state_->queue.push_back(std::move(row));
-    state_->wake.notify_one();
+    // Checked on the store's thread (spool()), which also rejects: nothing waits here. Only the
+    // first row of a batch wakes the thread; the rest ride along.
+    bool wake = false;
+    {
+        std::lock_guard lock(state_->mu);
+        wake = state_->queue.empty();
+        state_->queue.push_back(std::move(row));
+    }
+    if (wake) state_->wake.notify_one();
 }
 
 bool CallRecordStore::flush(Duration limit) {
@@ -216,13 +223,14 @@ void CallRecordStore::State::run() {
             in_hand = rows.size();
             stop = stopping;
         }
-        if (!rows.empty()) spool(std::move(rows));
+        std::vector<CallRecordRow> fresh;
+        if (!rows.empty()) fresh = spool(std::move(rows));
         {
             std::lock_guard lock(mu);
             in_hand = 0;  // spooled, kept in memory or rejected by now
             try_db = !stop && pending() && std::chrono::steady_clock::now() >= next_try;
         }
-        if (try_db) drain();
+        if (try_db) drain(std::move(fresh));
         {
             std::lock_guard lock(mu);
             ++rounds;
@@ -232,7 +240,9 @@ void CallRecordStore::State::run() {
     }
 }
 
-void CallRecordStore::State::spool(std::vector<CallRecordRow> rows) {
+// Appends the rows to the spool and gives back those it wrote there (the rest are rejected or
+// kept in memory).
+std::vector<CallRecordRow> CallRecordStore::State::spool(std::vector<CallRecordRow> rows) {
     std::string data;
     std::vector<CallRecordRow> good;
     for (CallRecordRow& r : rows) {
@@ -243,16 +253,17 @@ void CallRecordStore::State::spool(std::vector<CallRecordRow> rows) {
         data += to_line(r);
         good.push_back(std::move(r));
     }
-    if (good.empty()) return;
+    if (good.empty()) return {};
     if (write_durably(fd, data)) {
         std::lock_guard lock(mu);
         stats.spooled += good.size();
-        return;
+        return good;
     }
     SB_ERROR("db", "call records: cannot write the spool {}: {}; keeping {} in memory",
              options.spool.string(), std::strerror(errno), good.size());
     std::lock_guard lock(mu);
     for (auto& r : good) unspooled.push_back(std::move(r));
+    return {};
 }
 
 void CallRecordStore::State::reject(const std::string& line, const std::string& why) {
@@ -266,37 +277,55 @@ void CallRecordStore::State::reject(const std::string& line, const std::string& 
     ++stats.rejected;
 }
 
-// Writes the spool's rows, then the unspooled ones; true when all are in the database.
-bool CallRecordStore::State::drain() {
+// Writes rows in transactions of options.batch; on failure `next` is the first row not written.
+Status CallRecordStore::State::write_rows(std::vector<CallRecordRow>& rows, std::uint64_t& done,
+                                          std::size_t& next) {
+    for (next = 0; next < rows.size(); next += options.batch) {
+        const auto first = rows.begin() + static_cast<std::ptrdiff_t>(next);
+        const auto last =
+            rows.begin() + static_cast<std::ptrdiff_t>(std::min(rows.size(), next + options.batch));
+        std::vector<CallRecordRow> chunk(first, last);
+        auto n = write_isolating(chunk);
+        if (!n) return Unexpected<Error>{n.error()};
+        done += *n;
+    }
+    return {};
+}
+
+// Writes every readable row of the spool file, in order; unreadable lines are rejected.
+Status CallRecordStore::State::write_spool_file(std::uint64_t& done) {
+    std::ifstream in(options.spool, std::ios::binary);
+    std::string line;
+    std::vector<CallRecordRow> chunk;
+    std::size_t next = 0;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        if (auto row = from_line(line)) {
+            chunk.push_back(std::move(*row));
+            if (chunk.size() < options.batch) continue;
+            if (auto st = write_rows(chunk, done, next); !st) return st;
+            chunk.clear();
+        } else {
+            reject(line, "an unreadable line in the spool");
+        }
+    }
+    return write_rows(chunk, done, next);
+}
+
+// Writes the spool's rows, then the unspooled ones; true when all are in the database. `fresh`
+// are the rows just appended: when they are all the spool holds (the usual case, the database
+// being up), they are written as they are instead of read back from the file.
+bool CallRecordStore::State::drain(std::vector<CallRecordRow> fresh) {
     Status result;
     std::uint64_t done = 0;
-    bool spool_has_rows = false;
+    std::size_t next = 0;
+    std::uint64_t in_spool = 0;
     {
         std::lock_guard lock(mu);
-        spool_has_rows = stats.spooled > 0;
+        in_spool = stats.spooled;
     }
-    if (spool_has_rows) {
-        std::ifstream in(options.spool, std::ios::binary);
-        std::string line;
-        std::vector<CallRecordRow> chunk;
-        auto write_chunk = [&] {
-            auto n = write_isolating(chunk);
-            if (n)
-                done += *n;
-            else
-                result = Unexpected<Error>{n.error()};
-            chunk.clear();
-        };
-        while (result && std::getline(in, line)) {
-            if (line.empty()) continue;
-            if (auto row = from_line(line)) {
-                chunk.push_back(std::move(*row));
-                if (chunk.size() >= options.batch) write_chunk();
-            } else {
-                reject(line, "an unreadable line in the spool");
-            }
-        }
-        if (result && !chunk.empty()) write_chunk();
+    if (in_spool > 0) {
+        result = in_spool == fresh.size() ? write_rows(fresh, done, next) : write_spool_file(done);
         if (result) {
             // All of it is in the database: start the spool afresh. Only this thread appends.
             if (::ftruncate(fd, 0) != 0)
@@ -312,25 +341,14 @@ bool CallRecordStore::State::drain() {
             std::lock_guard lock(mu);
             mem.swap(unspooled);
         }
-        for (std::size_t i = 0; result && i < mem.size(); i += options.batch) {
-            std::vector<CallRecordRow> chunk(
-                std::make_move_iterator(mem.begin() + static_cast<std::ptrdiff_t>(i)),
-                std::make_move_iterator(mem.begin() + static_cast<std::ptrdiff_t>(std::min(
-                                                          mem.size(), i + options.batch))));
-            auto n = write_isolating(chunk);
-            if (n) {
-                done += *n;
-            } else {
-                result = Unexpected<Error>{n.error()};
-                std::lock_guard lock(mu);
-                // Back in front of anything that failed to spool meanwhile, in order.
-                std::vector<CallRecordRow> rest(
-                    std::make_move_iterator(mem.begin() + static_cast<std::ptrdiff_t>(i)),
-                    std::make_move_iterator(mem.end()));
-                rest.insert(rest.end(), std::make_move_iterator(unspooled.begin()),
-                            std::make_move_iterator(unspooled.end()));
-                unspooled.swap(rest);
-            }
+        result = write_rows(mem, done, next);
+        if (!result) {
+            // Back in front of anything that failed to spool meanwhile, in order.
+            std::lock_guard lock(mu);
+            mem.erase(mem.begin(), mem.begin() + static_cast<std::ptrdiff_t>(next));
+            mem.insert(mem.end(), std::make_move_iterator(unspooled.begin()),
+                       std::make_move_iterator(unspooled.end()));
+            unspooled.swap(mem);
         }
     }
     std::lock_guard lock(mu);
