@@ -15,7 +15,10 @@ with 8 s the overload of one trial spills into the next and fails rates that pas
   switchboard: `switchboard run` on its embedded PostgreSQL, [calls] trusted_peers = the UAC's
                address (no digest, no calling extension), and a dialplan loaded with
                `switchboard dialplan load` that bridges every call to the SIPp UAS: the B2BUA runs
-               the Lua dialplan for every call and keeps two dialogs per call.
+               the Lua dialplan for every call and keeps two dialogs per call. [media] mode =
+               "direct": SIP only, as through the proxy.
+  switchboard-anchored: the same with every call's RTP anchored on Switchboard's relay (the
+               default mode: four sockets per call, SDP rewritten both ways), which no proxy does.
 find-max-cps.sh samples the CPU of the target's process tree (MONITOR_PID), of the UAC and of the
 UAS over each trial's load window; CPU per call is CPU% / rate, and the figure to compare is the
 target's CPU per call divided by the UAC's in the same trial (the anchors' summarize.py).
@@ -149,6 +152,38 @@ def child_pids(pid):
         return []
 
 
+def pg_cpu_s(data_dir):
+    """CPU seconds the embedded PostgreSQL has used: its postmaster (with the children it has
+    reaped) and its live children (the backends of the PBX's connections, the writers). None
+    when it is not running."""
+    try:
+        with open(os.path.join(data_dir, "pg", "postmaster.pid")) as f:
+            pm = int(f.readline())
+    except (OSError, ValueError):
+        return None
+
+    def ticks(pid, with_reaped):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0
+        # fields[11:15] are utime, stime, cutime, cstime (proc(5) fields 14 to 17)
+        return sum(int(x) for x in fields[11:15 if with_reaped else 13])
+
+    total = ticks(pm, True) + sum(ticks(c, False) for c in child_pids(pm))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def stored_call_records(sb):
+    """How many call records the PBX has stored: the newest id (ids count up from 1)."""
+    r = subprocess.run([sb.binary, "calls", "list", "--limit", "1", "--data-dir", sb.data,
+                        "--config", sb.cfg, "--log-level", "warn"],
+                       capture_output=True, text=True, timeout=120)
+    m = re.search(r"(?m)^(\d+) ", r.stdout)
+    return int(m.group(1)) if m else 0
+
+
 def mem_kb(pid):
     """(VmRSS, Pss) in KiB of one process."""
     rss = pss = 0
@@ -179,8 +214,10 @@ def anchor_env(**kv):
 class Switchboard:
     """`switchboard run` under coreutils timeout (a hard bound); .pid is switchboard's own PID."""
 
-    def __init__(self, binary, work, uac_port, uas_port, port, limit_s):
-        self.binary, self.work, self.port = binary, work, port
+    def __init__(self, binary, work, uac_port, uas_port, port, limit_s, media="direct"):
+        self.binary, self.port = binary, port
+        self.work = work = os.path.join(work, media)
+        os.makedirs(work, exist_ok=True)
         self.data = os.path.join(work, "data")
         self.cfg = os.path.join(work, "switchboard.toml")
         self.lua = os.path.join(work, "bench-route.lua")
@@ -193,7 +230,8 @@ class Switchboard:
             os.chmod(self.data, 0o755)
             with open(self.cfg, "w") as f:
                 f.write('log_level = "warn"\n[calls]\n'
-                        f'trusted_peers = ["127.0.0.1:{uac_port}"]\n')
+                        f'trusted_peers = ["127.0.0.1:{uac_port}"]\n'
+                        f'[media]\nmode = "{media}"\n')
             with open(self.lua, "w") as f:
                 f.write("-- scripts/bench calls: every call to the SIPp UAS\n"
                         "function route(call)\n"
@@ -497,8 +535,8 @@ def main():
     ap.add_argument("--mem-settle", type=int, default=35,
                     help="seconds between the last call up and the plateau sample (Timer L/M: 32 s)")
     ap.add_argument("--mem-waves", type=int, default=2)
-    ap.add_argument("--only", default="ceiling,kamailio,switchboard,memory",
-                    help="comma-separated subset of ceiling,kamailio,switchboard,memory")
+    ap.add_argument("--only", default="ceiling,kamailio,switchboard,switchboard-anchored,memory",
+                    help="comma-separated subset of ceiling,kamailio,switchboard,switchboard-anchored,memory")
     ap.add_argument("--out", help="results directory (default: a new /tmp/sb-calls-* directory, kept)")
     args = ap.parse_args()
     if not args.switchboard or not os.access(args.switchboard, os.X_OK):
@@ -551,30 +589,47 @@ def main():
                             search_limit + 300, os.path.join(out, "kamailio.out"))
             print("# " + (o.strip().splitlines() or ["anchor-kamailio: no output"])[-1], flush=True)
             found["kamailio"] = os.path.join(d, "hold0")
-        if "switchboard" in phases or "memory" in phases:
-            sb = Switchboard(binary, work, args.uac_port, args.uas_port, free_port(),
-                             search_limit + 600)
-        if "switchboard" in phases:
-            log("3/4 Switchboard (find-max-cps.sh, MONITOR_PID = switchboard)")
+        # Switchboard twice: SIP only ([media] mode = "direct": SDP passes through, as through
+        # Kamailio, which touches no media), and with every call's RTP anchored on its relay (the
+        # default: four sockets per call, SDP rewritten), which a proxy never does.
+        for key, media, label in (("switchboard", "direct", "3/4 Switchboard, SIP only"),
+                                  ("switchboard-anchored", "anchor", "3/4 Switchboard, RTP anchored")):
+            if key not in phases:
+                continue
+            log(f"{label} (find-max-cps.sh, MONITOR_PID = switchboard)")
             wait_udp_free([args.uac_port, args.uas_port], 120)
-            sb.start(os.path.join(out, "switchboard-search.log"))
-            d = os.path.join(out, "switchboard")
+            one = Switchboard(binary, work, args.uac_port, args.uas_port, free_port(),
+                              search_limit + 600, media=media)
+            one.start(os.path.join(out, f"{key}-search.log"))
+            d = os.path.join(out, key)
             try:
-                idle = mem_kb(sb.pid)
-                o = run_bounded([os.path.join(anchors, "lib", "find-max-cps.sh"), f"127.0.0.1:{sb.port}"],
-                                anchor_env(OUT_DIR=d, LABEL="switchboard", MONITOR_PID=sb.pid, DUR=args.dur,
+                idle = mem_kb(one.pid)
+                pg0 = pg_cpu_s(one.data)
+                o = run_bounded([os.path.join(anchors, "lib", "find-max-cps.sh"), f"127.0.0.1:{one.port}"],
+                                anchor_env(OUT_DIR=d, LABEL=key, MONITOR_PID=one.pid, DUR=args.dur,
                                            START_CPS=args.switchboard_start, REL_RES=args.rel_res,
                                            COOLDOWN_FAIL=args.cooldown_fail,
                                            UAC_PORT=args.uac_port, UAS_PORT=args.uas_port),
-                                search_limit, os.path.join(out, "switchboard-search.out"))
-                end = mem_kb(sb.pid)
-                print(f"# switchboard {(o.strip().splitlines() or ['max_cps=?'])[-1]}; its RSS before the "
-                      f"search {idle[0]:,} KiB, after {end[0]:,} KiB (pid {sb.pid})", flush=True)
+                                search_limit, os.path.join(out, f"{key}-search.out"))
+                end = mem_kb(one.pid)
+                print(f"# {key} {(o.strip().splitlines() or ['max_cps=?'])[-1]}; its RSS before the "
+                      f"search {idle[0]:,} KiB, after {end[0]:,} KiB (pid {one.pid})", flush=True)
+                # Every call's record goes to PostgreSQL (batched, through the spool): not in the
+                # search's CPU figures (PostgreSQL is not switchboard's child), so said here.
+                time.sleep(2)  # the last batch
+                pg1, records = pg_cpu_s(one.data), stored_call_records(one)
+                if pg0 is not None and pg1 is not None and records:
+                    print(f"# {key}: PostgreSQL during the search: {pg1 - pg0:.1f} CPU-s for "
+                          f"{records:,} call records stored, {1e6 * (pg1 - pg0) / records:.0f} µs per "
+                          f"call", flush=True)
             finally:
-                sb.stop()
-            found["switchboard"] = d
+                one.stop()
+            found[key] = d
         waves = []
         if "memory" in phases:
+            # SIP state per call (direct media: 10,000 anchored calls would need 40,000 RTP ports)
+            sb = Switchboard(binary, work, args.uac_port, args.uas_port, free_port(),
+                             search_limit + 600, media="direct")
             log("4/4 memory per concurrent call")
             waves = memory_phase(args, anchors, sb, out)
     finally:
@@ -586,27 +641,32 @@ def main():
         print("\nsummarize.py (the anchors' summary of each search; us/call = CPU% / max_cps):")
         sys.stdout.flush()
         subprocess.run([os.path.join(anchors, "summarize.py")] +
-                       [found[k] for k in ("ceiling", "kamailio", "switchboard") if k in found])
+                       [found[k] for k in ("ceiling", "kamailio", "switchboard", "switchboard-anchored")
+                        if k in found])
         names = {"ceiling": ("SIPp UAC → SIPp UAS (ceiling; CPU is the UAS's)", "uas_cpu"),
                  "kamailio": ("SIPp UAC → Kamailio (stateful proxy, children=2) → SIPp UAS", "target_cpu"),
-                 "switchboard": ("SIPp UAC → Switchboard (B2BUA + Lua dialplan) → SIPp UAS", "target_cpu")}
+                 "switchboard": ("SIPp UAC → Switchboard (B2BUA + Lua dialplan, SIP only) → SIPp UAS", "target_cpu"),
+                 "switchboard-anchored": ("SIPp UAC → Switchboard (the same, RTP anchored) → SIPp UAS",
+                                          "target_cpu")}
         figs = {}
         rows = []
-        for k in ("ceiling", "kamailio", "switchboard"):
+        for k in ("ceiling", "kamailio", "switchboard", "switchboard-anchored"):
             if k in found:
                 r = read_search(found[k])
                 figs[k] = search_figures(r, names[k][1]) if r else None
                 rows.append((names[k][0], figs[k]))
         print_table(rows)
-        sbf, kf, cf = figs.get("switchboard"), figs.get("kamailio"), figs.get("ceiling")
+        kf, cf = figs.get("kamailio"), figs.get("ceiling")
         print()
-        if sbf and cf and cf["max"]:
-            print(f"Switchboard's rate / SIPp ceiling: {100.0 * sbf['max'] / cf['max']:.0f} %")
-        if sbf and kf and kf["max"]:
-            print(f"Switchboard's rate / Kamailio's: {sbf['max'] / kf['max']:.2f}")
-        if sbf and kf and sbf["ratio"] and kf["ratio"]:
-            print(f"Switchboard's CPU per call / Kamailio's (each against the UAC of its own trial): "
-                  f"{sbf['ratio'] / kf['ratio']:.2f}")
+        for key, what in (("switchboard", "SIP only"), ("switchboard-anchored", "RTP anchored")):
+            sbf = figs.get(key)
+            if sbf and cf and cf["max"]:
+                print(f"Switchboard ({what})'s rate / SIPp ceiling: {100.0 * sbf['max'] / cf['max']:.0f} %")
+            if sbf and kf and kf["max"]:
+                print(f"Switchboard ({what})'s rate / Kamailio's: {sbf['max'] / kf['max']:.2f}")
+            if sbf and kf and sbf["ratio"] and kf["ratio"]:
+                print(f"Switchboard ({what})'s CPU per call / Kamailio's (each against the UAC of its "
+                      f"own trial): {sbf['ratio'] / kf['ratio']:.2f}")
     if waves:
         print_memory(args, waves)
     print(f"\nresults (trial folders, SIPp output): {out}")
