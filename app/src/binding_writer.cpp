@@ -40,7 +40,7 @@ registrar::Binding from_db(const db::Binding& d) {
     b.user_agent = d.user_agent;
     b.persisted_expires_at = d.expires_at;
     if (auto ep = Endpoint::from_string(d.received)) b.received.remote = *ep;
-    b.received.transport = d.transport == "TCP" ? TransportKind::tcp
+    b.received.transport = d.transport == "TCP"   ? TransportKind::tcp
                            : d.transport == "TLS" ? TransportKind::tls
                                                   : TransportKind::udp;
     return b;
@@ -57,7 +57,14 @@ void BindingWriter::schedule() {
     scheduled_ = true;
     bool ok = pool_.submit([this](pqxx::connection& conn) { write_batch(conn); },
                            [this](const Error& e) {
-                               SB_WARN("db", "registration write failed, will retry: {}", e.message);
+                               {
+                                   // Once per outage, not at every retry (5 a second).
+                                   std::lock_guard lock(mu_);
+                                   if (!failing_)
+                                       SB_WARN("db", "registration write failed, will retry: {}",
+                                               e.message);
+                                   failing_ = true;
+                               }
                                std::this_thread::sleep_for(std::chrono::milliseconds(200));
                                std::lock_guard lock(mu_);
                                scheduled_ = false;
@@ -78,7 +85,8 @@ void BindingWriter::write_batch(pqxx::connection& conn) {
         std::vector<db::Binding> upserts;
         auto flush_upserts = [&] {
             if (upserts.empty()) return;
-            if (auto st = db::upsert_bindings(conn, upserts); !st) throw std::runtime_error(st.error().message);
+            if (auto st = db::upsert_bindings(conn, upserts); !st)
+                throw std::runtime_error(st.error().message);
             upserts.clear();
         };
         for (const auto& c : batch) {
@@ -96,11 +104,14 @@ void BindingWriter::write_batch(pqxx::connection& conn) {
     } catch (...) {
         // Put the batch back in front of anything queued meanwhile, then let the pool report it.
         std::lock_guard lock(mu_);
-        batch.insert(batch.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
+                     std::make_move_iterator(queue_.end()));
         queue_.swap(batch);
         throw;
     }
     std::lock_guard lock(mu_);
+    if (failing_) SB_INFO("db", "registration writes succeed again");
+    failing_ = false;
     scheduled_ = false;
     schedule();
     idle_.notify_all();
@@ -108,7 +119,8 @@ void BindingWriter::write_batch(pqxx::connection& conn) {
 
 void BindingWriter::flush() {
     std::unique_lock lock(mu_);
-    idle_.wait_for(lock, std::chrono::seconds(10), [this] { return queue_.empty() && !scheduled_; });
+    idle_.wait_for(lock, std::chrono::seconds(10),
+                   [this] { return queue_.empty() && !scheduled_; });
 }
 
 std::size_t BindingWriter::pending() const {

@@ -13,14 +13,14 @@
 namespace sb::app {
 
 class BindingWriter final : public registrar::BindingSink {
-public:
+  public:
     explicit BindingWriter(db::Pool& pool) : pool_(pool) {}
     void persist(std::vector<registrar::BindingChange> changes) override;
     // Blocks until everything queued so far is written (or the attempt failed); for shutdown.
     void flush();
     std::size_t pending() const;
 
-private:
+  private:
     void schedule();  // with mu_ held
     void write_batch(pqxx::connection& conn);
 
@@ -29,6 +29,7 @@ private:
     std::condition_variable idle_;
     std::vector<registrar::BindingChange> queue_;
     bool scheduled_ = false;
+    bool failing_ = false;  // the last write failed: its warning is logged, not the retries'
 };
 
 // Conversions between the registrar's and the database's view of a binding.

@@ -24,6 +24,10 @@ the command returns.
 
 import argparse
 import os
+import subprocess
+import shutil
+import re
+import json
 import sys
 import time
 import unittest
@@ -655,6 +659,79 @@ class CallsCustomDialplan(CallCase):
                           context=[b2.result, b3.result])
         self.assertSippOk(b2.result, f"1002 after activating v{v1}", context=[ra, b3.result])
         self.assertNothing(b3.result, ra)
+
+
+class CallRecordsThroughADatabaseOutage(CallCase):
+    """PostgreSQL stops under a running PBX: calls go on (credentials and registrations are in
+    memory), each call's record waits in the spool on disk, and once PostgreSQL is back the
+    records are in it, in order, and the spool is empty (DESIGN.md: nothing is lost)."""
+
+    BLOCK = 32
+
+    def cluster(self, action):
+        """pg_ctl start|stop on the PBX's embedded cluster, as the postgres user when root."""
+        pgdata = os.path.join(self.sb.data_dir, "pg")
+        cmd = [h._pg_ctl(), action, "-D", pgdata, "-w", "-t", "60"]
+        cmd += ["-m", "fast"] if action == "stop" else ["-l", os.path.join(pgdata, "log", "restart.log")]
+        if os.geteuid() == 0:
+            cmd = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"] + cmd
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+        self.assertEqual(r.returncode, 0, f"pg_ctl {action}: {r.stdout.decode(errors='replace')}")
+
+    def records_to(self, callee):
+        """Call ids (as `calls list` shows them) of the stored records to callee, oldest first."""
+        out = h.switchboard_cli(self.sb, "calls", "list", "--number", callee, "--log-level", "warn")
+        return sorted(int(i) for i in re.findall(rf"(?m)^(\d+) +\S+ \S+ +1001 +{callee} ", out))
+
+    def call(self):
+        b = self.callee("1002", "call_uas_answer.xml")
+        ra = self.run_caller("call_uac.xml", "1002", [b])
+        self.assertSippOk(ra, "a call to 1002", context=[b.result])
+        self.assertSippOk(b.result, "1002", context=[ra])
+
+    def wait_for(self, what, check, within, detail=lambda: ""):
+        deadline = time.monotonic() + within
+        while not check():
+            if time.monotonic() > deadline:
+                self.fail(f"{what} within {within} s; {detail()}\n{self.sb.output(last=30)}")
+            time.sleep(0.5)
+
+    def test_records_wait_in_the_spool_and_reach_the_database_when_it_is_back(self):
+        spool = os.path.join(self.sb.data_dir, "call-records.spool")
+        self.call()
+        self.wait_for("the first call's record in PostgreSQL", lambda: len(self.records_to("1002")) == 1, 20)
+        before = self.records_to("1002")
+
+        self.cluster("stop")
+        try:
+            mark = len(self.sb.output().splitlines())
+            self.call()  # the PBX needs no database for a call
+            self.call()
+            def spooled():
+                if not os.path.exists(spool):
+                    return []
+                with open(spool) as f:
+                    return [json.loads(l) for l in f if l.strip()]
+            # a call's record comes once the call is gone (its transactions ended)
+            self.wait_for("both calls' records in the spool", lambda: len(spooled()) == 2, 60,
+                          lambda: f"spool {spool}: {spooled()}")
+            lines = spooled()
+            self.assertEqual([(l["caller"], l["callee"], l["status"]) for l in lines],
+                             [("1001", "1002", 200)] * 2, lines)
+            self.assertTrue(any("call records:" in l and "keeping them in" in l and spool in l
+                                for l in self.sb.output().splitlines()[mark:]),
+                            f"no warning that the records wait in {spool}:\n{self.sb.output(last=30)}")
+        finally:
+            self.cluster("start")
+        # the store retries with backoff (1 s doubling, 30 s at most)
+        self.wait_for("the two spooled records in PostgreSQL",
+                      lambda: len(self.records_to("1002")) == 3, 60)
+        after = self.records_to("1002")
+        self.assertEqual(after[0], before[0])
+        self.wait_for("an empty spool", lambda: os.path.getsize(spool) == 0, 10)
+        self.assertTrue(any("the database is back; 2 records written from the spool" in l
+                            for l in self.sb.output().splitlines()),
+                        self.sb.output(last=30))
 
 
 def main():
