@@ -50,6 +50,15 @@ std::vector<std::string> lines_of(const std::filesystem::path& p) {
     return out;
 }
 
+// A one-thread pool to the shared cluster (up) or to a socket that does not exist (the database
+// away).
+PoolOptions one_thread(bool up) {
+    PoolOptions po;
+    po.conninfo = up ? shared_conninfo() : "host=/tmp/sbdb-no-such-dir dbname=x connect_timeout=2";
+    po.threads = 1;
+    return po;
+}
+
 TEST_F(DbTest, CallRecordsRoundTripNewestFirst) {
     CallRecordRow a = row("1001", "1002");
     CallRecordRow b = row("1003", "2000", kT0 + 5'000);
@@ -159,10 +168,7 @@ TEST_F(DbTest, OldCallRecordsAreDeleted) {
 // The store, with the database up: rows reach it and the spool ends empty.
 TEST_F(DbTest, CallRecordStoreWritesThroughItsSpool) {
     TempDir dir;
-    PoolOptions po;
-    po.conninfo = shared_conninfo();
-    po.threads = 1;
-    Pool pool(po);
+    Pool pool(one_thread(true));
     CallRecordStoreOptions so;
     so.spool = dir.path() / "call-records.spool";
     so.batch = 2;  // several transactions
@@ -187,10 +193,7 @@ TEST_F(DbTest, CallRecordStoreKeepsRecordsThroughAnOutage) {
     std::vector<CallRecordRow> rows;
     for (int i = 0; i < 3; ++i) rows.push_back(row("1001", "100" + std::to_string(i), kT0 + i));
     {
-        PoolOptions away;
-        away.conninfo = "host=/tmp/sbdb-no-such-dir dbname=x connect_timeout=2";
-        away.threads = 1;
-        Pool pool(away);
+        Pool pool(one_thread(false));
         auto store = CallRecordStore::open(pool, so);
         ASSERT_TRUE(store) << store.error().message;
         for (const auto& r : rows) (*store)->add(r);
@@ -201,10 +204,7 @@ TEST_F(DbTest, CallRecordStoreKeepsRecordsThroughAnOutage) {
     EXPECT_EQ(lines_of(so.spool).size(), 3u) << "on disk across the restart";
     EXPECT_EQ(count(conn()), 0);
 
-    PoolOptions po;
-    po.conninfo = shared_conninfo();
-    po.threads = 1;
-    Pool pool(po);
+    Pool pool(one_thread(true));
     auto store = CallRecordStore::open(pool, so);
     ASSERT_TRUE(store);
     EXPECT_EQ((*store)->stats().spooled, 3u);
@@ -229,10 +229,7 @@ TEST_F(DbTest, CallRecordStoreReplaysWhatACrashLeft) {
     CallRecordRow second = row("1003", "1004", kT0 + 1);
     {
         // Lines the store itself would write, produced by a first store whose pool never runs.
-        PoolOptions away;
-        away.conninfo = "host=/tmp/sbdb-no-such-dir dbname=x";
-        away.threads = 1;
-        Pool pool(away);
+        Pool pool(one_thread(false));
         auto store = CallRecordStore::open(pool, so);
         ASSERT_TRUE(store);
         (*store)->add(already);
@@ -244,10 +241,7 @@ TEST_F(DbTest, CallRecordStoreReplaysWhatACrashLeft) {
         out << "this is not a call record\n";
         out << R"({"uuid":"0c5b1f8e-1)";  // cut short, no newline
     }
-    PoolOptions po;
-    po.conninfo = shared_conninfo();
-    po.threads = 1;
-    Pool pool(po);
+    Pool pool(one_thread(true));
     auto store = CallRecordStore::open(pool, so);
     ASSERT_TRUE(store);
     CallRecordRow third = row("1005", "1006", kT0 + 2);
@@ -265,10 +259,7 @@ TEST_F(DbTest, CallRecordStoreReplaysWhatACrashLeft) {
 // written, so one bad record cannot hold up the spool.
 TEST_F(DbTest, CallRecordStoreSetsAsideARowTheDatabaseRefuses) {
     TempDir dir;
-    PoolOptions po;
-    po.conninfo = shared_conninfo();
-    po.threads = 1;
-    Pool pool(po);
+    Pool pool(one_thread(true));
     CallRecordStoreOptions so;
     so.spool = dir.path() / "call-records.spool";
     auto store = CallRecordStore::open(pool, so);
@@ -297,10 +288,7 @@ TEST_F(DbTest, CallRecordStoreSetsAsideARowTheDatabaseRefuses) {
 }
 
 TEST(CallRecordStore, RefusesASpoolItCannotOpen) {
-    PoolOptions po;
-    po.conninfo = "host=/tmp/sbdb-no-such-dir dbname=x";
-    po.threads = 1;
-    Pool pool(po);
+    Pool pool(one_thread(false));
     CallRecordStoreOptions so;
     so.spool = "/nonexistent-dir/call-records.spool";
     auto store = CallRecordStore::open(pool, so);
